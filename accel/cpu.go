@@ -1,0 +1,998 @@
+package accel
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+)
+
+// CPUConfig configures [NewCPU]. The zero value is the default.
+type CPUConfig struct {
+	// Workers is the number of goroutines a kernel may use; 0 means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// Reason is reported in [Info.Reason].
+	Reason string
+}
+
+// CPU is the pure-Go [Device]: buffers are slices, dense algebra runs on
+// gonum, and the wave kernels split points across goroutines with
+// per-goroutine gradient accumulators reduced once per call.
+type CPU struct {
+	workers int
+	reason  string
+	scratch sync.Pool // *[]float64
+}
+
+var _ Device = (*CPU)(nil)
+
+// NewCPU returns a CPU device.
+func NewCPU(cfg CPUConfig) *CPU {
+	w := cfg.Workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	return &CPU{workers: w, reason: cfg.Reason}
+}
+
+type cpuBuffer struct {
+	owner *CPU
+	data  []float64
+	view  bool
+}
+
+func (b *cpuBuffer) Len() int { return len(b.data) }
+
+// Info implements [Device].
+func (c *CPU) Info() Info {
+	return Info{Kind: "cpu", Name: fmt.Sprintf("%s/%s CPU", runtime.GOOS, runtime.GOARCH), Workers: c.workers, Reason: c.reason}
+}
+
+// Alloc implements [Device].
+func (c *CPU) Alloc(n int) (Buffer, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("%w: negative buffer length %d", ErrShape, n)
+	}
+	return &cpuBuffer{owner: c, data: make([]float64, n)}, nil
+}
+
+// Upload implements [Device].
+func (c *CPU) Upload(dst Buffer, src []float64) error {
+	d, err := c.buf(dst, len(src), "upload destination")
+	if err != nil {
+		return err
+	}
+	copy(d, src)
+	return nil
+}
+
+// Download implements [Device].
+func (c *CPU) Download(dst []float64, src Buffer) error {
+	s, err := c.buf(src, len(dst), "download source")
+	if err != nil {
+		return err
+	}
+	copy(dst, s)
+	return nil
+}
+
+// Free implements [Device].
+func (c *CPU) Free(b Buffer) {
+	if cb, ok := b.(*cpuBuffer); ok && cb != nil && cb.owner == c && !cb.view {
+		cb.data = nil
+	}
+}
+
+// View implements [Device].
+func (c *CPU) View(b Buffer, off, n int) (Buffer, error) {
+	s, err := c.buf(b, 0, "view source")
+	if err != nil {
+		return nil, err
+	}
+	if off < 0 || n < 0 || off+n > len(s) {
+		return nil, fmt.Errorf("%w: view [%d, %d) of a buffer of %d values", ErrShape, off, off+n, len(s))
+	}
+	return &cpuBuffer{owner: c, data: s[off : off+n : off+n], view: true}, nil
+}
+
+// Slice returns the values of a buffer made by this device without copying.
+// It is meant for tests and CPU-only fast paths.
+func (c *CPU) Slice(b Buffer) ([]float64, error) {
+	return c.buf(b, 0, "buffer")
+}
+
+// buf returns the slice of b, checking ownership and a minimum length.
+func (c *CPU) buf(b Buffer, min int, what string) ([]float64, error) {
+	cb, ok := b.(*cpuBuffer)
+	if !ok || cb == nil {
+		if b == nil {
+			return nil, fmt.Errorf("%w: %s is nil", ErrShape, what)
+		}
+		return nil, fmt.Errorf("%w: %s", ErrForeignBuffer, what)
+	}
+	if cb.owner != c {
+		return nil, fmt.Errorf("%w: %s", ErrForeignBuffer, what)
+	}
+	if len(cb.data) < min {
+		return nil, fmt.Errorf("%w: %s holds %d values, need %d", ErrShape, what, len(cb.data), min)
+	}
+	return cb.data, nil
+}
+
+// optBuf is buf for optional buffers: nil gives a nil slice.
+func (c *CPU) optBuf(b Buffer, min int, what string) ([]float64, error) {
+	if b == nil {
+		return nil, nil
+	}
+	if cb, ok := b.(*cpuBuffer); ok && cb == nil {
+		return nil, nil
+	}
+	return c.buf(b, min, what)
+}
+
+// minChunkWork is the least number of inner-loop iterations worth a goroutine.
+const minChunkWork = 4096
+
+// parallel splits [0, n) into chunks, each worth at least minChunkWork
+// iterations of cost each, and runs fn on them, one goroutine per chunk.
+// It returns the number of chunks used; fn's w argument is the chunk index.
+func (c *CPU) parallel(n, cost int, fn func(w, lo, hi int)) int {
+	if cost < 1 {
+		cost = 1
+	}
+	chunks := c.workers
+	if maxc := n * cost / minChunkWork; maxc < chunks {
+		chunks = maxc
+	}
+	if chunks < 1 {
+		chunks = 1
+	}
+	if chunks > n && n > 0 {
+		chunks = n
+	}
+	if chunks == 1 {
+		fn(0, 0, n)
+		return 1
+	}
+	var wg sync.WaitGroup
+	wg.Add(chunks - 1)
+	for w := 1; w < chunks; w++ {
+		lo, hi := w*n/chunks, (w+1)*n/chunks
+		go func() {
+			defer wg.Done()
+			fn(w, lo, hi)
+		}()
+	}
+	fn(0, 0, n/chunks)
+	wg.Wait()
+	return chunks
+}
+
+// getScratch returns a zeroed scratch slice of n values from the pool.
+func (c *CPU) getScratch(n int) *[]float64 {
+	p, _ := c.scratch.Get().(*[]float64)
+	if p == nil {
+		s := make([]float64, n)
+		return &s
+	}
+	if cap(*p) < n {
+		*p = make([]float64, n)
+	}
+	*p = (*p)[:n]
+	clear(*p)
+	return p
+}
+
+func (c *CPU) putScratch(p *[]float64) { c.scratch.Put(p) }
+
+func checkPoints(n int) error {
+	if n < 0 {
+		return fmt.Errorf("%w: negative point count %d", ErrShape, n)
+	}
+	return nil
+}
+
+// WaveForward implements [Device].
+func (c *CPU) WaveForward(f WaveFamily, params, inputs Buffer, n int, out Buffer) error {
+	if err := f.Validate(); err != nil {
+		return err
+	}
+	if err := checkPoints(n); err != nil {
+		return err
+	}
+	p, err := c.buf(params, f.NumParams(), "wave parameters")
+	if err != nil {
+		return err
+	}
+	in, err := c.buf(inputs, (f.Dim+1)*n, "wave inputs")
+	if err != nil {
+		return err
+	}
+	o, err := c.buf(out, n, "wave output")
+	if err != nil {
+		return err
+	}
+	c.parallel(n, f.Waves*8, func(_, lo, hi int) {
+		waveForwardRange(f, p, in, n, o, lo, hi)
+	})
+	return nil
+}
+
+// waveOne evaluates wave parameters w at point i of the column inputs in.
+func waveOne(d int, w, in []float64, n, i int) float64 {
+	t := in[d*n+i]
+	A, omega := w[0], w[1+d]
+	v := w[2+d : 2+2*d]
+	k := w[1 : 1+d]
+	sigma := math.Exp(w[2+2*d])
+	phi, eps := w[3+2*d], w[4+2*d]
+	lm := w[5+2*d : 5+3*d]
+	var s, q, m float64
+	for a := 0; a < d; a++ {
+		x := in[a*n+i]
+		s += k[a] * x
+		u := (x - v[a]*t) / sigma
+		q += u * u
+		m += lm[a] * x
+	}
+	s -= omega * t
+	return A * math.Cos(s) * math.Exp(-0.5*q) * math.Sin(phi+eps*math.Cos(m))
+}
+
+func waveForwardRange(f WaveFamily, p, in []float64, n int, out []float64, lo, hi int) {
+	d, pw := f.Dim, f.PerWave()
+	if !f.Head {
+		for i := lo; i < hi; i++ {
+			out[i] = waveOne(d, p[:pw], in, n, i)
+		}
+		return
+	}
+	head := p[f.Waves*pw:]
+	bias := head[f.Waves]
+	for i := lo; i < hi; i++ {
+		acc := 0.0
+		for j := 0; j < f.Waves; j++ {
+			acc += head[j] * waveOne(d, p[j*pw:(j+1)*pw], in, n, i)
+		}
+		out[i] = acc + bias
+	}
+}
+
+// WaveLossGrad implements [Device].
+func (c *CPU) WaveLossGrad(f WaveFamily, params, inputs, target Buffer, n int, grad Buffer) (float64, error) {
+	if err := f.Validate(); err != nil {
+		return 0, err
+	}
+	if err := checkPoints(n); err != nil {
+		return 0, err
+	}
+	np := f.NumParams()
+	p, err := c.buf(params, np, "wave parameters")
+	if err != nil {
+		return 0, err
+	}
+	in, err := c.buf(inputs, (f.Dim+1)*n, "wave inputs")
+	if err != nil {
+		return 0, err
+	}
+	y, err := c.buf(target, n, "wave target")
+	if err != nil {
+		return 0, err
+	}
+	g, err := c.buf(grad, np, "wave gradient")
+	if err != nil {
+		return 0, err
+	}
+	if n == 0 {
+		clear(g[:np])
+		return 0, nil
+	}
+	// Each chunk accumulates into its own stripe: np gradient values, one
+	// loss value, and per-wave scratch of waveScratch values.
+	stride := np + 1 + f.Waves*waveScratch
+	acc := c.getScratch(stride * c.workers)
+	defer c.putScratch(acc)
+	scale := 2 / float64(n)
+	chunks := c.parallel(n, f.Waves*8, func(w, lo, hi int) {
+		s := (*acc)[w*stride : (w+1)*stride]
+		waveGradRange(f, p, in, y, n, scale, s[:np], &s[np], s[np+1:], lo, hi)
+	})
+	clear(g[:np])
+	loss := 0.0
+	for w := 0; w < chunks; w++ {
+		s := (*acc)[w*stride : (w+1)*stride]
+		for j := 0; j < np; j++ {
+			g[j] += s[j]
+		}
+		loss += s[np]
+	}
+	return loss / float64(n), nil
+}
+
+// waveScratch is the number of per-wave intermediate values kept per point.
+const waveScratch = 9
+
+// waveGradRange accumulates the gradient of the MSE over points [lo, hi)
+// into g and the sum of squared residuals into *sq. scale is 2/n.
+func waveGradRange(f WaveFamily, p, in, y []float64, n int, scale float64, g []float64, sq *float64, tmp []float64, lo, hi int) {
+	d, pw, W := f.Dim, f.PerWave(), f.Waves
+	var head []float64
+	if f.Head {
+		head = p[W*pw:]
+	}
+	for i := lo; i < hi; i++ {
+		t := in[d*n+i]
+		out := 0.0
+		for j := 0; j < W; j++ {
+			w := p[j*pw : (j+1)*pw]
+			A, omega := w[0], w[1+d]
+			k, v := w[1:1+d], w[2+d:2+2*d]
+			inv := math.Exp(-w[2+2*d])
+			phi, eps := w[3+2*d], w[4+2*d]
+			lm := w[5+2*d : 5+3*d]
+			var s, q, m float64
+			for a := 0; a < d; a++ {
+				x := in[a*n+i]
+				s += k[a] * x
+				u := (x - v[a]*t) * inv
+				q += u * u
+				m += lm[a] * x
+			}
+			s -= omega * t
+			sn, cs := math.Sincos(s)
+			env := math.Exp(-0.5 * q)
+			sm, cm := math.Sincos(m)
+			sz, cz := math.Sincos(phi + eps*cm)
+			psi := A * cs * env * sz
+			tt := tmp[j*waveScratch : (j+1)*waveScratch]
+			tt[0], tt[1], tt[2], tt[3], tt[4], tt[5], tt[6], tt[7], tt[8] = psi, sn, cs, env, sz, cz, cm, sm, q
+			if head != nil {
+				out += head[j] * psi
+			} else {
+				out = psi
+			}
+		}
+		if head != nil {
+			out += head[W]
+		}
+		res := out - y[i]
+		*sq += res * res
+		r := scale * res
+		if head != nil {
+			gh := g[W*pw:]
+			for j := 0; j < W; j++ {
+				gh[j] += r * tmp[j*waveScratch]
+			}
+			gh[W] += r
+		}
+		for j := 0; j < W; j++ {
+			w := p[j*pw : (j+1)*pw]
+			gw := g[j*pw : (j+1)*pw]
+			rj := r
+			if head != nil {
+				rj *= head[j]
+			}
+			tt := tmp[j*waveScratch : (j+1)*waveScratch]
+			sn, cs, env, sz, cz, cm, sm, q := tt[1], tt[2], tt[3], tt[4], tt[5], tt[6], tt[7], tt[8]
+			A := w[0]
+			v := w[2+d : 2+2*d]
+			inv := math.Exp(-w[2+2*d])
+			eps := w[4+2*d]
+			// ψ = A·cs·env·sz
+			ae := rj * A * env
+			base := ae * cs * sz // rj·ψ
+			gw[0] += rj * cs * env * sz
+			dS := -ae * sn * sz // ∂ψ/∂s
+			gw[1+d] -= dS * t   // omega
+			gw[2+2*d] += base * q
+			dz := ae * cs * cz // ∂ψ/∂z
+			gw[3+2*d] += dz
+			gw[4+2*d] += dz * cm
+			dM := -dz * eps * sm // ∂ψ/∂m
+			for a := 0; a < d; a++ {
+				x := in[a*n+i]
+				gw[1+a] += dS * x
+				u := (x - v[a]*t) * inv
+				gw[2+d+a] += base * u * t * inv
+				gw[5+2*d+a] += dM * x
+			}
+		}
+	}
+}
+
+// interference holds the offsets of an interference basis's parameters.
+type interference struct {
+	d, f, o                                int
+	ls, v, a, k, om, phi, eps, lm, w, npar int
+}
+
+func layoutInterference(s Interference) interference {
+	l := interference{d: s.Dim, f: s.Fields, o: s.Outputs}
+	l.ls = 0
+	l.v = l.ls + l.d
+	l.a = l.v + l.d
+	l.k = l.a + l.f
+	l.om = l.k + l.f*l.d
+	l.phi = l.om + l.f
+	l.eps = l.phi + l.f
+	l.lm = l.eps + l.f
+	l.w = l.lm + l.f*l.d
+	l.npar = l.w + l.o*2*l.f
+	return l
+}
+
+// sigmaFloor is the lower clamp of the interference basis's widths.
+const sigmaFloor = 1e-3
+
+// InterferenceForward implements [Device].
+func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, out Buffer) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if err := checkPoints(n); err != nil {
+		return err
+	}
+	l := layoutInterference(s)
+	p, err := c.buf(params, l.npar, "interference parameters")
+	if err != nil {
+		return err
+	}
+	in, err := c.buf(inputs, (l.d+1)*n, "interference inputs")
+	if err != nil {
+		return err
+	}
+	o, err := c.buf(out, n*l.o, "interference output")
+	if err != nil {
+		return err
+	}
+	c.parallel(n, l.f*(l.d+4), func(_, lo, hi int) {
+		re := make([]float64, 2*l.f)
+		for i := lo; i < hi; i++ {
+			interferenceFields(l, p, in, n, i, re, nil)
+			row := o[i*l.o : (i+1)*l.o]
+			for q := 0; q < l.o; q++ {
+				wq := p[l.w+q*2*l.f : l.w+(q+1)*2*l.f]
+				acc := 0.0
+				for j, r := range re {
+					acc += wq[j] * r
+				}
+				row[q] = acc
+			}
+		}
+	})
+	return nil
+}
+
+// interferenceFields writes [Re ψ, Im ψ] of point i into re (2F values) and,
+// when tmp is not nil, intermediates for the gradient: per field
+// (cosθ, sinθ, mod, cz, cos m, sin m) then per axis (u, σ) and env.
+func interferenceFields(l interference, p, in []float64, n, i int, re, tmp []float64) float64 {
+	d, F := l.d, l.f
+	t := in[d*n+i]
+	q := 0.0
+	norm := 1.0
+	for a := 0; a < d; a++ {
+		sig := math.Max(math.Exp(p[l.ls+a]), sigmaFloor)
+		u := in[a*n+i] - p[l.v+a]*t
+		z := u / sig
+		q += z * z
+		norm *= sig
+		if tmp != nil {
+			tmp[6*F+2*a] = u
+			tmp[6*F+2*a+1] = sig
+		}
+	}
+	norm *= math.Pow(2*math.Pi, float64(d)/2)
+	env := math.Exp(-0.5*q) / norm
+	for j := 0; j < F; j++ {
+		var th, m float64
+		for a := 0; a < d; a++ {
+			x := in[a*n+i]
+			th += p[l.k+j*d+a] * x
+			m += p[l.lm+j*d+a] * x
+		}
+		th -= p[l.om+j] * t
+		sm, cm := math.Sincos(m)
+		sz, cz := math.Sincos(p[l.phi+j] + p[l.eps+j]*cm)
+		st, ct := math.Sincos(th)
+		amp := p[l.a+j] * env * sz
+		re[j] = amp * ct
+		re[F+j] = amp * st
+		if tmp != nil {
+			tt := tmp[6*j : 6*j+6]
+			tt[0], tt[1], tt[2], tt[3], tt[4], tt[5] = ct, st, sz, cz, cm, sm
+		}
+	}
+	if tmp != nil {
+		tmp[6*F+2*d] = env
+	}
+	return env
+}
+
+// InterferenceLossGrad implements [Device].
+func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer, n int, grad Buffer) (float64, error) {
+	if err := s.Validate(); err != nil {
+		return 0, err
+	}
+	if err := checkPoints(n); err != nil {
+		return 0, err
+	}
+	l := layoutInterference(s)
+	p, err := c.buf(params, l.npar, "interference parameters")
+	if err != nil {
+		return 0, err
+	}
+	in, err := c.buf(inputs, (l.d+1)*n, "interference inputs")
+	if err != nil {
+		return 0, err
+	}
+	y, err := c.buf(target, n*l.o, "interference target")
+	if err != nil {
+		return 0, err
+	}
+	g, err := c.buf(grad, l.npar, "interference gradient")
+	if err != nil {
+		return 0, err
+	}
+	clear(g[:l.npar])
+	if n == 0 {
+		return 0, nil
+	}
+	F, d, O := l.f, l.d, l.o
+	nt := 6*F + 2*d + 1
+	stride := l.npar + 1 + 2*F + nt + O + 2*F
+	acc := c.getScratch(stride * c.workers)
+	defer c.putScratch(acc)
+	scale := 2 / float64(n*O)
+	chunks := c.parallel(n, F*(d+4), func(w, lo, hi int) {
+		st := (*acc)[w*stride : (w+1)*stride]
+		gw, sq := st[:l.npar], &st[l.npar]
+		re := st[l.npar+1 : l.npar+1+2*F]
+		tmp := st[l.npar+1+2*F : l.npar+1+2*F+nt]
+		r := st[l.npar+1+2*F+nt : l.npar+1+2*F+nt+O]
+		dre := st[l.npar+1+2*F+nt+O:]
+		for i := lo; i < hi; i++ {
+			env := interferenceFields(l, p, in, n, i, re, tmp)
+			for q := 0; q < O; q++ {
+				wq := p[l.w+q*2*F : l.w+(q+1)*2*F]
+				o := 0.0
+				for j, v := range re {
+					o += wq[j] * v
+				}
+				res := o - y[i*O+q]
+				*sq += res * res
+				r[q] = scale * res
+			}
+			// dL/d[Re, Im] and dL/dW.
+			clear(dre)
+			for q := 0; q < O; q++ {
+				wq := p[l.w+q*2*F : l.w+(q+1)*2*F]
+				gq := gw[l.w+q*2*F : l.w+(q+1)*2*F]
+				for j := range dre {
+					dre[j] += r[q] * wq[j]
+					gq[j] += r[q] * re[j]
+				}
+			}
+			t := in[d*n+i]
+			E := 0.0 // dL/d env
+			for j := 0; j < F; j++ {
+				tt := tmp[6*j : 6*j+6]
+				ct, st, sz, cz, cm, sm := tt[0], tt[1], tt[2], tt[3], tt[4], tt[5]
+				A := p[l.a+j]
+				G := dre[j]*ct + dre[F+j]*st  // coefficient of A·env·sz
+				H := -dre[j]*st + dre[F+j]*ct // derivative along θ
+				gw[l.a+j] += G * env * sz
+				E += A * sz * G
+				dth := A * env * sz * H
+				gw[l.om+j] -= dth * t
+				dz := A * env * G * cz
+				gw[l.phi+j] += dz
+				gw[l.eps+j] += dz * cm
+				dm := -dz * p[l.eps+j] * sm
+				for a := 0; a < d; a++ {
+					x := in[a*n+i]
+					gw[l.k+j*d+a] += dth * x
+					gw[l.lm+j*d+a] += dm * x
+				}
+			}
+			for a := 0; a < d; a++ {
+				u, sig := tmp[6*F+2*a], tmp[6*F+2*a+1]
+				gw[l.v+a] += E * env * u * t / (sig * sig)
+				if math.Exp(p[l.ls+a]) >= sigmaFloor {
+					gw[l.ls+a] += E * env * (u*u/(sig*sig) - 1)
+				}
+			}
+		}
+	})
+	loss := 0.0
+	for w := 0; w < chunks; w++ {
+		st := (*acc)[w*stride : (w+1)*stride]
+		for j := 0; j < l.npar; j++ {
+			g[j] += st[j]
+		}
+		loss += st[l.npar]
+	}
+	return loss / float64(n*O), nil
+}
+
+func general(rows, cols int, data []float64) blas64.General {
+	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: data[:rows*cols]}
+}
+
+// Linear implements [Device].
+func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) error {
+	if rows < 0 || in < 1 || out < 1 {
+		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
+	}
+	xs, err := c.buf(x, rows*in, "linear input")
+	if err != nil {
+		return err
+	}
+	ws, err := c.buf(w, out*in, "linear weight")
+	if err != nil {
+		return err
+	}
+	bs, err := c.optBuf(b, out, "linear bias")
+	if err != nil {
+		return err
+	}
+	ys, err := c.buf(y, rows*out, "linear output")
+	if err != nil {
+		return err
+	}
+	if rows == 0 {
+		return nil
+	}
+	beta := 0.0
+	if bs != nil {
+		for r := 0; r < rows; r++ {
+			copy(ys[r*out:(r+1)*out], bs[:out])
+		}
+		beta = 1
+	}
+	blas64.Gemm(blas.NoTrans, blas.Trans, 1, general(rows, in, xs), general(out, in, ws), beta, general(rows, out, ys))
+	return nil
+}
+
+// LinearBackward implements [Device].
+func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, dw, db Buffer) error {
+	if rows < 0 || in < 1 || out < 1 {
+		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
+	}
+	xs, err := c.buf(x, rows*in, "linear input")
+	if err != nil {
+		return err
+	}
+	ws, err := c.buf(w, out*in, "linear weight")
+	if err != nil {
+		return err
+	}
+	dys, err := c.buf(dy, rows*out, "linear output gradient")
+	if err != nil {
+		return err
+	}
+	dxs, err := c.optBuf(dx, rows*in, "linear input gradient")
+	if err != nil {
+		return err
+	}
+	dws, err := c.optBuf(dw, out*in, "linear weight gradient")
+	if err != nil {
+		return err
+	}
+	dbs, err := c.optBuf(db, out, "linear bias gradient")
+	if err != nil {
+		return err
+	}
+	if dws != nil {
+		if rows == 0 {
+			clear(dws[:out*in])
+		} else {
+			blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(rows, out, dys), general(rows, in, xs), 0, general(out, in, dws))
+		}
+	}
+	if dbs != nil {
+		clear(dbs[:out])
+		for r := 0; r < rows; r++ {
+			for o, v := range dys[r*out : (r+1)*out] {
+				dbs[o] += v
+			}
+		}
+	}
+	if dxs != nil && rows > 0 {
+		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, out, dys), general(out, in, ws), 0, general(rows, in, dxs))
+	}
+	return nil
+}
+
+// Activate implements [Device].
+func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer) error {
+	xs, err := c.buf(x, n, "activation input")
+	if err != nil {
+		return err
+	}
+	ys, err := c.buf(y, n, "activation output")
+	if err != nil {
+		return err
+	}
+	switch act {
+	case Identity:
+		copy(ys[:n], xs[:n])
+	case Tanh:
+		c.parallel(n, 16, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				ys[i] = math.Tanh(xs[i])
+			}
+		})
+	case Sine:
+		c.parallel(n, 16, func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				ys[i] = math.Sin(scale * xs[i])
+			}
+		})
+	default:
+		return fmt.Errorf("%w: unknown activation %v", ErrShape, act)
+	}
+	return nil
+}
+
+// ActivateBackward implements [Device].
+func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n int, dx Buffer) error {
+	dys, err := c.buf(dy, n, "activation output gradient")
+	if err != nil {
+		return err
+	}
+	dxs, err := c.buf(dx, n, "activation input gradient")
+	if err != nil {
+		return err
+	}
+	switch act {
+	case Identity:
+		copy(dxs[:n], dys[:n])
+	case Tanh:
+		ys, err := c.buf(y, n, "activation output")
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			dxs[i] = dys[i] * (1 - ys[i]*ys[i])
+		}
+	case Sine:
+		xs, err := c.buf(x, n, "activation input")
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			dxs[i] = dys[i] * scale * math.Cos(scale*xs[i])
+		}
+	default:
+		return fmt.Errorf("%w: unknown activation %v", ErrShape, act)
+	}
+	return nil
+}
+
+// BatchNorm implements [Device].
+func (c *CPU) BatchNorm(x Buffer, rows, cols int, gamma, beta, runMean, runVar Buffer, eps, momentum float64, train bool, y, saveMean, saveInvStd Buffer) error {
+	if rows < 0 || cols < 1 {
+		return fmt.Errorf("%w: batch norm rows %d, cols %d", ErrShape, rows, cols)
+	}
+	if train && rows < 2 {
+		return fmt.Errorf("%w: batch normalisation in training mode needs at least 2 rows, got %d", ErrShape, rows)
+	}
+	xs, err := c.buf(x, rows*cols, "batch norm input")
+	if err != nil {
+		return err
+	}
+	gs, err := c.buf(gamma, cols, "batch norm weight")
+	if err != nil {
+		return err
+	}
+	bs, err := c.buf(beta, cols, "batch norm bias")
+	if err != nil {
+		return err
+	}
+	rm, err := c.buf(runMean, cols, "batch norm running mean")
+	if err != nil {
+		return err
+	}
+	rv, err := c.buf(runVar, cols, "batch norm running variance")
+	if err != nil {
+		return err
+	}
+	ys, err := c.buf(y, rows*cols, "batch norm output")
+	if err != nil {
+		return err
+	}
+	var sm, si []float64
+	if train {
+		if sm, err = c.buf(saveMean, cols, "batch norm saved mean"); err != nil {
+			return err
+		}
+		if si, err = c.buf(saveInvStd, cols, "batch norm saved inverse std"); err != nil {
+			return err
+		}
+	}
+	for j := 0; j < cols; j++ {
+		var mean, inv float64
+		if train {
+			for r := 0; r < rows; r++ {
+				mean += xs[r*cols+j]
+			}
+			mean /= float64(rows)
+			v := 0.0
+			for r := 0; r < rows; r++ {
+				d := xs[r*cols+j] - mean
+				v += d * d
+			}
+			biased := v / float64(rows)
+			inv = 1 / math.Sqrt(biased+eps)
+			sm[j], si[j] = mean, inv
+			rm[j] = (1-momentum)*rm[j] + momentum*mean
+			rv[j] = (1-momentum)*rv[j] + momentum*v/float64(rows-1)
+		} else {
+			mean = rm[j]
+			inv = 1 / math.Sqrt(rv[j]+eps)
+		}
+		for r := 0; r < rows; r++ {
+			ys[r*cols+j] = (xs[r*cols+j]-mean)*inv*gs[j] + bs[j]
+		}
+	}
+	return nil
+}
+
+// BatchNormBackward implements [Device].
+func (c *CPU) BatchNormBackward(x Buffer, rows, cols int, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta Buffer) error {
+	if rows < 1 || cols < 1 {
+		return fmt.Errorf("%w: batch norm rows %d, cols %d", ErrShape, rows, cols)
+	}
+	xs, err := c.buf(x, rows*cols, "batch norm input")
+	if err != nil {
+		return err
+	}
+	gs, err := c.buf(gamma, cols, "batch norm weight")
+	if err != nil {
+		return err
+	}
+	sm, err := c.buf(saveMean, cols, "batch norm saved mean")
+	if err != nil {
+		return err
+	}
+	si, err := c.buf(saveInvStd, cols, "batch norm saved inverse std")
+	if err != nil {
+		return err
+	}
+	dys, err := c.buf(dy, rows*cols, "batch norm output gradient")
+	if err != nil {
+		return err
+	}
+	dxs, err := c.buf(dx, rows*cols, "batch norm input gradient")
+	if err != nil {
+		return err
+	}
+	dg, err := c.buf(dgamma, cols, "batch norm weight gradient")
+	if err != nil {
+		return err
+	}
+	db, err := c.buf(dbeta, cols, "batch norm bias gradient")
+	if err != nil {
+		return err
+	}
+	nf := float64(rows)
+	for j := 0; j < cols; j++ {
+		mean, inv := sm[j], si[j]
+		var sdy, sdyx float64
+		for r := 0; r < rows; r++ {
+			d := dys[r*cols+j]
+			xh := (xs[r*cols+j] - mean) * inv
+			sdy += d
+			sdyx += d * xh
+		}
+		dg[j], db[j] = sdyx, sdy
+		k := gs[j] * inv / nf
+		for r := 0; r < rows; r++ {
+			xh := (xs[r*cols+j] - mean) * inv
+			dxs[r*cols+j] = k * (nf*dys[r*cols+j] - sdy - xh*sdyx)
+		}
+	}
+	return nil
+}
+
+// Fourier implements [Device].
+func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) error {
+	if rows < 0 || in < 1 || features < 1 {
+		return fmt.Errorf("%w: fourier features rows %d, in %d, features %d", ErrShape, rows, in, features)
+	}
+	xs, err := c.buf(x, rows*in, "fourier input")
+	if err != nil {
+		return err
+	}
+	bs, err := c.buf(b, in*features, "fourier matrix")
+	if err != nil {
+		return err
+	}
+	ys, err := c.buf(y, rows*2*features, "fourier output")
+	if err != nil {
+		return err
+	}
+	c.parallel(rows, features*(in+4), func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := xs[r*in : (r+1)*in]
+			yr := ys[r*2*features : (r+1)*2*features]
+			for f := 0; f < features; f++ {
+				z := 0.0
+				for a, xv := range xr {
+					z += xv * bs[a*features+f]
+				}
+				yr[f], yr[features+f] = math.Sincos(z)
+			}
+		}
+	})
+	return nil
+}
+
+// MSE implements [Device].
+func (c *CPU) MSE(pred, target Buffer, n int, dpred Buffer) (float64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("%w: mean squared error over %d values", ErrShape, n)
+	}
+	ps, err := c.buf(pred, n, "prediction")
+	if err != nil {
+		return 0, err
+	}
+	ts, err := c.buf(target, n, "target")
+	if err != nil {
+		return 0, err
+	}
+	ds, err := c.optBuf(dpred, n, "prediction gradient")
+	if err != nil {
+		return 0, err
+	}
+	s := 0.0
+	k := 2 / float64(n)
+	for i := 0; i < n; i++ {
+		r := ps[i] - ts[i]
+		s += r * r
+		if ds != nil {
+			ds[i] = k * r
+		}
+	}
+	return s / float64(n), nil
+}
+
+// Adam implements [Device].
+func (c *CPU) Adam(params, grad, m, v Buffer, n, step int, lr, beta1, beta2, eps float64) error {
+	if n < 0 || step < 1 {
+		return fmt.Errorf("%w: adam over %d values at step %d", ErrShape, n, step)
+	}
+	ps, err := c.buf(params, n, "adam parameters")
+	if err != nil {
+		return err
+	}
+	gs, err := c.buf(grad, n, "adam gradient")
+	if err != nil {
+		return err
+	}
+	ms, err := c.buf(m, n, "adam first moment")
+	if err != nil {
+		return err
+	}
+	vs, err := c.buf(v, n, "adam second moment")
+	if err != nil {
+		return err
+	}
+	bc1 := 1 - math.Pow(beta1, float64(step))
+	bc2 := 1 - math.Pow(beta2, float64(step))
+	stepSize := lr / bc1
+	bc2s := math.Sqrt(bc2)
+	for i := 0; i < n; i++ {
+		g := gs[i]
+		ms[i] += (g - ms[i]) * (1 - beta1)
+		vs[i] = vs[i]*beta2 + (1-beta2)*g*g
+		den := math.Sqrt(vs[i])/bc2s + eps
+		ps[i] -= stepSize * ms[i] / den
+	}
+	return nil
+}

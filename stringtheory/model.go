@@ -1,0 +1,691 @@
+package stringtheory
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/dredge-cli/dredge/accel"
+)
+
+// Model types, the names used by the operation table.
+const (
+	TypeWave1D            = "quasimoto_1d"
+	TypeWave4D            = "quasimoto_4d"
+	TypeWave6D            = "quasimoto_6d"
+	TypeEnsemble1D        = "quasimoto_ensemble"
+	TypeEnsemble4D        = "quasimoto_ensemble_4d"
+	TypeEnsemble6D        = "quasimoto_ensemble_6d"
+	TypeInterferenceBasis = "interference_basis"
+	TypeSIREN             = "siren"
+	TypeRFF               = "rff"
+	TypeStringNN          = "string_theory"
+)
+
+// ModelTypes lists every model type, in the order capabilities report them.
+var ModelTypes = []string{
+	TypeWave1D, TypeWave4D, TypeWave6D,
+	TypeEnsemble1D, TypeEnsemble4D, TypeEnsemble6D,
+	TypeInterferenceBasis, TypeSIREN, TypeRFF, TypeStringNN,
+}
+
+// InputField describes one named input of a model: Width values per point
+// (1 for a scalar column such as "t", the row width for "x" of the MLP).
+type InputField struct {
+	Name  string
+	Width int
+}
+
+// Model is a model with named parameters that runs on an [accel.Device].
+//
+// A Model is safe for concurrent use by readers (Forward, Tensors, Values);
+// methods that change parameters (SetValues, SetVector, training) must not
+// run concurrently with anything else on the same model.
+type Model interface {
+	// Type is the model type, one of [ModelTypes].
+	Type() string
+	// Config reports the model's configuration as the operation table shows it.
+	Config() map[string]any
+	// Tensors lists the named tensors in canonical order.
+	Tensors() []Tensor
+	// Values returns a copy of the flat vector of all tensors.
+	Values() []float64
+	// NumParameters reports the number of trainable values.
+	NumParameters() int
+	// SetValues replaces named tensors (see [Tensor.Name]).
+	SetValues(map[string][]float64) error
+	// SetVector replaces the whole flat vector.
+	SetVector([]float64) error
+	// Inputs lists the model's inputs in order.
+	Inputs() []InputField
+	// OutputWidth is the number of output values per point.
+	OutputWidth() int
+	// Forward evaluates the model at n points: in[f.Name] holds n·f.Width
+	// values (row-major) for each input f. It returns n·OutputWidth() values.
+	Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error)
+}
+
+// Config configures a model built by [New]. Zero fields take the model
+// type's defaults; fields a type does not use are ignored.
+type Config struct {
+	// NWaves is the ensemble size (default 16 for 1D, 8 for 4D, 6 for 6D).
+	NWaves int
+	// Dimensions is the MLP's input width (default 10).
+	Dimensions int
+	// HiddenSize is the hidden width of the MLP (default 64) and SIREN (default 64).
+	HiddenSize int
+	// NumLayers is the number of hidden layers of the MLP (default 2) and of
+	// sine layers of SIREN (default 2), 1..10.
+	NumLayers int
+	// UseBatchNorm adds batch normalisation before each tanh of the MLP.
+	UseBatchNorm bool
+	// Dim is the spatial dimension of the interference basis (default 1).
+	Dim int
+	// NumFields is the interference basis's field count (default 8).
+	NumFields int
+	// OutFeatures is the interference basis's output width (default 1).
+	OutFeatures int
+	// InputDim is the input width of SIREN and RFF (default 1).
+	InputDim int
+	// NumFeatures is the RFF frequency count (default 128).
+	NumFeatures int
+	// Sigma is the RFF frequency scale (default 5).
+	Sigma float64
+	// W0 is SIREN's frequency factor (default 30).
+	W0 float64
+	// Seed seeds the initial parameters (default 0: a fixed seed).
+	Seed uint64
+}
+
+// New builds a model of the given type with seeded initial parameters.
+// Invalid configurations return a *[FieldError] naming the config field.
+func New(modelType string, cfg Config) (Model, error) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
+	switch modelType {
+	case TypeWave1D:
+		return newWave(modelType, 1, 1, false, rng), nil
+	case TypeWave4D:
+		return newWave(modelType, 3, 1, false, rng), nil
+	case TypeWave6D:
+		return newWave(modelType, 5, 1, false, rng), nil
+	case TypeEnsemble1D, TypeEnsemble4D, TypeEnsemble6D:
+		dim, n := 1, 16
+		switch modelType {
+		case TypeEnsemble4D:
+			dim, n = 3, 8
+		case TypeEnsemble6D:
+			dim, n = 5, 6
+		}
+		if cfg.NWaves != 0 {
+			n = cfg.NWaves
+		}
+		if n < 1 || n > MaxWaves {
+			return nil, fieldErr("config.n_waves", "must be between 1 and %d, got %d", MaxWaves, n)
+		}
+		return newWave(modelType, dim, n, true, rng), nil
+	case TypeInterferenceBasis:
+		d, f, o := orDefault(cfg.Dim, 1), orDefault(cfg.NumFields, 8), orDefault(cfg.OutFeatures, 1)
+		if d < 1 || d > 16 {
+			return nil, fieldErr("config.dim", "must be between 1 and 16, got %d", d)
+		}
+		if f < 1 || f > MaxFields {
+			return nil, fieldErr("config.num_fields", "must be between 1 and %d, got %d", MaxFields, f)
+		}
+		if o < 1 || o > MaxHidden {
+			return nil, fieldErr("config.out_features", "must be between 1 and %d, got %d", MaxHidden, o)
+		}
+		return newInterference(d, f, o, rng), nil
+	case TypeSIREN:
+		in, h, l := orDefault(cfg.InputDim, 1), orDefault(cfg.HiddenSize, 64), orDefault(cfg.NumLayers, 2)
+		w0 := cfg.W0
+		if w0 == 0 {
+			w0 = 30
+		}
+		if err := checkWidths(in, h, l); err != nil {
+			return nil, err
+		}
+		if !(w0 > 0) || math.IsInf(w0, 0) {
+			return nil, fieldErr("config.w0", "must be a finite positive number, got %v", w0)
+		}
+		return newSIREN(in, h, l, w0, rng), nil
+	case TypeRFF:
+		in, f := orDefault(cfg.InputDim, 1), orDefault(cfg.NumFeatures, 128)
+		sigma := cfg.Sigma
+		if sigma == 0 {
+			sigma = 5
+		}
+		if in < 1 || in > MaxInputDim {
+			return nil, fieldErr("config.input_dim", "must be between 1 and %d, got %d", MaxInputDim, in)
+		}
+		if f < 1 || f > MaxFeatures {
+			return nil, fieldErr("config.num_features", "must be between 1 and %d, got %d", MaxFeatures, f)
+		}
+		if !(sigma > 0) || math.IsInf(sigma, 0) {
+			return nil, fieldErr("config.sigma", "must be a finite positive number, got %v", sigma)
+		}
+		return newRFF(in, f, sigma, rng), nil
+	case TypeStringNN:
+		d, h, l := orDefault(cfg.Dimensions, 10), orDefault(cfg.HiddenSize, 64), orDefault(cfg.NumLayers, 2)
+		if d < 1 || d > MaxInputDim {
+			return nil, fieldErr("config.dimensions", "must be between 1 and %d, got %d", MaxInputDim, d)
+		}
+		if err := checkWidths(1, h, l); err != nil {
+			return nil, err
+		}
+		return newStringNN(d, h, l, cfg.UseBatchNorm, rng), nil
+	}
+	return nil, &FieldError{Field: "model_type", Reason: fmt.Sprintf("unknown model type %q (known: %v)", modelType, ModelTypes)}
+}
+
+func orDefault(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+func checkWidths(in, hidden, layers int) error {
+	if in < 1 || in > MaxInputDim {
+		return fieldErr("config.input_dim", "must be between 1 and %d, got %d", MaxInputDim, in)
+	}
+	if hidden < 1 || hidden > MaxHidden {
+		return fieldErr("config.hidden_size", "must be between 1 and %d, got %d", MaxHidden, hidden)
+	}
+	if layers < 1 || layers > MaxLayers {
+		return fieldErr("config.num_layers", "must be between 1 and %d, got %d", MaxLayers, layers)
+	}
+	return nil
+}
+
+// uniform fills v with U(−b, b) values.
+func uniform(rng *rand.Rand, v []float64, b float64) {
+	for i := range v {
+		v[i] = (2*rng.Float64() - 1) * b
+	}
+}
+
+// normal fills v with N(0, s²) values.
+func normal(rng *rand.Rand, v []float64, s float64) {
+	for i := range v {
+		v[i] = rng.NormFloat64() * s
+	}
+}
+
+// checkInputs validates in against fields for n points.
+func checkInputs(fields []InputField, in map[string][]float64, n int) error {
+	if n < 1 || n > MaxPoints {
+		return fieldErr("inputs", "number of points must be between 1 and %d, got %d", MaxPoints, n)
+	}
+	for _, f := range fields {
+		v, ok := in[f.Name]
+		if !ok {
+			return fieldErr("inputs."+f.Name, "is required")
+		}
+		if len(v) != n*f.Width {
+			return fieldErr("inputs."+f.Name, "needs %d values (%d points × %d), got %d", n*f.Width, n, f.Width, len(v))
+		}
+		if err := checkFinite("inputs."+f.Name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run uploads host slices, runs fn on device buffers, and frees them.
+type run struct {
+	dev  accel.Device
+	bufs []accel.Buffer
+	err  error
+}
+
+func (r *run) upload(v []float64) accel.Buffer {
+	b := r.alloc(len(v))
+	if r.err == nil {
+		r.err = r.dev.Upload(b, v)
+	}
+	return b
+}
+
+func (r *run) alloc(n int) accel.Buffer {
+	if r.err != nil {
+		return nil
+	}
+	b, err := r.dev.Alloc(n)
+	if err != nil {
+		r.err = err
+		return nil
+	}
+	r.bufs = append(r.bufs, b)
+	return b
+}
+
+func (r *run) view(b accel.Buffer, off, n int) accel.Buffer {
+	if r.err != nil {
+		return nil
+	}
+	v, err := r.dev.View(b, off, n)
+	if err != nil {
+		r.err = err
+	}
+	return v
+}
+
+func (r *run) do(err error) {
+	if r.err == nil {
+		r.err = err
+	}
+}
+
+func (r *run) download(b accel.Buffer, n int) []float64 {
+	if r.err != nil {
+		return nil
+	}
+	out := make([]float64, n)
+	r.err = r.dev.Download(out, b)
+	return out
+}
+
+func (r *run) free() {
+	for _, b := range r.bufs {
+		r.dev.Free(b)
+	}
+}
+
+// Wave is a single Quasimoto wave or an ensemble of them with a linear
+// head, in 1, 3 or 5 spatial dimensions (the 1D, 4D and 6D models).
+type Wave struct {
+	params
+	typ    string
+	family accel.WaveFamily
+	cols   []string
+}
+
+var axisNames = map[int][]string{
+	1: {"x"},
+	3: {"x", "y", "z"},
+	5: {"x1", "x2", "x3", "x4", "x5"},
+}
+
+// waveParamNames returns the names of one wave's parameters in layout order.
+func waveParamNames(dim int) []string {
+	var k, v, l []string
+	switch dim {
+	case 1:
+		k, v, l = []string{"k"}, []string{"v"}, []string{"lmbda"}
+	case 3:
+		for _, a := range []string{"x", "y", "z"} {
+			k, v, l = append(k, "k"+a), append(v, "v"+a), append(l, "lmbda_"+a)
+		}
+	default:
+		for i := 1; i <= dim; i++ {
+			s := itoa(i)
+			k, v, l = append(k, "k"+s), append(v, "v"+s), append(l, "lmbda_"+s)
+		}
+	}
+	names := []string{"A"}
+	names = append(names, k...)
+	names = append(names, "omega")
+	names = append(names, v...)
+	names = append(names, "log_sigma", "phi", "epsilon")
+	return append(names, l...)
+}
+
+func newWave(typ string, dim, waves int, head bool, rng *rand.Rand) *Wave {
+	w := &Wave{typ: typ, family: accel.WaveFamily{Dim: dim, Waves: waves, Head: head}}
+	w.cols = append(slices.Clone(axisNames[dim]), "t")
+	names := waveParamNames(dim)
+	for j := 0; j < waves; j++ {
+		prefix := ""
+		if head {
+			prefix = "waves." + itoa(j) + "."
+		}
+		for _, n := range names {
+			v := w.add(prefix+n, true, 1)
+			switch {
+			case n == "A":
+				v[0] = 1
+			case n == "log_sigma", n == "phi":
+				v[0] = 0
+			case n == "epsilon":
+				v[0] = 0.1
+			default:
+				v[0] = rng.NormFloat64()
+			}
+		}
+	}
+	if head {
+		b := 1 / math.Sqrt(float64(waves))
+		uniform(rng, w.add("head.weight", true, 1, waves), b)
+		uniform(rng, w.add("head.bias", true, 1), b)
+	}
+	return w
+}
+
+// Type implements [Model].
+func (w *Wave) Type() string { return w.typ }
+
+// Family reports the device kernel's description of the model.
+func (w *Wave) Family() accel.WaveFamily { return w.family }
+
+// Config implements [Model].
+func (w *Wave) Config() map[string]any {
+	c := map[string]any{"dimensions": w.family.Dim + 1}
+	if w.family.Head {
+		c["n_waves"] = w.family.Waves
+	}
+	return c
+}
+
+// Inputs implements [Model]: the spatial axes, then "t".
+func (w *Wave) Inputs() []InputField {
+	f := make([]InputField, len(w.cols))
+	for i, c := range w.cols {
+		f[i] = InputField{Name: c, Width: 1}
+	}
+	return f
+}
+
+// OutputWidth implements [Model].
+func (w *Wave) OutputWidth() int { return 1 }
+
+// Columns packs inputs into the column layout of [accel.WaveFamily].
+func (w *Wave) Columns(in map[string][]float64, n int) []float64 {
+	cols := make([]float64, 0, len(w.cols)*n)
+	for _, c := range w.cols {
+		cols = append(cols, in[c][:n]...)
+	}
+	return cols
+}
+
+// Forward implements [Model].
+func (w *Wave) Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+	if err := checkInputs(w.Inputs(), in, n); err != nil {
+		return nil, err
+	}
+	r := run{dev: dev}
+	defer r.free()
+	p := r.upload(w.values)
+	x := r.upload(w.Columns(in, n))
+	out := r.alloc(n)
+	if r.err == nil {
+		r.do(dev.WaveForward(w.family, p, x, n, out))
+	}
+	res := r.download(out, n)
+	return res, r.err
+}
+
+// Interference is the Quasimoto interference basis: complex wave fields
+// sharing one normalised Gaussian envelope, mixed by a linear layer.
+type Interference struct {
+	params
+	shape accel.Interference
+}
+
+func newInterference(d, f, o int, rng *rand.Rand) *Interference {
+	m := &Interference{shape: accel.Interference{Dim: d, Fields: f, Outputs: o}}
+	m.add("log_sigma", true, d)
+	m.add("v", true, d)
+	a := m.add("A", true, f)
+	for i := range a {
+		a[i] = 1
+	}
+	normal(rng, m.add("k", true, f, d), 1)
+	normal(rng, m.add("omega", true, f), 1)
+	m.add("phi", true, f)
+	e := m.add("epsilon", true, f)
+	for i := range e {
+		e[i] = 0.1
+	}
+	normal(rng, m.add("lmbda", true, f, d), 1)
+	uniform(rng, m.add("superposition.weight", true, o, 2*f), 1/math.Sqrt(float64(2*f)))
+	return m
+}
+
+// Type implements [Model].
+func (m *Interference) Type() string { return TypeInterferenceBasis }
+
+// Shape reports the device kernel's description of the model.
+func (m *Interference) Shape() accel.Interference { return m.shape }
+
+// Config implements [Model].
+func (m *Interference) Config() map[string]any {
+	return map[string]any{"dim": m.shape.Dim, "num_fields": m.shape.Fields, "out_features": m.shape.Outputs}
+}
+
+// Inputs implements [Model]: "x" (Dim values per point) and "t".
+func (m *Interference) Inputs() []InputField {
+	return []InputField{{Name: "x", Width: m.shape.Dim}, {Name: "t", Width: 1}}
+}
+
+// OutputWidth implements [Model].
+func (m *Interference) OutputWidth() int { return m.shape.Outputs }
+
+// Columns packs inputs into the column layout of [accel.Interference].
+func (m *Interference) Columns(in map[string][]float64, n int) []float64 {
+	d := m.shape.Dim
+	cols := make([]float64, (d+1)*n)
+	x := in["x"]
+	for i := 0; i < n; i++ {
+		for a := 0; a < d; a++ {
+			cols[a*n+i] = x[i*d+a]
+		}
+	}
+	copy(cols[d*n:], in["t"][:n])
+	return cols
+}
+
+// Forward implements [Model].
+func (m *Interference) Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+	if err := checkInputs(m.Inputs(), in, n); err != nil {
+		return nil, err
+	}
+	r := run{dev: dev}
+	defer r.free()
+	p := r.upload(m.values)
+	x := r.upload(m.Columns(in, n))
+	out := r.alloc(n * m.shape.Outputs)
+	if r.err == nil {
+		r.do(dev.InterferenceForward(m.shape, p, x, n, out))
+	}
+	res := r.download(out, n*m.shape.Outputs)
+	return res, r.err
+}
+
+// Layer is one dense layer of a [Network]: a linear map with its weight and
+// bias tensors, an optional batch normalisation, and an activation.
+type Layer struct {
+	In, Out      int
+	Weight, Bias Tensor
+	BatchNorm    bool
+	Gamma, Beta  Tensor // batch-norm affine parameters
+	RunMean      Tensor // batch-norm running mean (a buffer)
+	RunVar       Tensor // batch-norm running variance (a buffer)
+	Act          accel.Activation
+	Scale        float64 // activation scale (SIREN's w0)
+}
+
+// Network is a feed-forward model made of dense layers: the string-theory
+// MLP, SIREN and the head of random Fourier features.
+type Network struct {
+	params
+	typ    string
+	config map[string]any
+	in     int
+	layers []Layer
+	// fourier, when set, maps inputs through fixed random Fourier features first.
+	fourier  *Tensor
+	features int
+}
+
+// Layers describes the network's layers in order.
+func (m *Network) Layers() []Layer { return slices.Clone(m.layers) }
+
+// Type implements [Model].
+func (m *Network) Type() string { return m.typ }
+
+// Config implements [Model].
+func (m *Network) Config() map[string]any { return m.config }
+
+// Inputs implements [Model]: "x", rows of the input width.
+func (m *Network) Inputs() []InputField { return []InputField{{Name: "x", Width: m.in}} }
+
+// OutputWidth implements [Model].
+func (m *Network) OutputWidth() int { return m.layers[len(m.layers)-1].Out }
+
+// Fourier reports the RFF matrix tensor and feature count, if the network has one.
+func (m *Network) Fourier() (Tensor, int, bool) {
+	if m.fourier == nil {
+		return Tensor{}, 0, false
+	}
+	return *m.fourier, m.features, true
+}
+
+func (m *Network) tensor(i int) Tensor { return m.tensors[i] }
+
+// linear adds a linear layer's tensors under the given prefix, initialised
+// as PyTorch's nn.Linear: U(−1/√in, 1/√in) for weight and bias.
+func (m *Network) linear(rng *rand.Rand, prefix string, in, out int, act accel.Activation) *Layer {
+	b := 1 / math.Sqrt(float64(in))
+	uniform(rng, m.add(prefix+"weight", true, out, in), b)
+	m.layers = append(m.layers, Layer{In: in, Out: out, Weight: m.tensor(len(m.tensors) - 1), Act: act})
+	uniform(rng, m.add(prefix+"bias", true, out), b)
+	l := &m.layers[len(m.layers)-1]
+	l.Bias = m.tensor(len(m.tensors) - 1)
+	return l
+}
+
+func newStringNN(d, h, layers int, bn bool, rng *rand.Rand) *Network {
+	m := &Network{typ: TypeStringNN, in: d, config: map[string]any{
+		"dimensions": d, "hidden_size": h, "num_layers": layers, "use_batch_norm": bn,
+	}}
+	idx := 0
+	in := d
+	for i := 0; i < layers; i++ {
+		l := m.linear(rng, "network."+itoa(idx)+".", in, h, accel.Tanh)
+		idx++
+		if bn {
+			l.BatchNorm = true
+			p := "network." + itoa(idx) + "."
+			g := m.add(p+"weight", true, h)
+			for j := range g {
+				g[j] = 1
+			}
+			l = &m.layers[len(m.layers)-1]
+			l.Gamma = m.tensor(len(m.tensors) - 1)
+			m.add(p+"bias", true, h)
+			l.Beta = m.tensor(len(m.tensors) - 1)
+			m.add(p+"running_mean", false, h)
+			l.RunMean = m.tensor(len(m.tensors) - 1)
+			rv := m.add(p+"running_var", false, h)
+			for j := range rv {
+				rv[j] = 1
+			}
+			l.RunVar = m.tensor(len(m.tensors) - 1)
+			idx++
+		}
+		idx++ // the Tanh module
+		in = h
+	}
+	m.linear(rng, "network."+itoa(idx)+".", in, 1, accel.Identity)
+	return m
+}
+
+func newSIREN(in, h, layers int, w0 float64, rng *rand.Rand) *Network {
+	m := &Network{typ: TypeSIREN, in: in, config: map[string]any{
+		"input_dim": in, "hidden_size": h, "num_layers": layers, "w0": w0,
+	}}
+	prev := in
+	for i := 0; i < layers; i++ {
+		l := m.linear(rng, itoa(i)+".linear.", prev, h, accel.Sine)
+		l.Scale = w0
+		wv := m.values[l.Weight.Offset : l.Weight.Offset+l.Weight.Size()]
+		if i == 0 {
+			uniform(rng, wv, 1/float64(prev))
+		} else {
+			uniform(rng, wv, math.Sqrt(6/float64(prev))/w0)
+		}
+		prev = h
+	}
+	m.linear(rng, itoa(layers)+".", prev, 1, accel.Identity)
+	return m
+}
+
+func newRFF(in, features int, sigma float64, rng *rand.Rand) *Network {
+	m := &Network{typ: TypeRFF, in: in, features: features, config: map[string]any{
+		"input_dim": in, "num_features": features, "sigma": sigma,
+	}}
+	normal(rng, m.add("B", false, in, features), sigma)
+	t := m.tensor(0)
+	m.fourier = &t
+	m.linear(rng, "linear.", 2*features, 1, accel.Identity)
+	return m
+}
+
+// Forward implements [Model]. Batch normalisation uses its running
+// statistics (inference mode).
+func (m *Network) Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+	return m.forward(dev, in, n, false)
+}
+
+// ForwardTraining evaluates the network as in training mode: batch
+// normalisation uses the batch's mean and biased variance (n must be ≥ 2
+// when the network has batch normalisation). The model is not changed.
+func (m *Network) ForwardTraining(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+	return m.forward(dev, in, n, true)
+}
+
+func (m *Network) forward(dev accel.Device, in map[string][]float64, n int, train bool) ([]float64, error) {
+	if err := checkInputs(m.Inputs(), in, n); err != nil {
+		return nil, err
+	}
+	r := run{dev: dev}
+	defer r.free()
+	p := r.upload(m.values)
+	x := r.upload(in["x"][:n*m.in])
+	width := m.in
+	if m.fourier != nil {
+		b := r.view(p, m.fourier.Offset, m.fourier.Size())
+		y := r.alloc(n * 2 * m.features)
+		if r.err == nil {
+			r.do(dev.Fourier(x, n, m.in, b, m.features, y))
+		}
+		x, width = y, 2*m.features
+	}
+	for _, l := range m.layers {
+		w := r.view(p, l.Weight.Offset, l.Weight.Size())
+		b := r.view(p, l.Bias.Offset, l.Bias.Size())
+		y := r.alloc(n * l.Out)
+		if r.err == nil {
+			r.do(dev.Linear(x, n, width, w, b, l.Out, y))
+		}
+		if l.BatchNorm {
+			g := r.view(p, l.Gamma.Offset, l.Gamma.Size())
+			be := r.view(p, l.Beta.Offset, l.Beta.Size())
+			rm := r.view(p, l.RunMean.Offset, l.RunMean.Size())
+			rv := r.view(p, l.RunVar.Offset, l.RunVar.Size())
+			var sm, si accel.Buffer
+			if train {
+				if n < 2 {
+					return nil, fieldErr("inputs.x", "batch normalisation in training mode needs at least 2 rows, got %d", n)
+				}
+				sm, si = r.alloc(l.Out), r.alloc(l.Out)
+			}
+			if r.err == nil {
+				r.do(dev.BatchNorm(y, n, l.Out, g, be, rm, rv, BatchNormEps, BatchNormMomentum, train, y, sm, si))
+			}
+		}
+		if l.Act != accel.Identity && r.err == nil {
+			r.do(dev.Activate(l.Act, l.Scale, y, n*l.Out, y))
+		}
+		x, width = y, l.Out
+	}
+	res := r.download(x, n*width)
+	return res, r.err
+}
+
+// Batch normalisation constants, as PyTorch's BatchNorm1d defaults.
+const (
+	BatchNormEps      = 1e-5
+	BatchNormMomentum = 0.1
+)
