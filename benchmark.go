@@ -1,0 +1,105 @@
+//go:build dredge_train
+
+package dredge
+
+import (
+	"context"
+
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// BenchmarkParams are benchmark's parameters.
+type BenchmarkParams struct {
+	ModelType string      `json:"model_type,omitempty" jsonschema:"model type to train (required unless model_id is given)"`
+	ModelID   string      `json:"model_id,omitempty" jsonschema:"train this loaded model in place instead of a new one"`
+	Config    ModelConfig `json:"config,omitzero" jsonschema:"model configuration plus epochs (default 100) and learning_rate (default 0.01)"`
+}
+
+// BenchmarkResult is benchmark's result.
+type BenchmarkResult struct {
+	Success     bool      `json:"success"`
+	ModelType   string    `json:"model_type"`
+	ModelID     string    `json:"model_id,omitempty"`
+	NParameters int       `json:"n_parameters"`
+	Epochs      int       `json:"epochs"`
+	InitialLoss float64   `json:"initial_loss"`
+	FinalLoss   float64   `json:"final_loss"`
+	Losses      []float64 `json:"losses"`
+	Device      string    `json:"device"`
+	Seconds     float64   `json:"seconds"`
+}
+
+// Benchmark trains a model with full-batch Adam on its default data set
+// (the glitchy chirp, the 4D or 6D grid, or the MLP's synthetic set) and
+// reports the losses and the training time. With ModelID it trains that
+// loaded model on a copy and then stores the trained parameters on it (an
+// inference cache entry of the model becomes stale and is not served).
+// Defaults: 100 epochs, learning rate 0.01, 16 waves for the 1D ensemble.
+func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	epochs, err := intField("config.epochs", p.Config.Epochs, 1, stringtheory.MaxEpochs)
+	if err != nil {
+		return nil, err
+	}
+	if epochs == 0 {
+		epochs = 100
+	}
+	lr, err := floatField("config.learning_rate", p.Config.LearningRate, 0.01, true)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		m   stringtheory.Model
+		ent *entry
+		typ = p.ModelType
+	)
+	if p.ModelID != "" {
+		if ent, err = e.models.get(p.ModelID); err != nil {
+			return nil, err
+		}
+		if typ != "" && typ != ent.typ {
+			return nil, invalid("model_type", "is %q but model %s is a %q", typ, ent.id, ent.typ)
+		}
+		typ = ent.typ
+		ent.mu.RLock()
+		m, err = stringtheory.New(ent.typ, ent.cfg)
+		if err == nil {
+			err = m.SetVector(ent.model.Values())
+		}
+		ent.mu.RUnlock()
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		if _, m, err = e.newModel(typ, &p.Config); err != nil {
+			return nil, err
+		}
+	}
+	data, err := stringtheory.DatasetFor(m)
+	if err != nil {
+		return nil, err
+	}
+	res, err := stringtheory.Train(ctx, e.dev, m, data, stringtheory.TrainConfig{Epochs: epochs, LearningRate: lr, Samples: 10})
+	if err != nil {
+		return nil, err
+	}
+	e.trainingEpochs(res.Epochs)
+	out := &BenchmarkResult{
+		Success: true, ModelType: typ, NParameters: m.NumParameters(), Epochs: res.Epochs,
+		InitialLoss: res.InitialLoss, FinalLoss: res.FinalLoss, Losses: res.Sampled,
+		Device: res.Device, Seconds: res.Seconds,
+	}
+	if ent != nil {
+		ent.mu.Lock()
+		err = ent.model.SetVector(m.Values())
+		ent.version++
+		ent.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		out.ModelID = ent.id
+	}
+	return out, nil
+}

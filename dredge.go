@@ -1,0 +1,207 @@
+package dredge
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dredge-cli/dredge/accel"
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// Version is the library's version, reported by list_capabilities and the adapters.
+const Version = "0.3.0"
+
+// Name is the server name reported by list_capabilities.
+const Name = "DREDGE"
+
+// Option configures an [Engine]. Options are applied in order, so a later
+// option overrides an earlier one.
+type Option interface {
+	apply(*config) error
+}
+
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
+
+// StringNNDefaults are the string-theory MLP's defaults used by load_model
+// when the request's config leaves them out (STRING_NN_* variables).
+type StringNNDefaults struct {
+	// NumLayers is the hidden layer count, 1..10 (0: 2).
+	NumLayers int
+	// HiddenSize is the hidden width (0: 64).
+	HiddenSize int
+	// UseBatchNorm adds batch normalisation before each tanh.
+	UseBatchNorm bool
+}
+
+type config struct {
+	device     accel.Device
+	deviceKind string
+	logger     *slog.Logger
+	stringNN   StringNNDefaults
+	maxModels  int
+	hooks      []func(*Engine) error
+}
+
+// WithDevice makes the Engine run its models on dev. It takes precedence
+// over [WithDeviceKind]. The Engine does not close a device it was given.
+func WithDevice(dev accel.Device) Option {
+	return optionFunc(func(c *config) error {
+		if dev == nil {
+			return fmt.Errorf("%w: WithDevice(nil)", ErrInvalidArgument)
+		}
+		c.device = dev
+		return nil
+	})
+}
+
+// WithDeviceKind selects the device by kind: "auto" (the default), "cpu" or
+// "cuda" (see [accel.Open] for the fallback rules).
+func WithDeviceKind(kind string) Option {
+	return optionFunc(func(c *config) error {
+		c.deviceKind = kind
+		return nil
+	})
+}
+
+// WithLogger sets the logger for warnings and errors the Engine cannot
+// return (the default discards them).
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) error {
+		if l != nil {
+			c.logger = l
+		}
+		return nil
+	})
+}
+
+// WithStringNNDefaults sets the string-theory MLP's defaults.
+func WithStringNNDefaults(d StringNNDefaults) Option {
+	return optionFunc(func(c *config) error {
+		if d.NumLayers != 0 && (d.NumLayers < 1 || d.NumLayers > stringtheory.MaxLayers) {
+			return invalid("STRING_NN_LAYERS", "must be between 1 and %d, got %d", stringtheory.MaxLayers, d.NumLayers)
+		}
+		if d.HiddenSize != 0 && (d.HiddenSize < 1 || d.HiddenSize > stringtheory.MaxHidden) {
+			return invalid("STRING_NN_HIDDEN", "must be between 1 and %d, got %d", stringtheory.MaxHidden, d.HiddenSize)
+		}
+		c.stringNN = d
+		return nil
+	})
+}
+
+// WithMaxModels bounds the number of models loaded at once (default 10,000).
+func WithMaxModels(n int) Option {
+	return optionFunc(func(c *config) error {
+		if n < 1 {
+			return invalid("max_models", "must be ≥ 1, got %d", n)
+		}
+		c.maxModels = n
+		return nil
+	})
+}
+
+// Engine runs DREDGE's operations. It holds the device, the model registry
+// and the subsystems (cache, monitor) that the operations use. Every
+// adapter dispatches through [Engine.Call] or [Engine.CallJSON], or calls
+// the typed methods directly.
+//
+// An Engine is safe for concurrent use by multiple goroutines.
+type Engine struct {
+	dev       accel.Device
+	ownDevice bool
+	devInfo   accel.Info
+	logger    *slog.Logger
+	vib       stringtheory.Vibration
+	stringNN  StringNNDefaults
+	models    registry
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closers   []func(context.Context) error
+}
+
+// New returns an Engine configured by opts. With no options it runs on
+// the CPU (or CUDA in a cuda build with a GPU) with nothing else to set up.
+func New(opts ...Option) (*Engine, error) {
+	c := config{deviceKind: accel.KindAuto, maxModels: 10_000}
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o.apply(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e := &Engine{
+		logger:   c.logger,
+		vib:      stringtheory.DefaultVibration,
+		stringNN: c.stringNN,
+	}
+	e.models.max = c.maxModels
+	if c.device != nil {
+		e.dev = c.device
+	} else {
+		dev, warn, err := accel.Open(c.deviceKind)
+		if err != nil {
+			return nil, invalid("DEVICE", "unknown device %q (want auto, cpu or cuda)", c.deviceKind)
+		}
+		if warn != nil {
+			e.logger.Warn("device fallback", "requested", c.deviceKind, "reason", warn.Error())
+		}
+		e.dev, e.ownDevice = dev, true
+	}
+	e.devInfo = e.dev.Info()
+	for _, h := range c.hooks {
+		if err := h(e); err != nil {
+			_ = e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Device returns the device the Engine's models run on.
+func (e *Engine) Device() accel.Device { return e.dev }
+
+// Close releases the Engine's resources. It is safe to call more than
+// once; later calls return nil. Operations after Close fail with [ErrClosed].
+func (e *Engine) Close() error {
+	return e.Shutdown(context.Background())
+}
+
+// Shutdown is [Engine.Close] with a context bounding how long closing the
+// subsystems may take. Errors of the subsystems are joined.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	var err error
+	e.closeOnce.Do(func() {
+		e.closed.Store(true)
+		var errs []error
+		for i := len(e.closers) - 1; i >= 0; i-- {
+			if cerr := e.closers[i](ctx); cerr != nil {
+				errs = append(errs, cerr)
+			}
+		}
+		if c, ok := e.dev.(interface{ Close() error }); ok && e.ownDevice {
+			if cerr := c.Close(); cerr != nil {
+				errs = append(errs, cerr)
+			}
+		}
+		err = joinErrors(errs)
+	})
+	return err
+}
+
+func (e *Engine) check() error {
+	if e.closed.Load() {
+		return &Error{Code: CodeUnavailable, Message: "engine closed", Err: ErrClosed}
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package dredge
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// TestAppendJSONMatchesEncodingJSON checks the hand-written encoders
+// against encoding/json on awkward strings and numbers.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	strs := []string{"", "plain", "quote\" back\\slash", "<html>&amp;", "tab\tnl\ncr\r\x00\x1f", "é ünï 中文 🎉", "bad \xff utf8", "\u2028\u2029"}
+	for _, s := range strs {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	}
+	floats := []float64{0, -0.0, 1, -1.5, 1e-7, 1.5e-6, 123456789, 1e20, 1e21, 1.7976931348623157e308, 5e-324, math.Pi, 0.1 + 0.2, -2.5e-10}
+	for _, f := range floats {
+		want, _ := json.Marshal(f)
+		got, err := appendFloat(nil, f)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+	r := &UnifiedResult{Success: true}
+	r.UnifiedResult, _ = stringtheory.DefaultVibration.UnifiedInference("x<y>\"", []float64{0.25, -3}, []int{2, 7})
+	r.Device = "cpu"
+	got, err := r.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type plain UnifiedResult // no AppendJSON: encoding/json's own output
+	want, _ := json.Marshal((*plain)(r))
+	if string(got) != string(want) {
+		t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
+	}
+}

@@ -1,0 +1,76 @@
+package dredge
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// FromEnv returns an option that configures the Engine from the
+// environment variables of the original's .env.example:
+//
+//   - DEVICE: auto (default), cpu or cuda;
+//   - STRING_NN_LAYERS, STRING_NN_HIDDEN, STRING_NN_BATCH_NORM: the
+//     string-theory MLP's defaults.
+//
+// Unset variables keep the defaults; a malformed value makes [New] fail
+// with an error naming the variable. Options after FromEnv override it.
+func FromEnv() Option {
+	return optionFunc(func(c *config) error {
+		return fromEnv(c, os.LookupEnv)
+	})
+}
+
+func fromEnv(c *config, lookup func(string) (string, bool)) error {
+	if v, ok := lookup("DEVICE"); ok && strings.TrimSpace(v) != "" {
+		switch k := strings.ToLower(strings.TrimSpace(v)); k {
+		case "auto", "cpu", "cuda", "gpu":
+			c.deviceKind = k
+		default:
+			return invalid("DEVICE", "must be auto, cpu or cuda, got %q", truncate(v, 32))
+		}
+	}
+	d := c.stringNN
+	var err error
+	if d.NumLayers, err = envInt(lookup, "STRING_NN_LAYERS", d.NumLayers, 1, stringtheory.MaxLayers); err != nil {
+		return err
+	}
+	if d.HiddenSize, err = envInt(lookup, "STRING_NN_HIDDEN", d.HiddenSize, 1, stringtheory.MaxHidden); err != nil {
+		return err
+	}
+	if d.UseBatchNorm, err = envBool(lookup, "STRING_NN_BATCH_NORM", d.UseBatchNorm); err != nil {
+		return err
+	}
+	return WithStringNNDefaults(d).apply(c)
+}
+
+func envInt(lookup func(string) (string, bool), name string, def, lo, hi int) (int, error) {
+	v, ok := lookup(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, invalid(name, "must be an integer, got %q", truncate(v, 32))
+	}
+	if n < lo || n > hi {
+		return 0, invalid(name, "must be between %d and %d, got %d", lo, hi, n)
+	}
+	return n, nil
+}
+
+func envBool(lookup func(string) (string, bool), name string, def bool) (bool, error) {
+	v, ok := lookup(name)
+	if !ok || strings.TrimSpace(v) == "" {
+		return def, nil
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, invalid(name, "must be true or false, got %q", truncate(v, 32))
+}

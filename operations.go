@@ -1,0 +1,641 @@
+package dredge
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/dredge-cli/dredge/accel"
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// Limits on outside input that are not model sizes (see stringtheory for those).
+const (
+	// MaxInsightBytes bounds dredge_insight and insight_text.
+	MaxInsightBytes = 1 << 20
+)
+
+// ---- list_capabilities ----
+
+// Capabilities is the result of list_capabilities.
+type Capabilities struct {
+	Success      bool            `json:"success"`
+	Name         string          `json:"name"`
+	Version      string          `json:"version"`
+	Protocol     string          `json:"protocol"`
+	Capabilities CapabilityLists `json:"capabilities"`
+	Features     Features        `json:"features"`
+}
+
+// CapabilityLists names the model types and operations.
+type CapabilityLists struct {
+	Models     []string `json:"models"`
+	Operations []string `json:"operations"`
+}
+
+// Features reports optional subsystems and the device.
+type Features struct {
+	Caching    bool       `json:"caching"`
+	Metrics    bool       `json:"metrics"`
+	GPUSupport bool       `json:"gpu_support"`
+	DeviceInfo accel.Info `json:"device_info"`
+}
+
+// Capabilities lists model types, operations and features.
+func (e *Engine) Capabilities(ctx context.Context) (*Capabilities, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	return &Capabilities{
+		Success:  true,
+		Name:     Name,
+		Version:  Version,
+		Protocol: "dredge-mcp/1",
+		Capabilities: CapabilityLists{
+			Models:     slices.Clone(stringtheory.ModelTypes),
+			Operations: Operations(),
+		},
+		Features: Features{
+			Caching:    e.cachingEnabled(),
+			Metrics:    e.metricsEnabled(),
+			GPUSupport: e.devInfo.Kind == accel.KindCUDA,
+			DeviceInfo: e.devInfo,
+		},
+	}, nil
+}
+
+// ---- load_model ----
+
+// ModelConfig configures load_model and benchmark. Fields left out take the
+// model type's defaults; fields a type does not use are ignored.
+type ModelConfig struct {
+	NWaves       *int     `json:"n_waves,omitempty" jsonschema:"ensemble size (1D default 16, 4D 8, 6D 6)"`
+	Dimensions   *int     `json:"dimensions,omitempty" jsonschema:"string_theory input width (default 10)"`
+	HiddenSize   *int     `json:"hidden_size,omitempty" jsonschema:"hidden width of string_theory and siren (default 64)"`
+	NumLayers    *int     `json:"num_layers,omitempty" jsonschema:"hidden layers of string_theory, sine layers of siren: 1..10 (default 2)"`
+	UseBatchNorm *bool    `json:"use_batch_norm,omitempty" jsonschema:"string_theory: batch normalisation before each tanh"`
+	Dim          *int     `json:"dim,omitempty" jsonschema:"interference_basis spatial dimension (default 1)"`
+	NumFields    *int     `json:"num_fields,omitempty" jsonschema:"interference_basis field count (default 8)"`
+	OutFeatures  *int     `json:"out_features,omitempty" jsonschema:"interference_basis outputs per point (default 1)"`
+	InputDim     *int     `json:"input_dim,omitempty" jsonschema:"siren and rff input width (default 1)"`
+	NumFeatures  *int     `json:"num_features,omitempty" jsonschema:"rff frequency count (default 128)"`
+	Sigma        *float64 `json:"sigma,omitempty" jsonschema:"rff frequency scale (default 5)"`
+	W0           *float64 `json:"w0,omitempty" jsonschema:"siren frequency factor (default 30)"`
+	Seed         *uint64  `json:"seed,omitempty" jsonschema:"seed of the initial parameters (default 0)"`
+	// Parameters restores named tensors: name → number, (nested) array, or
+	// {"value": …} as get_parameters returns them.
+	Parameters map[string]ParamValue `json:"parameters,omitempty" jsonschema:"parameters to restore: name to value(s), as get_parameters returns them"`
+	// Epochs and LearningRate are read by benchmark only.
+	Epochs       *int     `json:"epochs,omitempty" jsonschema:"benchmark: training epochs (default 100)"`
+	LearningRate *float64 `json:"learning_rate,omitempty" jsonschema:"benchmark: Adam learning rate (default 0.01)"`
+}
+
+// ParamValue is a tensor's values given as a number, a nested array, or an
+// object with a "value" field; it decodes to the flattened values.
+type ParamValue []float64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (p *ParamValue) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '{' {
+		var obj struct {
+			Value json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(b, &obj); err != nil || obj.Value == nil {
+			return invalid("config.parameters", "an object parameter needs a \"value\" field")
+		}
+		b = obj.Value
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return invalid("config.parameters", "malformed value: %v", err)
+	}
+	out := make([]float64, 0, 8)
+	var walk func(v any) error
+	walk = func(v any) error {
+		switch x := v.(type) {
+		case float64:
+			out = append(out, x)
+		case []any:
+			for _, e := range x {
+				if err := walk(e); err != nil {
+					return err
+				}
+			}
+		default:
+			return invalid("config.parameters", "values must be numbers or arrays of numbers")
+		}
+		return nil
+	}
+	if err := walk(v); err != nil {
+		return err
+	}
+	*p = out
+	return nil
+}
+
+// LoadModelParams are load_model's parameters.
+type LoadModelParams struct {
+	ModelType string      `json:"model_type" jsonschema:"one of the model types of list_capabilities"`
+	Config    ModelConfig `json:"config,omitzero" jsonschema:"model configuration"`
+}
+
+// LoadModelResult is load_model's result.
+type LoadModelResult struct {
+	Success     bool           `json:"success"`
+	ModelID     string         `json:"model_id"`
+	ModelType   string         `json:"model_type"`
+	NParameters int            `json:"n_parameters"`
+	Config      map[string]any `json:"config"`
+}
+
+// intField resolves an optional integer field: nil gives 0 (the model
+// default); a given value must lie in [lo, hi].
+func intField(name string, p *int, lo, hi int) (int, error) {
+	if p == nil {
+		return 0, nil
+	}
+	if *p < lo || *p > hi {
+		return 0, invalid(name, "must be between %d and %d, got %d", lo, hi, *p)
+	}
+	return *p, nil
+}
+
+func floatField(name string, p *float64, def float64, positive bool) (float64, error) {
+	if p == nil {
+		return def, nil
+	}
+	v := *p
+	if math.IsNaN(v) || math.IsInf(v, 0) || (positive && !(v > 0)) {
+		return 0, invalid(name, "must be a finite positive number, got %v", v)
+	}
+	return v, nil
+}
+
+// modelConfig validates c for typ and converts it.
+func (e *Engine) modelConfig(typ string, c *ModelConfig) (stringtheory.Config, error) {
+	var cfg stringtheory.Config
+	var err error
+	big := 1 << 30
+	set := func(dst *int, name string, p *int, lo, hi int) {
+		if err == nil {
+			*dst, err = intField(name, p, lo, hi)
+		}
+	}
+	set(&cfg.NWaves, "config.n_waves", c.NWaves, 1, stringtheory.MaxWaves)
+	set(&cfg.Dimensions, "config.dimensions", c.Dimensions, 1, stringtheory.MaxInputDim)
+	set(&cfg.HiddenSize, "config.hidden_size", c.HiddenSize, 1, stringtheory.MaxHidden)
+	set(&cfg.NumLayers, "config.num_layers", c.NumLayers, 1, stringtheory.MaxLayers)
+	set(&cfg.Dim, "config.dim", c.Dim, 1, 16)
+	set(&cfg.NumFields, "config.num_fields", c.NumFields, 1, stringtheory.MaxFields)
+	set(&cfg.OutFeatures, "config.out_features", c.OutFeatures, 1, stringtheory.MaxHidden)
+	set(&cfg.InputDim, "config.input_dim", c.InputDim, 1, stringtheory.MaxInputDim)
+	set(&cfg.NumFeatures, "config.num_features", c.NumFeatures, 1, stringtheory.MaxFeatures)
+	_ = big
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.Sigma, err = floatField("config.sigma", c.Sigma, 0, true); err != nil {
+		return cfg, err
+	}
+	if cfg.W0, err = floatField("config.w0", c.W0, 0, true); err != nil {
+		return cfg, err
+	}
+	if c.UseBatchNorm != nil {
+		cfg.UseBatchNorm = *c.UseBatchNorm
+	}
+	if c.Seed != nil {
+		cfg.Seed = *c.Seed
+	}
+	if typ == stringtheory.TypeStringNN {
+		if cfg.NumLayers == 0 {
+			cfg.NumLayers = e.stringNN.NumLayers
+		}
+		if cfg.HiddenSize == 0 {
+			cfg.HiddenSize = e.stringNN.HiddenSize
+		}
+		if c.UseBatchNorm == nil {
+			cfg.UseBatchNorm = e.stringNN.UseBatchNorm
+		}
+	}
+	return cfg, nil
+}
+
+// newModel builds a model of typ from c, restoring c.Parameters.
+func (e *Engine) newModel(typ string, c *ModelConfig) (stringtheory.Config, stringtheory.Model, error) {
+	if !knownModelType(typ) {
+		return stringtheory.Config{}, nil, modelTypeError(typ)
+	}
+	cfg, err := e.modelConfig(typ, c)
+	if err != nil {
+		return cfg, nil, err
+	}
+	m, err := stringtheory.New(typ, cfg)
+	if err != nil {
+		return cfg, nil, err
+	}
+	if m.NumParameters() > stringtheory.MaxParameters {
+		return cfg, nil, invalid("config", "the model would have %d parameters, more than the limit %d", m.NumParameters(), stringtheory.MaxParameters)
+	}
+	if len(c.Parameters) > 0 {
+		vals := make(map[string][]float64, len(c.Parameters))
+		for k, v := range c.Parameters {
+			vals[k] = v
+		}
+		if err := m.SetValues(vals); err != nil {
+			return cfg, nil, decodeError("config", err)
+		}
+	}
+	return cfg, m, nil
+}
+
+// LoadModel builds a model, optionally restores its parameters, and
+// registers it under a new id "<model_type>_<n>".
+func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	cfg, m, err := e.newModel(p.ModelType, &p.Config)
+	if err != nil {
+		return nil, err
+	}
+	ent, err := e.models.add(p.ModelType, cfg, m)
+	if err != nil {
+		return nil, err
+	}
+	e.modelLoaded()
+	return &LoadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, NParameters: m.NumParameters(), Config: m.Config()}, nil
+}
+
+// ---- inference ----
+
+// InferenceParams are inference's parameters.
+type InferenceParams struct {
+	ModelID string `json:"model_id" jsonschema:"id returned by load_model"`
+	Inputs  Inputs `json:"inputs" jsonschema:"named inputs: x and t (1D); x y z t (4D); x1..x5 and t (6D); x rows (and t for interference_basis) otherwise"`
+}
+
+// InferenceResult is inference's result. Output is a flat array for
+// single-output models and rows otherwise.
+type InferenceResult struct {
+	Success bool   `json:"success"`
+	ModelID string `json:"model_id"`
+	Output  Values `json:"output"`
+	Cached  bool   `json:"cached"`
+}
+
+// modelInputs checks the request's inputs against the model's and returns
+// them flattened with the point count.
+func modelInputs(m stringtheory.Model, in Inputs) (map[string][]float64, int, error) {
+	if len(in) == 0 {
+		return nil, 0, invalid("inputs", "is required")
+	}
+	fields := m.Inputs()
+	out := make(map[string][]float64, len(fields))
+	n := -1
+	for _, f := range fields {
+		v, ok := in[f.Name]
+		if !ok {
+			names := make([]string, len(fields))
+			for i, f := range fields {
+				names[i] = f.Name
+			}
+			return nil, 0, invalid("inputs."+f.Name, "is required (this model takes %v)", names)
+		}
+		var rows int
+		switch {
+		case v.Width == 0 && f.Width == 1:
+			rows = len(v.Data)
+		case v.Width == 0 && len(v.Data) == f.Width:
+			rows = 1 // a single row given flat
+		case v.Width == f.Width:
+			rows = len(v.Data) / f.Width
+		default:
+			w := v.Width
+			if w == 0 {
+				w = 1
+			}
+			return nil, 0, invalid("inputs."+f.Name, "rows must have %d values, got %d", f.Width, w)
+		}
+		if n >= 0 && rows != n {
+			return nil, 0, invalid("inputs."+f.Name, "has %d points, but inputs.%s has %d: inputs must have equal lengths", rows, fields[0].Name, n)
+		}
+		n = rows
+		out[f.Name] = v.Data
+	}
+	for name := range in {
+		if _, ok := out[name]; !ok {
+			return nil, 0, invalid("inputs."+truncate(name, 32), "is not an input of this model")
+		}
+	}
+	if n < 1 {
+		return nil, 0, invalid("inputs", "needs at least one point")
+	}
+	if n > stringtheory.MaxPoints {
+		return nil, 0, invalid("inputs", "at most %d points per request, got %d", stringtheory.MaxPoints, n)
+	}
+	return out, n, nil
+}
+
+// Inference evaluates a loaded model at the given points.
+func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	ent, err := e.models.get(p.ModelID)
+	if err != nil {
+		return nil, err
+	}
+	ent.mu.RLock()
+	defer ent.mu.RUnlock()
+	in, n, err := modelInputs(ent.model, p.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	out, err := ent.model.Forward(e.dev, in, n)
+	if err != nil {
+		return nil, err
+	}
+	w := ent.model.OutputWidth()
+	if w == 1 {
+		w = 0
+	}
+	return &InferenceResult{Success: true, ModelID: ent.id, Output: Values{Data: out, Width: w}}, nil
+}
+
+// ---- get_parameters ----
+
+// GetParametersParams are get_parameters' parameters.
+type GetParametersParams struct {
+	ModelID string `json:"model_id" jsonschema:"id returned by load_model"`
+}
+
+// Parameter is one named tensor of get_parameters.
+type Parameter struct {
+	Value        json.RawMessage `json:"value"`
+	Shape        []int           `json:"shape"`
+	RequiresGrad bool            `json:"requires_grad"`
+}
+
+// ParametersResult is get_parameters' result.
+type ParametersResult struct {
+	Success     bool                 `json:"success"`
+	ModelID     string               `json:"model_id"`
+	ModelType   string               `json:"model_type"`
+	NParameters int                  `json:"n_parameters"`
+	Parameters  map[string]Parameter `json:"parameters"`
+}
+
+// GetParameters returns a loaded model's named tensors, values nested by shape.
+func (e *Engine) GetParameters(ctx context.Context, p *GetParametersParams) (*ParametersResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	ent, err := e.models.get(p.ModelID)
+	if err != nil {
+		return nil, err
+	}
+	ent.mu.RLock()
+	tensors, vals, np := ent.model.Tensors(), ent.model.Values(), ent.model.NumParameters()
+	ent.mu.RUnlock()
+	res := &ParametersResult{Success: true, ModelID: ent.id, ModelType: ent.typ, NParameters: np, Parameters: make(map[string]Parameter, len(tensors))}
+	for _, t := range tensors {
+		v, err := appendNested(nil, vals[t.Offset:t.Offset+t.Size()], t.Shape)
+		if err != nil {
+			return nil, err
+		}
+		res.Parameters[t.Name] = Parameter{Value: v, Shape: t.Shape, RequiresGrad: t.Trainable}
+	}
+	return res, nil
+}
+
+// appendNested encodes v as nested arrays of the given shape.
+func appendNested(b []byte, v []float64, shape []int) ([]byte, error) {
+	if len(shape) <= 1 {
+		return appendFloats(b, v)
+	}
+	step := len(v) / shape[0]
+	b = append(b, '[')
+	for i := 0; i < shape[0]; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = appendNested(b, v[i*step:(i+1)*step], shape[1:]); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, ']'), nil
+}
+
+// ---- string_spectrum ----
+
+// SpectrumParams are string_spectrum's parameters.
+type SpectrumParams struct {
+	MaxModes   *int `json:"max_modes,omitempty" jsonschema:"number of energy levels (default 10)"`
+	Dimensions *int `json:"dimensions,omitempty" jsonschema:"spacetime dimensions (default 10)"`
+}
+
+// SpectrumResult is string_spectrum's result.
+type SpectrumResult struct {
+	Success        bool      `json:"success"`
+	Dimensions     int       `json:"dimensions"`
+	MaxModes       int       `json:"max_modes"`
+	EnergySpectrum []float64 `json:"energy_spectrum"`
+	Cached         bool      `json:"cached"`
+}
+
+func (p *SpectrumParams) resolve() (maxModes, dims int, err error) {
+	maxModes, dims = 10, 10
+	if p.MaxModes != nil {
+		if maxModes, err = intField("max_modes", p.MaxModes, 1, stringtheory.MaxModes); err != nil {
+			return
+		}
+	}
+	if p.Dimensions != nil {
+		if dims, err = intField("dimensions", p.Dimensions, 1, stringtheory.MaxModes); err != nil {
+			return
+		}
+	}
+	return
+}
+
+// StringSpectrum returns the energy levels E_1 … E_max_modes of a string.
+func (e *Engine) StringSpectrum(ctx context.Context, p *SpectrumParams) (*SpectrumResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	maxModes, dims, err := p.resolve()
+	if err != nil {
+		return nil, err
+	}
+	s := stringtheory.Vibration{Dimensions: dims, Length: 1}
+	spec, err := s.Spectrum(maxModes)
+	if err != nil {
+		return nil, err
+	}
+	return &SpectrumResult{Success: true, Dimensions: dims, MaxModes: maxModes, EnergySpectrum: spec}, nil
+}
+
+// ---- string_parameters ----
+
+// StringParametersParams are string_parameters' parameters.
+type StringParametersParams struct {
+	EnergyScale      *float64 `json:"energy_scale,omitempty" jsonschema:"energy scale (default 1.0)"`
+	CouplingConstant *float64 `json:"coupling_constant,omitempty" jsonschema:"string coupling, > 0 (default 0.1)"`
+}
+
+// StringParametersResult is string_parameters' result.
+type StringParametersResult struct {
+	Success    bool                    `json:"success"`
+	Parameters stringtheory.Parameters `json:"parameters"`
+}
+
+// StringParameters returns a string's length, tension and constants.
+func (e *Engine) StringParameters(ctx context.Context, p *StringParametersParams) (*StringParametersResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	es, g := 1.0, 0.1
+	if p.EnergyScale != nil {
+		es = *p.EnergyScale
+	}
+	if p.CouplingConstant != nil {
+		g = *p.CouplingConstant
+	}
+	params, err := stringtheory.StringParameters(es, g)
+	if err != nil {
+		return nil, err
+	}
+	return &StringParametersResult{Success: true, Parameters: params}, nil
+}
+
+// ---- unified_inference ----
+
+// UnifiedParams are unified_inference's parameters.
+type UnifiedParams struct {
+	Insight string     `json:"dredge_insight" jsonschema:"free text insight (default empty)"`
+	Coords  *[]float64 `json:"quasimoto_coords,omitempty" jsonschema:"Quasimoto coordinates (default [0.5])"`
+	Modes   *[]int     `json:"string_modes,omitempty" jsonschema:"string mode numbers, each ≥ 1 (default [1, 2, 3])"`
+}
+
+// UnifiedResult is unified_inference's result.
+type UnifiedResult struct {
+	Success bool `json:"success"`
+	stringtheory.UnifiedResult
+}
+
+var (
+	defaultCoords = []float64{0.5}
+	defaultModes  = []int{1, 2, 3}
+)
+
+func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
+	coords, modes := defaultCoords, defaultModes
+	if p.Coords != nil {
+		coords = *p.Coords
+	}
+	if p.Modes != nil {
+		modes = *p.Modes
+	}
+	if len(p.Insight) > MaxInsightBytes {
+		return "", nil, nil, invalid("dredge_insight", "at most %d bytes, got %d", MaxInsightBytes, len(p.Insight))
+	}
+	if !utf8.ValidString(p.Insight) {
+		return "", nil, nil, invalid("dredge_insight", "must be valid UTF-8")
+	}
+	return p.Insight, coords, modes, nil
+}
+
+// AppendJSON appends the result's JSON encoding to b, as json.Marshal
+// would write it but without its reflection and validation costs.
+func (r *UnifiedResult) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"success":`...)
+	b = strconv.AppendBool(b, r.Success)
+	b = append(b, `,"dredge_insight":`...)
+	b = appendString(b, r.Insight)
+	b = append(b, `,"quasimoto_coords":`...)
+	var err error
+	if b, err = appendFloats(b, r.Coords); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"string_modes":[`...)
+	for i, m := range r.Modes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, int64(m), 10)
+	}
+	b = append(b, `],"coupled_amplitude":`...)
+	if b, err = appendFloat(b, r.CoupledAmplitude); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"unified_field":`...)
+	if b, err = r.UnifiedField.AppendJSON(b); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"device":`...)
+	b = appendString(b, r.Device)
+	b = append(b, `,"cached":`...)
+	b = strconv.AppendBool(b, r.Cached)
+	return append(b, '}'), nil
+}
+
+// UnifiedInference couples an insight with Quasimoto coordinates and
+// string modes.
+func (e *Engine) UnifiedInference(ctx context.Context, p *UnifiedParams) (*UnifiedResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	insight, coords, modes, err := p.resolve()
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.vib.UnifiedInference(insight, slices.Clone(coords), slices.Clone(modes))
+	if err != nil {
+		return nil, err
+	}
+	r.Device = e.devInfo.Kind
+	return &UnifiedResult{Success: true, UnifiedResult: r}, nil
+}
+
+// ---- lift ----
+
+// LiftParams are lift's parameters.
+type LiftParams struct {
+	InsightText *string `json:"insight_text" jsonschema:"the insight to lift"`
+}
+
+// LiftResult is lift's result: id is the SHA-256 hex of the text.
+type LiftResult struct {
+	Success bool   `json:"success"`
+	ID      string `json:"id"`
+	Text    string `json:"text"`
+	Lifted  bool   `json:"lifted"`
+	Message string `json:"message"`
+}
+
+// Lift accepts an insight and returns its content id.
+func (e *Engine) Lift(ctx context.Context, p *LiftParams) (*LiftResult, error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
+	if p.InsightText == nil {
+		return nil, invalid("insight_text", "is required")
+	}
+	t := *p.InsightText
+	if len(t) > MaxInsightBytes {
+		return nil, invalid("insight_text", "at most %d bytes, got %d", MaxInsightBytes, len(t))
+	}
+	if !utf8.ValidString(t) {
+		return nil, invalid("insight_text", "must be valid UTF-8")
+	}
+	sum := sha256.Sum256([]byte(t))
+	return &LiftResult{Success: true, ID: hex.EncodeToString(sum[:]), Text: t, Lifted: true, Message: "Insight lifted"}, nil
+}

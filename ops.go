@@ -1,0 +1,234 @@
+package dredge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// NoParams are the parameters of operations that take none.
+type NoParams struct{}
+
+// Operation describes one entry of the operation table.
+type Operation struct {
+	// Name is the operation's name, e.g. "unified_inference".
+	Name string
+	// Description says what the operation does.
+	Description string
+	// NewParams returns a pointer to a zero value of the operation's
+	// parameter struct (for schema generation by adapters).
+	NewParams func() any
+	call      func(ctx context.Context, e *Engine, raw []byte) (any, error)
+}
+
+// def builds a table entry from a typed method.
+func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) (R, error)) Operation {
+	return Operation{
+		Name:        name,
+		Description: desc,
+		NewParams:   func() any { return new(P) },
+		call: func(ctx context.Context, e *Engine, raw []byte) (any, error) {
+			var p P
+			if err := decodeParams(raw, &p); err != nil {
+				return nil, err
+			}
+			return fn(e, ctx, &p)
+		},
+	}
+}
+
+func noParams[R any](fn func(*Engine, context.Context) (R, error)) func(*Engine, context.Context, *NoParams) (R, error) {
+	return func(e *Engine, ctx context.Context, _ *NoParams) (R, error) { return fn(e, ctx) }
+}
+
+var (
+	tableOnce sync.Once
+	table     map[string]Operation
+	names     []string
+)
+
+// operationTable is THE operation table: every adapter dispatches through it.
+func operationTable() map[string]Operation {
+	tableOnce.Do(func() {
+		ops := []Operation{
+			def("list_capabilities", "List the model types, operations and features (caching, metrics, device).", noParams((*Engine).Capabilities)),
+			def("load_model", "Create a model of a type (optionally restoring parameters) and return its model_id.", (*Engine).LoadModel),
+			def("inference", "Evaluate a loaded model at a batch of points.", (*Engine).Inference),
+			def("get_parameters", "Return a loaded model's named parameters with shapes.", (*Engine).GetParameters),
+			def("benchmark", "Train a model with Adam on its data set and report losses and time; with model_id, train that loaded model in place.", (*Engine).Benchmark),
+			def("string_spectrum", "Energy levels E_n = n/2 of a vibrating string for n = 1..max_modes.", (*Engine).StringSpectrum),
+			def("string_parameters", "String length, tension and constants for an energy scale and coupling.", (*Engine).StringParameters),
+			def("unified_inference", "Couple an insight with Quasimoto coordinates and string modes: coupled amplitude and unified field.", (*Engine).UnifiedInference),
+			def("get_metrics", "Counters, gauges, histograms and timers of the operations served.", noParams((*Engine).Metrics)),
+			def("get_cache_stats", "Result cache statistics: backend, hits, misses, hit rate, entries.", noParams((*Engine).CacheStats)),
+			def("lift", "Lift an insight: its id is the SHA-256 hex of the text.", (*Engine).Lift),
+		}
+		table = make(map[string]Operation, len(ops))
+		for _, o := range ops {
+			table[o.Name] = o
+			names = append(names, o.Name)
+		}
+		sort.Strings(names)
+	})
+	return table
+}
+
+// Operations returns the names of all operations, sorted.
+func Operations() []string {
+	operationTable()
+	return append([]string(nil), names...)
+}
+
+// LookupOperation returns the table entry of an operation.
+func LookupOperation(name string) (Operation, bool) {
+	o, ok := operationTable()[name]
+	return o, ok
+}
+
+// decodeParams decodes a JSON object into p; empty input and null are an
+// empty object.
+func decodeParams(raw []byte, p any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if raw[0] != '{' {
+		return invalid("params", "must be a JSON object")
+	}
+	if err := json.Unmarshal(raw, p); err != nil {
+		return decodeError("", err)
+	}
+	return nil
+}
+
+// Call runs the named operation with JSON params and returns its typed
+// result (a pointer to the operation's result struct). Unknown operations
+// give a not_found error; bad params an invalid_argument error naming the
+// field. Call never panics on any input.
+func (e *Engine) Call(ctx context.Context, op string, params json.RawMessage) (res any, err error) {
+	o, ok := operationTable()[op]
+	if !ok {
+		if op == "" {
+			return nil, invalid("operation", "is required")
+		}
+		return nil, notFound("operation", "unknown operation %q (known: %s)", truncate(op, 64), strings.Join(names, ", "))
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e.logger.Error("operation panicked", "operation", op, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res, err = nil, &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("panic: %v", r)}
+		}
+	}()
+	return o.call(ctx, e, params)
+}
+
+// CallJSON runs an operation like [Engine.Call] and returns the original's
+// JSON response: the result's fields with "success": true, or
+// {"success": false, "error": message, "code": code}. The code is also
+// returned for transports that map it (to an HTTP status, say).
+func (e *Engine) CallJSON(ctx context.Context, op string, params json.RawMessage) ([]byte, Code) {
+	res, err := e.Call(ctx, op, params)
+	if err == nil {
+		var b []byte
+		if a, ok := res.(jsonAppender); ok {
+			b, err = a.AppendJSON(make([]byte, 0, 4096))
+		} else {
+			b, err = json.Marshal(res)
+		}
+		if err == nil {
+			return b, CodeOK
+		}
+		err = unwrapMarshal(err)
+	}
+	return ErrorJSON(err), CodeOf(err)
+}
+
+// jsonAppender is implemented by results with a hand-written encoder.
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
+// unwrapMarshal extracts the error a MarshalJSON method returned.
+func unwrapMarshal(err error) error {
+	var me *json.MarshalerError
+	if ok := asMarshalerError(err, &me); ok {
+		return me.Err
+	}
+	return err
+}
+
+func asMarshalerError(err error, me **json.MarshalerError) bool {
+	e, ok := err.(*json.MarshalerError)
+	if ok {
+		*me = e
+	}
+	return ok
+}
+
+// Request is the legacy request envelope {"operation": …, "params": …}.
+type Request struct {
+	Operation string          `json:"operation"`
+	Params    json.RawMessage `json:"params,omitempty"`
+}
+
+// HandleRequest decodes a legacy request envelope and runs it with
+// [Engine.CallJSON].
+func (e *Engine) HandleRequest(ctx context.Context, body []byte) ([]byte, Code) {
+	var r Request
+	if err := decodeParams(body, &r); err != nil {
+		if fe, ok := err.(*FieldError); ok && fe.Field == "params" {
+			err = invalid("request", "%s", fe.Reason)
+		}
+		return ErrorJSON(err), CodeOf(err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		err := invalid("request", "body must be a JSON object {\"operation\": …, \"params\": …}")
+		return ErrorJSON(err), CodeOf(err)
+	}
+	return e.CallJSON(ctx, r.Operation, r.Params)
+}
+
+// errorBody is the JSON shape of a failed operation.
+type errorBody struct {
+	Success bool   `json:"success"`
+	Error   string `json:"error"`
+	Code    Code   `json:"code"`
+	Field   string `json:"field,omitempty"`
+}
+
+// ErrorJSON encodes err as {"success": false, "error": …, "code": …, "field": …}.
+func ErrorJSON(err error) []byte {
+	body := errorBody{Error: err.Error(), Code: CodeOf(err)}
+	if fe := fieldOf(err); fe != "" {
+		body.Field = fe
+	}
+	if body.Code == CodeInternal {
+		body.Error = "internal error"
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+func fieldOf(err error) string {
+	for err != nil {
+		switch x := err.(type) {
+		case *FieldError:
+			return x.Field
+		case *Error:
+			if x.Field != "" {
+				return x.Field
+			}
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return ""
+		}
+		err = u.Unwrap()
+	}
+	return ""
+}

@@ -1,0 +1,104 @@
+package dredge
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// entry is one loaded model. mu guards model's parameters: readers
+// (inference, get_parameters) hold it shared, writers (restore, training)
+// exclusively.
+type entry struct {
+	id      string
+	typ     string
+	cfg     stringtheory.Config
+	mu      sync.RWMutex
+	model   stringtheory.Model
+	version uint64 // incremented when the parameters change
+}
+
+// registry holds the loaded models by id.
+type registry struct {
+	mu     sync.RWMutex
+	byID   map[string]*entry
+	counts map[string]int // per type, for ids <type>_<n>
+	max    int
+}
+
+func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model) (*entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byID == nil {
+		r.byID = make(map[string]*entry)
+		r.counts = make(map[string]int)
+	}
+	if len(r.byID) >= r.max {
+		return nil, &Error{Code: CodeUnavailable, Field: "model_type", Message: fmt.Sprintf("model_type: too many models loaded (limit %d)", r.max), Err: ErrUnavailable}
+	}
+	n := r.counts[typ]
+	r.counts[typ] = n + 1
+	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, version: 1}
+	r.byID[e.id] = e
+	return e, nil
+}
+
+func (r *registry) get(id string) (*entry, error) {
+	if id == "" {
+		return nil, invalid("model_id", "is required")
+	}
+	r.mu.RLock()
+	e, ok := r.byID[id]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, notFound("model_id", "no model %q is loaded", truncate(id, 64))
+	}
+	return e, nil
+}
+
+func (r *registry) list() []*entry {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*entry, 0, len(r.byID))
+	for _, e := range r.byID {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func joinErrors(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+// knownModelType reports whether typ names a model type.
+func knownModelType(typ string) bool {
+	for _, t := range stringtheory.ModelTypes {
+		if t == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func modelTypeError(typ string) error {
+	if typ == "" {
+		return invalid("model_type", "is required (one of %s)", strings.Join(stringtheory.ModelTypes, ", "))
+	}
+	return notFound("model_type", "unknown model type %q (known: %s)", truncate(typ, 64), strings.Join(stringtheory.ModelTypes, ", "))
+}

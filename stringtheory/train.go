@@ -1,0 +1,417 @@
+package stringtheory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/dredge-cli/dredge/accel"
+)
+
+// Training limits and defaults.
+const (
+	// MaxEpochs bounds [TrainConfig.Epochs].
+	MaxEpochs = 100_000
+	// DefaultEpochs is the epoch count of a zero [TrainConfig.Epochs].
+	DefaultEpochs = 100
+	// DefaultLearningRate is the learning rate of a zero [TrainConfig.LearningRate].
+	DefaultLearningRate = 1e-3
+	// DefaultSamples is the sample count of a zero [TrainConfig.Samples].
+	DefaultSamples = 10
+)
+
+// Adam's constants, PyTorch's defaults.
+const (
+	AdamBeta1 = 0.9
+	AdamBeta2 = 0.999
+	AdamEps   = 1e-8
+)
+
+// ErrDiverged reports a training run whose loss stopped being finite,
+// usually because the learning rate is too large. It wraps
+// [ErrInvalidArgument].
+var ErrDiverged = fmt.Errorf("%w: training diverged", ErrInvalidArgument)
+
+// TrainConfig configures [Train]. The zero value is the default: 100 epochs
+// at learning rate 1e-3, 10 sampled losses.
+type TrainConfig struct {
+	// Epochs is the number of full-batch Adam steps, 1..MaxEpochs (default 100).
+	Epochs int
+	// LearningRate is Adam's learning rate, finite and positive (default 1e-3).
+	LearningRate float64
+	// Samples is the number of losses reported in [TrainResult.Sampled]
+	// (default 10, at most Epochs).
+	Samples int
+	// OnEpoch, when not nil, is called after every step with the epoch's
+	// index (from 0) and the loss before the step. It runs on the
+	// training goroutine and must not modify the model.
+	OnEpoch func(epoch int, loss float64)
+}
+
+// TrainResult reports a training run.
+type TrainResult struct {
+	// Epochs is the number of steps taken.
+	Epochs int `json:"epochs"`
+	// InitialLoss is the loss at the initial parameters.
+	InitialLoss float64 `json:"initial_loss"`
+	// FinalLoss is the loss after the last step.
+	FinalLoss float64 `json:"final_loss"`
+	// Losses holds the loss before each step (Epochs values).
+	Losses []float64 `json:"-"`
+	// Sampled holds Samples losses evenly spaced over Losses: Losses[i·Epochs/Samples].
+	Sampled []float64 `json:"losses"`
+	// Seconds is the wall time of the training loop alone (no set-up, upload or download).
+	Seconds float64 `json:"seconds"`
+	// Device is the kind of device that trained ([accel.Info.Kind]).
+	Device string `json:"device"`
+}
+
+// withDefaults validates c and fills in its defaults.
+func (c TrainConfig) withDefaults() (TrainConfig, error) {
+	if c.Epochs == 0 {
+		c.Epochs = DefaultEpochs
+	}
+	if c.Epochs < 1 || c.Epochs > MaxEpochs {
+		return c, fieldErr("config.epochs", "must be between 1 and %d, got %d", MaxEpochs, c.Epochs)
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = DefaultLearningRate
+	}
+	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
+		return c, fieldErr("config.learning_rate", "must be a finite positive number, got %v", c.LearningRate)
+	}
+	if c.Samples == 0 {
+		c.Samples = DefaultSamples
+	}
+	if c.Samples < 0 {
+		return c, fieldErr("config.samples", "must not be negative, got %d", c.Samples)
+	}
+	c.Samples = min(c.Samples, c.Epochs)
+	return c, nil
+}
+
+// Train trains m on data with full-batch Adam (PyTorch's semantics: β1 0.9,
+// β2 0.999, ε 1e-8, bias correction, no weight decay) and the mean squared
+// error loss, on dev.
+//
+// The data set is uploaded once; every epoch runs on device buffers with
+// exact gradients from the device's fused kernels, and only the loss comes
+// back per epoch. On success the trained parameters replace m's (and
+// batch-normalisation running statistics are updated as PyTorch's training
+// mode does, once per step). Non-trainable tensors (the RFF matrix B) do not
+// change. On any error m is left as it was.
+//
+// Cancelling ctx stops training between epochs with ctx.Err(). A loss that
+// stops being finite stops training with an error wrapping [ErrDiverged].
+// Bad configurations return a *[FieldError] naming config.epochs,
+// config.learning_rate or config.samples; data that does not fit the model
+// one naming the data field. Models other than those of [New] cannot be
+// trained.
+func Train(ctx context.Context, dev accel.Device, m Model, data Dataset, cfg TrainConfig) (TrainResult, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return TrainResult{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return TrainResult{}, err
+	}
+	s, err := newSession(dev, m, data)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	defer s.free()
+	res := TrainResult{Epochs: cfg.Epochs, Losses: make([]float64, cfg.Epochs), Device: dev.Info().Kind}
+	start := time.Now()
+	for e := 0; e < cfg.Epochs; e++ {
+		if err := ctx.Err(); err != nil {
+			return TrainResult{}, err
+		}
+		loss, err := s.lossGrad(true)
+		if err != nil {
+			return TrainResult{}, err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return TrainResult{}, fmt.Errorf("%w at epoch %d (loss %v): lower config.learning_rate", ErrDiverged, e, loss)
+		}
+		res.Losses[e] = loss
+		if err := s.adam(e+1, cfg.LearningRate); err != nil {
+			return TrainResult{}, err
+		}
+		if cfg.OnEpoch != nil {
+			cfg.OnEpoch(e, loss)
+		}
+	}
+	final, err := s.lossGrad(false)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	if math.IsNaN(final) || math.IsInf(final, 0) {
+		return TrainResult{}, fmt.Errorf("%w after the last epoch (loss %v): lower config.learning_rate", ErrDiverged, final)
+	}
+	res.Seconds = time.Since(start).Seconds()
+	res.InitialLoss, res.FinalLoss = res.Losses[0], final
+	res.Sampled = make([]float64, cfg.Samples)
+	for i := range res.Sampled {
+		res.Sampled[i] = res.Losses[i*cfg.Epochs/cfg.Samples]
+	}
+	vals := make([]float64, s.np)
+	if err := dev.Download(vals, s.params); err != nil {
+		return TrainResult{}, err
+	}
+	if err := m.SetVector(vals); err != nil {
+		return TrainResult{}, err
+	}
+	return res, nil
+}
+
+// session holds one model's training state on a device: the parameter
+// vector, its gradient, Adam's moments, the uploaded data set and the
+// model's intermediate buffers.
+type session struct {
+	dev    accel.Device
+	r      run
+	np     int
+	params accel.Buffer
+	grad   accel.Buffer
+	// adamViews are views of params, grad and the two moments, one
+	// quadruple per contiguous range of trainable values.
+	adamViews [][4]accel.Buffer
+	adamLens  []int
+	// lossGrad evaluates the loss at the current parameters and, when
+	// grad is true, writes its gradient into grad (training mode: batch
+	// normalisation updates its running statistics only when grad is true).
+	lossGrad func(grad bool) (float64, error)
+}
+
+func (s *session) free() { s.r.free() }
+
+func (s *session) adam(step int, lr float64) error {
+	for i, v := range s.adamViews {
+		if err := s.dev.Adam(v[0], v[1], v[2], v[3], s.adamLens[i], step, lr, AdamBeta1, AdamBeta2, AdamEps); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newSession validates data against m, uploads both to dev and prepares
+// every buffer training needs.
+func newSession(dev accel.Device, m Model, data Dataset) (*session, error) {
+	if err := checkDataset(m, data); err != nil {
+		return nil, err
+	}
+	vals := m.Values()
+	s := &session{dev: dev, r: run{dev: dev}, np: len(vals)}
+	s.params = s.r.upload(vals)
+	s.grad = s.r.alloc(len(vals))
+	mom, vel := s.r.alloc(len(vals)), s.r.alloc(len(vals))
+	for _, rg := range trainableRanges(m.Tensors()) {
+		off, n := rg[0], rg[1]-rg[0]
+		s.adamViews = append(s.adamViews, [4]accel.Buffer{
+			s.r.view(s.params, off, n), s.r.view(s.grad, off, n), s.r.view(mom, off, n), s.r.view(vel, off, n),
+		})
+		s.adamLens = append(s.adamLens, n)
+	}
+	switch mm := m.(type) {
+	case *Wave:
+		s.waveSession(mm, data)
+	case *Interference:
+		s.interferenceSession(mm, data)
+	case *Network:
+		s.networkSession(mm, data)
+	default:
+		s.r.free()
+		return nil, fieldErr("model_type", "model type %q cannot be trained", m.Type())
+	}
+	if s.r.err != nil {
+		s.r.free()
+		return nil, s.r.err
+	}
+	return s, nil
+}
+
+// checkDataset reports data that does not fit m.
+func checkDataset(m Model, data Dataset) error {
+	if data.N < 1 || data.N > MaxPoints {
+		return fieldErr("data.n", "number of points must be between 1 and %d, got %d", MaxPoints, data.N)
+	}
+	if err := checkInputs(m.Inputs(), data.Inputs, data.N); err != nil {
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			return &FieldError{Field: "data." + fe.Field, Reason: fe.Reason}
+		}
+		return err
+	}
+	if want := data.N * m.OutputWidth(); len(data.Target) != want {
+		return fieldErr("data.target", "needs %d values (%d points × %d outputs), got %d", want, data.N, m.OutputWidth(), len(data.Target))
+	}
+	return checkFinite("data.target", data.Target)
+}
+
+// trainableRanges returns the [start, end) ranges of the flat vector held by
+// trainable tensors, adjacent tensors merged.
+func trainableRanges(ts []Tensor) [][2]int {
+	var out [][2]int
+	for _, t := range ts {
+		if !t.Trainable || t.Size() == 0 {
+			continue
+		}
+		lo, hi := t.Offset, t.Offset+t.Size()
+		if k := len(out); k > 0 && out[k-1][1] == lo {
+			out[k-1][1] = hi
+			continue
+		}
+		out = append(out, [2]int{lo, hi})
+	}
+	return out
+}
+
+func (s *session) waveSession(w *Wave, data Dataset) {
+	n, f := data.N, w.family
+	x := s.r.upload(w.Columns(data.Inputs, n))
+	y := s.r.upload(data.Target)
+	s.lossGrad = func(bool) (float64, error) {
+		return s.dev.WaveLossGrad(f, s.params, x, y, n, s.grad)
+	}
+}
+
+func (s *session) interferenceSession(m *Interference, data Dataset) {
+	n, shape := data.N, m.shape
+	x := s.r.upload(m.Columns(data.Inputs, n))
+	y := s.r.upload(data.Target)
+	s.lossGrad = func(bool) (float64, error) {
+		return s.dev.InterferenceLossGrad(shape, s.params, x, y, n, s.grad)
+	}
+}
+
+// netLayer holds the device buffers of one dense layer during training.
+type netLayer struct {
+	Layer
+	in             accel.Buffer // the layer's input (n × In), owned by the previous layer
+	w, b, dw, db   accel.Buffer // views of the parameters and their gradient
+	z              accel.Buffer // linear output (n × Out)
+	g, be, dg, dbe accel.Buffer // batch-norm views
+	rm, rv         accel.Buffer
+	bn             accel.Buffer // batch-norm output (n × Out)
+	sm, si         accel.Buffer // batch-norm saved mean and inverse std
+	a              accel.Buffer // activation output (n × Out); z when Act is Identity
+	da, dpre, dz   accel.Buffer // gradients with respect to a, the activation's input and z
+	din            accel.Buffer // gradient with respect to in (nil for the first layer)
+}
+
+func (s *session) networkSession(m *Network, data Dataset) {
+	r := &s.r
+	n := data.N
+	var x accel.Buffer = r.upload(data.Inputs["x"][:n*m.in])
+	if m.fourier != nil {
+		// B is fixed, so the features are computed once.
+		b := r.view(s.params, m.fourier.Offset, m.fourier.Size())
+		feats := r.alloc(n * 2 * m.features)
+		if r.err == nil {
+			r.do(s.dev.Fourier(x, n, m.in, b, m.features, feats))
+		}
+		x = feats
+	}
+	view := func(b accel.Buffer, t Tensor) accel.Buffer { return r.view(b, t.Offset, t.Size()) }
+	layers := make([]netLayer, len(m.layers))
+	var prevDA accel.Buffer
+	for i, l := range m.layers {
+		nl := &layers[i]
+		nl.Layer = l
+		nl.in = x
+		nl.din = prevDA
+		nl.w, nl.b = view(s.params, l.Weight), view(s.params, l.Bias)
+		nl.dw, nl.db = view(s.grad, l.Weight), view(s.grad, l.Bias)
+		nl.z = r.alloc(n * l.Out)
+		nl.dz = r.alloc(n * l.Out)
+		pre := nl.z
+		if l.BatchNorm {
+			nl.g, nl.be = view(s.params, l.Gamma), view(s.params, l.Beta)
+			nl.dg, nl.dbe = view(s.grad, l.Gamma), view(s.grad, l.Beta)
+			nl.rm, nl.rv = view(s.params, l.RunMean), view(s.params, l.RunVar)
+			nl.bn = r.alloc(n * l.Out)
+			nl.sm, nl.si = r.alloc(l.Out), r.alloc(l.Out)
+			nl.dpre = r.alloc(n * l.Out)
+			pre = nl.bn
+		} else {
+			nl.dpre = nl.dz
+		}
+		if l.Act == accel.Identity {
+			nl.a, nl.da = pre, nl.dpre
+		} else {
+			nl.a, nl.da = r.alloc(n*l.Out), r.alloc(n*l.Out)
+		}
+		x, prevDA = nl.a, nl.da
+	}
+	if n < 2 && m.hasBatchNorm() {
+		r.do(fieldErr("data.n", "batch normalisation in training mode needs at least 2 rows, got %d", n))
+	}
+	out := layers[len(layers)-1]
+	width := out.Out
+	y := r.upload(data.Target)
+	dev := s.dev
+	s.lossGrad = func(grad bool) (float64, error) {
+		for i := range layers {
+			l := &layers[i]
+			if err := dev.Linear(l.in, n, l.In, l.w, l.b, l.Out, l.z); err != nil {
+				return 0, err
+			}
+			pre := l.z
+			if l.BatchNorm {
+				mom := BatchNormMomentum
+				if !grad {
+					mom = 0 // evaluation only: leave the running statistics alone
+				}
+				if err := dev.BatchNorm(l.z, n, l.Out, l.g, l.be, l.rm, l.rv, BatchNormEps, mom, true, l.bn, l.sm, l.si); err != nil {
+					return 0, err
+				}
+				pre = l.bn
+			}
+			if l.Act != accel.Identity {
+				if err := dev.Activate(l.Act, l.Scale, pre, n*l.Out, l.a); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if !grad {
+			return dev.MSE(out.a, y, n*width, nil)
+		}
+		loss, err := dev.MSE(out.a, y, n*width, out.da)
+		if err != nil {
+			return 0, err
+		}
+		for i := len(layers) - 1; i >= 0; i-- {
+			l := &layers[i]
+			pre := l.z
+			if l.BatchNorm {
+				pre = l.bn
+			}
+			if l.Act != accel.Identity {
+				if err := dev.ActivateBackward(l.Act, l.Scale, pre, l.a, l.da, n*l.Out, l.dpre); err != nil {
+					return 0, err
+				}
+			}
+			if l.BatchNorm {
+				if err := dev.BatchNormBackward(l.z, n, l.Out, l.g, l.sm, l.si, l.dpre, l.dz, l.dg, l.dbe); err != nil {
+					return 0, err
+				}
+			}
+			if err := dev.LinearBackward(l.in, n, l.In, l.w, l.Out, l.dz, l.din, l.dw, l.db); err != nil {
+				return 0, err
+			}
+		}
+		return loss, nil
+	}
+}
+
+// hasBatchNorm reports whether any layer normalises its batch.
+func (m *Network) hasBatchNorm() bool {
+	for _, l := range m.layers {
+		if l.BatchNorm {
+			return true
+		}
+	}
+	return false
+}
