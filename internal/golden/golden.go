@@ -1,6 +1,3 @@
-// Package golden loads the conformance vectors of the reference
-// implementation for tests. The directory comes from DREDGE_GOLDEN_DIR,
-// defaulting to ../shared/golden from the repository root.
 package golden
 
 import (

@@ -1,0 +1,34 @@
+// Package stringtheory is DREDGE's science: string vibration modes and
+// parameters, the unified field, the Quasimoto wave functions (1D, 4D, 6D,
+// ensembles, interference basis), the SIREN and random Fourier feature
+// baselines, the string-theory MLP, and their data sets.
+//
+// It imports only [github.com/dredge-cli/dredge/accel], gonum and the
+// standard library: it knows no cache, monitor, transport or queue.
+//
+// # Strings
+//
+// [Vibration] gives vibrational modes sin(nπx), energy levels n/(2L), the
+// spectrum, Kaluza-Klein compactification and the [Vibration.CoupledAmplitude];
+// [StringParameters] and [UnifiedField] complete the set.
+//
+// # Models
+//
+// [New] builds any model type of [ModelTypes] from a [Config] with seeded
+// initial parameters. Every [Model] stores its parameters in one flat vector
+// named by [Tensor]s with PyTorch-compatible names ("waves.0.A",
+// "network.0.weight" …), so parameters exported by the reference load
+// unchanged through [Model.SetValues]. Forward passes run on an
+// [accel.Device]: [Wave] on the fused wave kernels, [Interference] on the
+// interference kernel, [Network] (MLP, SIREN, RFF) on dense layers.
+//
+// # Data
+//
+// [GlitchyChirp], [Grid4D] and [Grid6D] are the Quasimoto paper's data sets.
+//
+// # Errors and limits
+//
+// Bad input yields a [*FieldError] naming the field and wrapping
+// [ErrInvalidArgument]. Sizes that outside input may request are bounded by
+// named limits such as [MaxPoints], [MaxWaves] and [MaxLayers].
+package stringtheory

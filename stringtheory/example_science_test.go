@@ -1,0 +1,32 @@
+package stringtheory_test
+
+import (
+	"fmt"
+
+	"github.com/dredge-cli/dredge/accel"
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+func ExampleVibration_Spectrum() {
+	s := stringtheory.DefaultVibration
+	spec, _ := s.Spectrum(5)
+	fmt.Println(spec)
+	_, err := s.Mode(0, 0.5)
+	fmt.Println(err)
+	// Output:
+	// [0.5 1 1.5 2 2.5]
+	// n: mode number must be ≥ 1, got 0
+}
+
+func ExampleNew() {
+	m, _ := stringtheory.New(stringtheory.TypeEnsemble1D, stringtheory.Config{NWaves: 8})
+	fmt.Println(m.Type(), m.NumParameters(), len(m.Tensors()))
+
+	w, _ := stringtheory.New(stringtheory.TypeWave1D, stringtheory.Config{})
+	_ = w.SetValues(map[string][]float64{"A": {3}, "phi": {1.5707963267948966}, "epsilon": {0}})
+	out, _ := w.Forward(accel.NewCPU(accel.CPUConfig{}), map[string][]float64{"x": {0}, "t": {0}}, 1)
+	fmt.Println(out)
+	// Output:
+	// quasimoto_ensemble 73 66
+	// [3]
+}
