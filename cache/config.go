@@ -1,0 +1,213 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// Config chooses and configures a backend for [Open].
+//
+// The zero value is a disabled cache (Enabled false); [ConfigFromEnv] with
+// nothing set gives the service default, an enabled memory cache with a
+// one-hour TTL.
+type Config struct {
+	// Enabled turns the cache on. When false, Open returns a [Nop].
+	Enabled bool
+	// Backend is "memory" (also when ""), "file" or "redis".
+	Backend string
+	// TTL is the default TTL of every backend. 0 means [DefaultTTL] (one
+	// hour); negative means no expiry.
+	TTL time.Duration
+	// MaxBytes bounds the memory or file backend (see
+	// MemoryConfig.MaxBytes and FileConfig.MaxBytes). 0 means their
+	// defaults.
+	MaxBytes int64
+	// FileDir is the directory of the file backend ("" means
+	// [DefaultFileDir]).
+	FileDir string
+	// Redis configures the redis backend. Its DefaultTTL and Logger, when
+	// zero, are taken from TTL and Logger.
+	Redis RedisConfig
+	// Logger receives backend errors (rate limited). nil discards them.
+	Logger *slog.Logger
+}
+
+// ConfigError reports a bad configuration value. Name is the environment
+// variable it came from (or would come from), so that the message tells an
+// operator what to fix.
+type ConfigError struct {
+	Name string // e.g. "CACHE_TTL"
+	Err  error
+}
+
+func (e *ConfigError) Error() string { return "cache: " + e.Name + ": " + e.Err.Error() }
+
+// Unwrap returns ErrInvalidArgument and the cause.
+func (e *ConfigError) Unwrap() []error { return []error{ErrInvalidArgument, e.Err} }
+
+// ConfigFromEnv reads the cache configuration from the environment:
+//
+//	CACHE_ENABLED   true|false (strconv.ParseBool), default true
+//	CACHE_BACKEND   memory|file|redis, default memory
+//	CACHE_TTL       seconds (decimal) or a Go duration such as 90m,
+//	                default 3600; 0 means no expiry
+//	FILE_CACHE_DIR  directory of the file backend, default [DefaultFileDir]
+//	REDIS_URL       redis://[user:password@]host:port/db (wins over the next)
+//	REDIS_HOST      default 127.0.0.1
+//	REDIS_PORT      default 6379
+//	REDIS_DB        default 0
+//	REDIS_PASSWORD
+//
+// A bad value is a [*ConfigError] naming the variable (its message never
+// repeats a password).
+func ConfigFromEnv() (Config, error) {
+	return configFromLookup(os.LookupEnv)
+}
+
+func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
+	cfg := Config{Enabled: true, Backend: BackendMemory, TTL: DefaultTTL}
+	get := func(name string) (string, bool) {
+		v, ok := lookup(name)
+		v = strings.TrimSpace(v)
+		return v, ok && v != ""
+	}
+	var errs []error
+	bad := func(name string, err error) { errs = append(errs, &ConfigError{Name: name, Err: err}) }
+
+	if v, ok := get("CACHE_ENABLED"); ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("CACHE_ENABLED", fmt.Errorf("%q is not a boolean", v))
+		}
+		cfg.Enabled = b
+	}
+	if v, ok := get("CACHE_BACKEND"); ok {
+		cfg.Backend = strings.ToLower(v)
+		if err := checkBackend(cfg.Backend); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if v, ok := get("CACHE_TTL"); ok {
+		d, err := parseSeconds(v)
+		if err != nil {
+			bad("CACHE_TTL", err)
+		}
+		cfg.TTL = d
+		if d == 0 {
+			cfg.TTL = NoExpiry
+		}
+	}
+	if v, ok := get("FILE_CACHE_DIR"); ok {
+		cfg.FileDir = v
+	}
+	if v, ok := get("REDIS_URL"); ok {
+		cfg.Redis.URL = v
+		if _, err := rueidis.ParseURL(v); err != nil {
+			if ue, ok := errors.AsType[*url.Error](err); ok {
+				err = ue.Err // *url.Error repeats the URL, password included
+			}
+			bad("REDIS_URL", err)
+		}
+	}
+	if v, ok := get("REDIS_HOST"); ok {
+		cfg.Redis.Host = v
+	}
+	if v, ok := get("REDIS_PORT"); ok {
+		p, err := strconv.Atoi(v)
+		if err != nil || p < 1 || p > 65535 {
+			bad("REDIS_PORT", fmt.Errorf("%q is not a port number (1-65535)", v))
+		}
+		cfg.Redis.Port = p
+	}
+	if v, ok := get("REDIS_DB"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			bad("REDIS_DB", fmt.Errorf("%q is not a database number (0 or more)", v))
+		}
+		cfg.Redis.DB = n
+	}
+	if v, ok := lookup("REDIS_PASSWORD"); ok {
+		cfg.Redis.Password = v
+	}
+	return cfg, errors.Join(errs...)
+}
+
+func parseSeconds(v string) (time.Duration, error) {
+	var d time.Duration
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if math.IsNaN(s) || s < 0 || s > math.MaxInt64/float64(time.Second) {
+			return 0, fmt.Errorf("%q: want seconds, 0 or more", v)
+		}
+		d = time.Duration(s * float64(time.Second))
+	} else if d, err = time.ParseDuration(v); err != nil || d < 0 {
+		return 0, fmt.Errorf("%q: want seconds (e.g. 3600) or a duration (e.g. 1h), 0 or more", v)
+	}
+	return d, nil
+}
+
+func checkBackend(b string) error {
+	switch b {
+	case "", BackendMemory, BackendFile, BackendRedis:
+		return nil
+	}
+	return &ConfigError{Name: "CACHE_BACKEND", Err: fmt.Errorf("unknown backend %q: want memory, file or redis", b)}
+}
+
+// Open builds the backend cfg names: a [Nop] when cfg.Enabled is false,
+// else a [Memory], [File] or [Redis]. An unknown backend is a
+// [*ConfigError] naming CACHE_BACKEND. ctx bounds nothing today beyond an
+// early return when it is already done; NewRedis bounds its connect with
+// RedisConfig.DialTimeout.
+func Open(ctx context.Context, cfg Config) (Cache, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !cfg.Enabled {
+		return &Nop{}, nil
+	}
+	if err := checkBackend(cfg.Backend); err != nil {
+		return nil, err
+	}
+	var (
+		c   Cache
+		err error
+	)
+	switch cfg.Backend { // each case checks err: a nil *File in a Cache is not a nil Cache
+	case BackendFile:
+		var f *File
+		if f, err = NewFile(FileConfig{Dir: cfg.FileDir, MaxBytes: cfg.MaxBytes, DefaultTTL: cfg.TTL, Logger: cfg.Logger}); err == nil {
+			c = f
+		}
+	case BackendRedis:
+		rc := cfg.Redis
+		if rc.DefaultTTL == 0 {
+			rc.DefaultTTL = cfg.TTL
+		}
+		if rc.Logger == nil {
+			rc.Logger = cfg.Logger
+		}
+		var r *Redis
+		if r, err = NewRedis(rc); err == nil {
+			c = r
+		}
+	default:
+		var m *Memory
+		if m, err = NewMemory(MemoryConfig{MaxBytes: cfg.MaxBytes, DefaultTTL: cfg.TTL}); err == nil {
+			c = m
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}

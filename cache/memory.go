@@ -1,0 +1,190 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+)
+
+// MemoryConfig configures [NewMemory]. The zero value is a 64 MiB cache with
+// a one-hour default TTL.
+type MemoryConfig struct {
+	// MaxBytes bounds the total cost of the entries: the sum of key and
+	// value lengths plus a small per-entry overhead. 0 means 64 MiB.
+	MaxBytes int64
+	// NumCounters is the number of admission-frequency counters ristretto
+	// keeps, ideally ten times the number of entries expected when full.
+	// 0 means MaxBytes/100 (entries of about 1 KiB), at least 1000.
+	NumCounters int64
+	// DefaultTTL is the TTL of a Set with ttl 0. 0 means [DefaultTTL]
+	// (one hour); negative means no expiry.
+	DefaultTTL time.Duration
+}
+
+// DefaultMemoryBytes is the size bound of a memory cache whose
+// MemoryConfig.MaxBytes is 0.
+const DefaultMemoryBytes = 64 << 20
+
+// Memory is an in-process cache on github.com/dgraph-io/ristretto/v2,
+// bounded by cost (bytes) with TinyLFU admission and sampled-LFU eviction.
+// When it is full, a new entry can be rejected by the admission policy in
+// favour of entries used more often: Set still returns nil.
+//
+// All methods are safe for concurrent use.
+type Memory struct {
+	rc         *ristretto.Cache[string, memEntry]
+	defaultTTL time.Duration
+	c          counters
+
+	mu     sync.RWMutex // held for writing by Clear and Close
+	closed atomic.Bool
+}
+
+type memEntry struct {
+	key   string // checked on Get, so a 128-bit hash collision is a miss
+	value []byte
+}
+
+// memEntryOverhead approximates the bytes an entry costs beyond its key and
+// value (the entry, the slice header, ristretto's item).
+const memEntryOverhead = 64
+
+var _ Cache = (*Memory)(nil)
+
+// NewMemory returns an empty memory cache. It fails only when ristretto
+// rejects the configuration (a negative MaxBytes or NumCounters).
+func NewMemory(cfg MemoryConfig) (*Memory, error) {
+	if cfg.MaxBytes < 0 || cfg.NumCounters < 0 {
+		return nil, fmt.Errorf("cache: memory: negative MaxBytes or NumCounters: %w", ErrInvalidArgument)
+	}
+	maxBytes := cfg.MaxBytes
+	if maxBytes == 0 {
+		maxBytes = DefaultMemoryBytes
+	}
+	counters := cfg.NumCounters
+	if counters == 0 {
+		counters = max(maxBytes/100, 1000)
+	}
+	rc, err := ristretto.NewCache(&ristretto.Config[string, memEntry]{
+		NumCounters:        counters,
+		MaxCost:            maxBytes,
+		BufferItems:        64,
+		IgnoreInternalCost: true, // the cost below already counts overhead
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cache: memory: %w", err)
+	}
+	return &Memory{rc: rc, defaultTTL: defaultTTL(cfg.DefaultTTL)}, nil
+}
+
+// Get returns a copy of the value under key or ErrNotFound. It is safe for
+// concurrent use; it takes a read lock only, shared with Set and Delete.
+func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkKey(key); err != nil {
+		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	e, ok := m.rc.Get(key)
+	if !ok || e.key != key {
+		m.c.misses.Add(1)
+		return nil, ErrNotFound
+	}
+	m.c.hits.Add(1)
+	return bytes.Clone(e.value), nil
+}
+
+// Set stores a copy of value and waits until ristretto has applied it, so
+// the next Get sees it. It is safe for concurrent use; concurrent Sets
+// serialise on ristretto's single write goroutine.
+func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	v := make([]byte, len(value))
+	copy(v, value)
+	cost := int64(len(key)+len(value)) + memEntryOverhead
+	m.rc.SetWithTTL(key, memEntry{key: key, value: v}, cost, effectiveTTL(ttl, m.defaultTTL))
+	m.rc.Wait()
+	return nil
+}
+
+// Delete removes key. It is safe for concurrent use.
+func (m *Memory) Delete(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	m.rc.Del(key)
+	return nil
+}
+
+// Clear removes every entry. It is safe for concurrent use; it excludes
+// concurrent Set and Delete calls while it runs.
+func (m *Memory) Clear(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	m.rc.Clear()
+	return nil
+}
+
+// Stats reports hits, misses and the number of entries (counted by a walk
+// over the entries, which may include expired ones not yet cleaned up).
+// It is safe for concurrent use.
+func (m *Memory) Stats(ctx context.Context) (Stats, error) {
+	if err := ctx.Err(); err != nil {
+		return Stats{}, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return Stats{}, ErrClosed
+	}
+	var n int64
+	m.rc.IterValues(func(memEntry) bool { n++; return false })
+	return m.c.stats(BackendMemory, n, m.defaultTTL), nil
+}
+
+// Close stops ristretto's goroutines and drops every entry. It is
+// idempotent and safe for concurrent use.
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Swap(true) {
+		return nil
+	}
+	m.rc.Close()
+	return nil
+}

@@ -1,0 +1,89 @@
+package cache_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/cache/cachetest"
+)
+
+func newMemory(t testing.TB, cfg cache.MemoryConfig) *cache.Memory {
+	t.Helper()
+	m, err := cache.NewMemory(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestMemory(t *testing.T) {
+	cachetest.Run(t, func(t *testing.T) cache.Cache { return newMemory(t, cache.MemoryConfig{}) })
+}
+
+func TestMemoryBound(t *testing.T) {
+	const maxBytes = 64 << 10
+	m := newMemory(t, cache.MemoryConfig{MaxBytes: maxBytes})
+	defer m.Close()
+	v := make([]byte, 1000)
+	for i := range 1000 { // about 1 MB into a 64 KiB cache
+		if err := m.Set(t.Context(), fmt.Sprint("k", i), v, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := m.Stats(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if max := int64(maxBytes / 1000); s.Entries < 1 || s.Entries > max {
+		t.Errorf("Stats.Entries = %d, want 1..%d", s.Entries, max)
+	}
+}
+
+func TestMemoryConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     cache.MemoryConfig
+		wantErr bool
+		wantTTL float64
+	}{
+		{"zero", cache.MemoryConfig{}, false, 3600},
+		{"ttl", cache.MemoryConfig{DefaultTTL: 90e9}, false, 90},
+		{"no expiry", cache.MemoryConfig{DefaultTTL: cache.NoExpiry}, false, -1},
+		{"negative bytes", cache.MemoryConfig{MaxBytes: -1}, true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := cache.NewMemory(tc.cfg)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("NewMemory: %v, want error %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			defer m.Close()
+			s, _ := m.Stats(t.Context())
+			if s.DefaultTTLSeconds != tc.wantTTL || s.Backend != cache.BackendMemory {
+				t.Errorf("Stats = %+v, want backend memory, default_ttl %v", s, tc.wantTTL)
+			}
+		})
+	}
+}
+
+func BenchmarkMemoryGet(b *testing.B) {
+	for _, size := range []int{128, 4096} {
+		b.Run(fmt.Sprint(size, "B"), func(b *testing.B) {
+			m := newMemory(b, cache.MemoryConfig{})
+			defer m.Close()
+			ctx := b.Context()
+			if err := m.Set(ctx, "spectrum/v1/key", make([]byte, size), 0); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Get(ctx, "spectrum/v1/key"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

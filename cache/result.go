@@ -1,0 +1,263 @@
+package cache
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Key names one cached result. CacheKey returns the key string the backend
+// stores it under, or an error (wrapping ErrInvalidArgument) for a key that
+// cannot be encoded. The typed keys of this package are [SpectrumKey],
+// [UnifiedKey] and [InferenceKey]; other packages may define their own,
+// ideally prefixed with a kind name and a format version as these are.
+type Key interface {
+	CacheKey() (string, error)
+}
+
+// SpectrumKey names a string_spectrum result.
+type SpectrumKey struct {
+	MaxModes   int
+	Dimensions int
+}
+
+// CacheKey returns "spectrum/v1/" and the fingerprint of k.
+func (k SpectrumKey) CacheKey() (string, error) { return kindKey("spectrum/v1/", k) }
+
+// UnifiedKey names a unified_inference result. Callers fill in the
+// defaults (coords [0.5], modes [1 2 3]) before making the key, so that an
+// explicit default and an omitted one share an entry.
+type UnifiedKey struct {
+	Insight string
+	Coords  []float64
+	Modes   []int
+}
+
+// CacheKey returns "unified/v1/" and the fingerprint of k; NaN or Inf in
+// Coords is ErrInvalidArgument.
+func (k UnifiedKey) CacheKey() (string, error) { return kindKey("unified/v1/", k) }
+
+// InferenceKey names a model inference result.
+type InferenceKey struct {
+	// ModelID names the loaded model.
+	ModelID string
+	// Version identifies the model's parameters: a counter bumped when
+	// they change, or their [Fingerprint]. A result cached under one
+	// version is never returned for another.
+	Version string
+	// Inputs are the inference inputs, e.g. map[string][]float64 with
+	// "x" and "t", or [][]float64 rows; any value [Fingerprint] accepts.
+	Inputs any
+}
+
+// CacheKey returns "inference/v1/" and the fingerprint of k.
+func (k InferenceKey) CacheKey() (string, error) { return kindKey("inference/v1/", k) }
+
+func kindKey(kind string, k any) (string, error) {
+	fp, err := Fingerprint(k)
+	if err != nil {
+		return "", err
+	}
+	return kind + fp, nil
+}
+
+// ResultConfig configures [NewResultCache]. The zero value stores results
+// with the backend's default TTL and discards log records.
+type ResultConfig struct {
+	// TTL of stored results; 0 means the backend's default.
+	TTL time.Duration
+	// Logger receives backend and encoding errors, at most one record per
+	// LogInterval. nil discards them.
+	Logger *slog.Logger
+	// LogInterval is the least time between two logged errors. 0 means 10s.
+	LogInterval time.Duration
+}
+
+// ResultCache caches computed results under typed keys on a [Cache], and
+// never fails its caller: a backend error is a miss on Get and is dropped
+// on Set, counted in Stats.Errors and logged (rate limited).
+//
+// All methods are safe for concurrent use. A nil *ResultCache is a disabled
+// cache: Get misses, Set does nothing. A ResultCache does not own its
+// backend: closing the backend is the caller's job.
+type ResultCache struct {
+	backend Cache
+	ttl     time.Duration
+	log     *errLogger
+
+	hits, misses, errors atomic.Int64
+}
+
+// NewResultCache returns a result cache on backend.
+func NewResultCache(backend Cache, cfg ResultConfig) *ResultCache {
+	return &ResultCache{backend: backend, ttl: cfg.TTL, log: newErrLogger(cfg.Logger, cfg.LogInterval)}
+}
+
+// Backend returns the cache the results are stored in.
+func (r *ResultCache) Backend() Cache {
+	if r == nil {
+		return nil
+	}
+	return r.backend
+}
+
+func (r *ResultCache) fail(msg string, err error) {
+	r.errors.Add(1)
+	r.log.log(msg, err)
+}
+
+// Get returns the stored result for k and true, or nil and false on a
+// miss, a backend error, or a key that cannot be encoded.
+func (r *ResultCache) Get(ctx context.Context, k Key) ([]byte, bool) {
+	if r == nil || r.backend == nil {
+		return nil, false
+	}
+	key, err := k.CacheKey()
+	if err != nil {
+		r.misses.Add(1)
+		r.fail("cache: result key", err)
+		return nil, false
+	}
+	v, err := r.backend.Get(ctx, key)
+	if err != nil {
+		r.misses.Add(1)
+		return nil, false
+	}
+	r.hits.Add(1)
+	return v, true
+}
+
+// Set stores v as the result for k. Errors are counted and logged, not
+// returned.
+func (r *ResultCache) Set(ctx context.Context, k Key, v []byte) {
+	if r == nil || r.backend == nil {
+		return
+	}
+	key, err := k.CacheKey()
+	if err != nil {
+		r.fail("cache: result key", err)
+		return
+	}
+	_ = r.backend.Set(ctx, key, v, r.ttl) // the backend counts and logs its errors
+}
+
+// Delete removes the result for k, if any. Errors are dropped.
+func (r *ResultCache) Delete(ctx context.Context, k Key) {
+	if r == nil || r.backend == nil {
+		return
+	}
+	if key, err := k.CacheKey(); err == nil {
+		_ = r.backend.Delete(ctx, key)
+	}
+}
+
+// Clear clears the backend and returns its error: clearing is an explicit
+// administrative act whose failure the caller should see.
+func (r *ResultCache) Clear(ctx context.Context) error {
+	if r == nil || r.backend == nil {
+		return nil
+	}
+	return r.backend.Clear(ctx)
+}
+
+// Stats reports the result cache's statistics for get_cache_stats: hits
+// and misses of this ResultCache, entries and the default TTL from the
+// backend (entries -1 when it cannot say or fails), and errors of both.
+// A nil ResultCache reports backend "none".
+func (r *ResultCache) Stats(ctx context.Context) Stats {
+	if r == nil || r.backend == nil {
+		return Stats{Backend: BackendNone}
+	}
+	bs, err := r.backend.Stats(ctx)
+	if err != nil {
+		if bs.Backend == "" {
+			bs.Backend = backendName(r.backend)
+		}
+		bs.Entries = -1
+	}
+	s := Stats{
+		Backend:           bs.Backend,
+		Hits:              r.hits.Load(),
+		Misses:            r.misses.Load(),
+		Entries:           bs.Entries,
+		DefaultTTLSeconds: bs.DefaultTTLSeconds,
+		Errors:            bs.Errors + r.errors.Load(),
+	}
+	if r.ttl != 0 {
+		s.DefaultTTLSeconds = ttlSeconds(r.ttl)
+	}
+	s.HitRate = hitRate(s.Hits, s.Misses)
+	return s
+}
+
+func backendName(c Cache) string {
+	switch c.(type) {
+	case *Memory:
+		return BackendMemory
+	case *File:
+		return BackendFile
+	case *Redis:
+		return BackendRedis
+	case *Nop:
+		return BackendNone
+	}
+	return fmt.Sprintf("%T", c)
+}
+
+// GetJSON returns the result for k decoded from JSON into a T. A value that
+// does not decode is a miss, counted as an error, and is deleted.
+func GetJSON[T any](ctx context.Context, r *ResultCache, k Key) (T, bool) {
+	var v T
+	b, ok := r.Get(ctx, k)
+	if !ok {
+		return v, false
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		r.hits.Add(-1)
+		r.misses.Add(1)
+		r.fail("cache: result decode", err)
+		r.Delete(ctx, k)
+		var zero T
+		return zero, false
+	}
+	return v, true
+}
+
+// SetJSON stores v encoded as JSON as the result for k. Encoding errors are
+// counted and logged, not returned.
+func SetJSON[T any](ctx context.Context, r *ResultCache, k Key, v T) {
+	if r == nil || r.backend == nil {
+		return
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		r.fail("cache: result encode", err)
+		return
+	}
+	r.Set(ctx, k, b)
+}
+
+// errNoCompute is returned by GetOrCompute when compute is nil.
+var errNoCompute = errors.New("cache: nil compute function")
+
+// GetOrCompute returns the cached result for k, or calls compute, stores
+// its result and returns it. cached reports whether the result came from
+// the cache. Only compute's error is returned: the cache never fails the
+// call. Concurrent callers that miss each compute (no single flight).
+func GetOrCompute[T any](ctx context.Context, r *ResultCache, k Key, compute func(context.Context) (T, error)) (v T, cached bool, err error) {
+	if compute == nil {
+		return v, false, errNoCompute
+	}
+	if v, ok := GetJSON[T](ctx, r, k); ok {
+		return v, true, nil
+	}
+	if v, err = compute(ctx); err != nil {
+		return v, false, err
+	}
+	SetJSON(ctx, r, k, v)
+	return v, false, nil
+}
