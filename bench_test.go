@@ -3,6 +3,7 @@ package dredge_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/dredge-cli/dredge"
@@ -28,7 +29,7 @@ func BenchmarkUnifiedInference(b *testing.B) {
 // BenchmarkUnifiedInferenceJSON measures the same through the operation
 // table: JSON params in, JSON response out, as the adapters call it.
 func BenchmarkUnifiedInferenceJSON(b *testing.B) {
-	e := newEngine(b)
+	e := newEngine(b, dredge.WithCache(nil))
 	ctx := context.Background()
 	params := json.RawMessage(`{"dredge_insight":"a distinct insight","quasimoto_coords":[0.5],"string_modes":[1,2,3]}`)
 	b.ReportAllocs()
@@ -37,6 +38,44 @@ func BenchmarkUnifiedInferenceJSON(b *testing.B) {
 		if _, code := e.CallJSON(ctx, "unified_inference", params); code != dredge.CodeOK {
 			b.Fatal(code)
 		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkUnifiedInferenceCached is BenchmarkUnifiedInferenceJSON with the
+// default memory cache, the request repeated: every call after the first is
+// a hit.
+func BenchmarkUnifiedInferenceCached(b *testing.B) {
+	e := newEngine(b)
+	ctx := context.Background()
+	params := json.RawMessage(`{"dredge_insight":"a distinct insight","quasimoto_coords":[0.5],"string_modes":[1,2,3]}`)
+	e.CallJSON(ctx, "unified_inference", params)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, code := e.CallJSON(ctx, "unified_inference", params); code != dredge.CodeOK {
+			b.Fatal(code)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+// BenchmarkUnifiedInferenceCachedCanonical hits the canonical key only: the
+// params are spelled differently each time (extra spaces), so the
+// exact-request key misses and the request is decoded.
+func BenchmarkUnifiedInferenceCachedCanonical(b *testing.B) {
+	e := newEngine(b)
+	ctx := context.Background()
+	variants := make([]json.RawMessage, 64)
+	for i := range variants {
+		variants[i] = json.RawMessage(`{"dredge_insight":"a distinct insight",` + strings.Repeat(" ", i) + `"quasimoto_coords":[0.5]}`)
+	}
+	e.CallJSON(ctx, "unified_inference", variants[0])
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		e.CallJSON(ctx, "unified_inference", variants[i%len(variants)])
+		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }

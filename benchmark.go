@@ -1,5 +1,3 @@
-//go:build dredge_train
-
 package dredge
 
 import (
@@ -94,7 +92,7 @@ func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 	if ent != nil {
 		ent.mu.Lock()
 		err = ent.model.SetVector(m.Values())
-		ent.version++
+		ent.changed()
 		ent.mu.Unlock()
 		if err != nil {
 			return nil, err

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dredge-cli/dredge/accel"
+	"github.com/dredge-cli/dredge/cache"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
@@ -46,6 +47,9 @@ type config struct {
 	stringNN   StringNNDefaults
 	maxModels  int
 	hooks      []func(*Engine) error
+	cache      cache.Cache
+	cacheCfg   *cache.Config
+	cacheSet   bool
 }
 
 // WithDevice makes the Engine run its models on dev. It takes precedence
@@ -120,6 +124,10 @@ type Engine struct {
 	stringNN  StringNNDefaults
 	models    registry
 
+	results      *cache.ResultCache // nil: caching disabled
+	cacheBackend string
+	hits, misses atomic.Int64 // per request, for get_cache_stats
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closers   []func(context.Context) error
@@ -159,6 +167,10 @@ func New(opts ...Option) (*Engine, error) {
 		e.dev, e.ownDevice = dev, true
 	}
 	e.devInfo = e.dev.Info()
+	if err := e.openCache(&c); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
 	for _, h := range c.hooks {
 		if err := h(e); err != nil {
 			_ = e.Close()

@@ -287,7 +287,7 @@ type InferenceResult struct {
 	Success bool   `json:"success"`
 	ModelID string `json:"model_id"`
 	Output  Values `json:"output"`
-	Cached  bool   `json:"cached"`
+	Cached  bool   `json:"cached"` // last, so the cache can mark stored responses
 }
 
 // modelInputs checks the request's inputs against the model's and returns

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/dredge-cli/dredge/cache"
 )
 
 // NoParams are the parameters of operations that take none.
@@ -34,10 +36,49 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 		NewParams:   func() any { return new(P) },
 		call: func(ctx context.Context, e *Engine, raw []byte) (any, error) {
 			var p P
+			var rawK, key cache.Key
+			if e.results != nil {
+				if _, ok := any(&p).(rawCacheable); ok && len(raw) <= maxRawKeyBytes {
+					rk := rawKey{op: name, params: raw}
+					rawK = rk
+					if body, ok := e.rawGet(ctx, rk); ok {
+						return json.RawMessage(body), nil
+					}
+				}
+			}
 			if err := decodeParams(raw, &p); err != nil {
 				return nil, err
 			}
-			return fn(e, ctx, &p)
+			if c, ok := any(&p).(cacheable); ok && e.results != nil {
+				k, err := c.cacheKey(e)
+				if err != nil {
+					return nil, err
+				}
+				if k != nil {
+					key = k
+					if body, ok := e.cacheGet(ctx, key); ok {
+						if rawK != nil {
+							e.results.Set(ctx, rawK, body)
+						}
+						return json.RawMessage(body), nil
+					}
+				}
+			}
+			res, err := fn(e, ctx, &p)
+			if err != nil || key == nil {
+				return res, err
+			}
+			body, err := encodeResult(res)
+			if err != nil {
+				return nil, err
+			}
+			if stored := cachedTrue(body); stored != nil {
+				e.results.Set(ctx, key, stored)
+				if rawK != nil {
+					e.results.Set(ctx, rawK, stored)
+				}
+			}
+			return encoded{res: res, body: body}, nil
 		},
 	}
 }
@@ -107,10 +148,22 @@ func decodeParams(raw []byte, p any) error {
 }
 
 // Call runs the named operation with JSON params and returns its typed
-// result (a pointer to the operation's result struct). Unknown operations
+// result (a pointer to the operation's result struct), or, when the result
+// came from the cache, its JSON encoding as a [json.RawMessage]. Unknown operations
 // give a not_found error; bad params an invalid_argument error naming the
 // field. Call never panics on any input.
-func (e *Engine) Call(ctx context.Context, op string, params json.RawMessage) (res any, err error) {
+func (e *Engine) Call(ctx context.Context, op string, params json.RawMessage) (any, error) {
+	res, err := e.call(ctx, op, params)
+	if r, ok := res.(encoded); ok {
+		return r.res, err
+	}
+	return res, err
+}
+
+func (e *Engine) call(ctx context.Context, op string, params json.RawMessage) (res any, err error) {
+	if err := e.check(); err != nil {
+		return nil, err
+	}
 	o, ok := operationTable()[op]
 	if !ok {
 		if op == "" {
@@ -132,20 +185,37 @@ func (e *Engine) Call(ctx context.Context, op string, params json.RawMessage) (r
 // {"success": false, "error": message, "code": code}. The code is also
 // returned for transports that map it (to an HTTP status, say).
 func (e *Engine) CallJSON(ctx context.Context, op string, params json.RawMessage) ([]byte, Code) {
-	res, err := e.Call(ctx, op, params)
+	res, err := e.call(ctx, op, params)
 	if err == nil {
 		var b []byte
-		if a, ok := res.(jsonAppender); ok {
-			b, err = a.AppendJSON(make([]byte, 0, 4096))
-		} else {
-			b, err = json.Marshal(res)
-		}
-		if err == nil {
+		if b, err = encodeResult(res); err == nil {
 			return b, CodeOK
 		}
-		err = unwrapMarshal(err)
 	}
 	return ErrorJSON(err), CodeOf(err)
+}
+
+// maxRawKeyBytes bounds the params hashed as an exact-request cache key.
+const maxRawKeyBytes = 4096
+
+// encoded is a result together with its JSON encoding.
+type encoded struct {
+	res  any
+	body []byte
+}
+
+// encodeResult encodes an operation's result.
+func encodeResult(res any) ([]byte, error) {
+	switch r := res.(type) {
+	case encoded:
+		return r.body, nil
+	case json.RawMessage:
+		return r, nil
+	case jsonAppender:
+		return r.AppendJSON(make([]byte, 0, 4096))
+	}
+	b, err := json.Marshal(res)
+	return b, unwrapMarshal(err)
 }
 
 // jsonAppender is implemented by results with a hand-written encoder.

@@ -326,3 +326,63 @@ func FuzzCall(f *testing.F) {
 		}
 	})
 }
+
+func TestCaching(t *testing.T) {
+	e := newEngine(t)
+	params := `{"dredge_insight":"cache me","quasimoto_coords":[0.25]}`
+	first, _ := call(t, e, "unified_inference", params)
+	second, _ := call(t, e, "unified_inference", params)
+	// The same request written differently hits the canonical key.
+	third, _ := call(t, e, "unified_inference", `{ "quasimoto_coords": [0.25], "dredge_insight": "cache me", "string_modes": [1,2,3] }`)
+	if first["cached"] != false || second["cached"] != true || third["cached"] != true {
+		t.Fatalf("cached flags %v %v %v", first["cached"], second["cached"], third["cached"])
+	}
+	if first["coupled_amplitude"] != second["coupled_amplitude"] {
+		t.Error("cached result differs")
+	}
+	if r, _ := call(t, e, "unified_inference", `{"dredge_insight":"other"}`); r["cached"] != false {
+		t.Error("a different insight hit the cache")
+	}
+	spec1, _ := call(t, e, "string_spectrum", `{"max_modes":4}`)
+	spec2, _ := call(t, e, "string_spectrum", `{"max_modes":4,"dimensions":10}`)
+	if spec1["cached"] != false || spec2["cached"] != true {
+		t.Errorf("spectrum cached flags %v %v", spec1["cached"], spec2["cached"])
+	}
+
+	id := loadModel(t, e, `{"model_type":"quasimoto_1d"}`)
+	in := `{"model_id":"` + id + `","inputs":{"x":[0.5,1],"t":[0,0]}}`
+	a, _ := call(t, e, "inference", in)
+	b, _ := call(t, e, "inference", in)
+	if a["cached"] != false || b["cached"] != true {
+		t.Fatalf("inference cached flags %v %v", a["cached"], b["cached"])
+	}
+	// Training changes the parameters: the cached inference is not served.
+	if r, code := call(t, e, "benchmark", `{"model_id":"`+id+`","config":{"epochs":3}}`); code != "" {
+		t.Fatalf("benchmark: %v", r)
+	}
+	c, _ := call(t, e, "inference", in)
+	if c["cached"] != false {
+		t.Fatal("stale inference served from the cache after training")
+	}
+	ao, _ := json.Marshal(a["output"])
+	co, _ := json.Marshal(c["output"])
+	if string(ao) == string(co) {
+		t.Error("training did not change the model's output")
+	}
+
+	stats, _ := call(t, e, "get_cache_stats", ``)
+	cs := stats["cache_stats"].(map[string]any)
+	if cs["backend_type"] != "memory" || cs["hits"].(float64) != 4 || cs["misses"].(float64) != 5 {
+		t.Errorf("cache stats %v", cs)
+	}
+
+	// Without a cache nothing is cached.
+	nc := newEngine(t, dredge.WithCache(nil))
+	call(t, nc, "unified_inference", params)
+	if r, _ := call(t, nc, "unified_inference", params); r["cached"] != false {
+		t.Error("cached without a cache")
+	}
+	if r, _ := call(t, nc, "get_cache_stats", ``); r["cache_stats"].(map[string]any)["backend_type"] != "none" {
+		t.Errorf("stats without cache: %v", r)
+	}
+}

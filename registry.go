@@ -15,12 +15,19 @@ import (
 // (inference, get_parameters) hold it shared, writers (restore, training)
 // exclusively.
 type entry struct {
-	id      string
-	typ     string
-	cfg     stringtheory.Config
-	mu      sync.RWMutex
-	model   stringtheory.Model
-	version uint64 // incremented when the parameters change
+	id          string
+	typ         string
+	cfg         stringtheory.Config
+	mu          sync.RWMutex
+	model       stringtheory.Model
+	version     uint64 // incremented when the parameters change
+	fingerprint string // paramsFingerprint of the parameters
+}
+
+// changed records a change of the parameters; mu must be held for writing.
+func (e *entry) changed() {
+	e.version++
+	e.fingerprint = paramsFingerprint(e.model.Values())
 }
 
 // registry holds the loaded models by id.
@@ -43,7 +50,7 @@ func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model
 	}
 	n := r.counts[typ]
 	r.counts[typ] = n + 1
-	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, version: 1}
+	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, version: 1, fingerprint: paramsFingerprint(m.Values())}
 	r.byID[e.id] = e
 	return e, nil
 }

@@ -1,6 +1,10 @@
 package dredge
 
-import "context"
+import (
+	"context"
+
+	"github.com/dredge-cli/dredge/cache"
+)
 
 // MetricsResult is get_metrics' result.
 type MetricsResult struct {
@@ -28,8 +32,8 @@ func (e *Engine) Metrics(ctx context.Context) (*MetricsResult, error) {
 
 // CacheStatsResult is get_cache_stats' result.
 type CacheStatsResult struct {
-	Success    bool `json:"success"`
-	CacheStats any  `json:"cache_stats"`
+	Success    bool        `json:"success"`
+	CacheStats cache.Stats `json:"cache_stats"`
 }
 
 // CacheStats returns the result cache's statistics.
@@ -37,12 +41,12 @@ func (e *Engine) CacheStats(ctx context.Context) (*CacheStatsResult, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	return &CacheStatsResult{Success: true, CacheStats: map[string]any{
-		"backend_type": "none", "hits": 0, "misses": 0, "hit_rate": 0.0, "entries": 0, "default_ttl": 0, "enabled": false,
-	}}, nil
+	return &CacheStatsResult{Success: true, CacheStats: e.cacheStats(ctx)}, nil
 }
 
-func (e *Engine) cachingEnabled() bool { return false }
+func (e *Engine) cachingEnabled() bool { return e.results != nil }
+func (e *Engine) cacheHit()            {}
+func (e *Engine) cacheMiss()           {}
 func (e *Engine) metricsEnabled() bool { return false }
 func (e *Engine) modelLoaded()         {}
 func (e *Engine) trainingEpochs(n int) {}

@@ -1,0 +1,233 @@
+package dredge
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"math"
+	"sort"
+
+	"github.com/dredge-cli/dredge/cache"
+)
+
+// WithCache makes the Engine cache results in c (the Engine does not close
+// it). WithCache(nil) disables caching. By default an Engine caches in a
+// memory cache of its own.
+func WithCache(c cache.Cache) Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.cache, cfg.cacheCfg, cfg.cacheSet = c, nil, true
+		return nil
+	})
+}
+
+// WithCacheConfig makes the Engine open (and own) a cache from cfg; a
+// zero cfg (Enabled false) disables caching.
+func WithCacheConfig(c cache.Config) Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.cache, cfg.cacheCfg, cfg.cacheSet = nil, &c, true
+		return nil
+	})
+}
+
+// openCache sets up the result cache from the configuration.
+func (e *Engine) openCache(c *config) error {
+	backend := c.cache
+	if !c.cacheSet {
+		c.cacheCfg = &cache.Config{Enabled: true, Backend: cache.BackendMemory}
+	}
+	if c.cacheCfg != nil {
+		cc := *c.cacheCfg
+		if cc.Logger == nil {
+			cc.Logger = e.logger
+		}
+		if !cc.Enabled {
+			return nil
+		}
+		var err error
+		if backend, err = cache.Open(context.Background(), cc); err != nil {
+			return err
+		}
+		e.closers = append(e.closers, func(context.Context) error { return backend.Close() })
+	}
+	if backend == nil {
+		return nil
+	}
+	if _, nop := backend.(*cache.Nop); nop {
+		return nil
+	}
+	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
+	e.cacheBackend = e.results.Stats(context.Background()).Backend
+	return nil
+}
+
+// cacheable is implemented by the params of operations whose results the
+// Engine caches. cacheKey returns the canonical key of the request, after
+// defaults are applied and the input validated.
+type cacheable interface {
+	cacheKey(e *Engine) (cache.Key, error)
+}
+
+// rawCacheable marks operations whose exact request bytes are also a cache
+// key, so that a repeated request is answered without decoding it.
+type rawCacheable interface {
+	rawCacheable()
+}
+
+// rawKey names a response by the operation and the exact bytes of its params.
+type rawKey struct {
+	op     string
+	params []byte
+}
+
+func (k rawKey) CacheKey() (string, error) {
+	h := sha256.New()
+	h.Write([]byte(k.op))
+	h.Write([]byte{0})
+	h.Write(k.params)
+	return "raw/v1/" + k.op + "/" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// inferenceKey names an inference response by the model id, its parameter
+// fingerprint and the inputs.
+type inferenceKey struct {
+	id, version string
+	inputs      Inputs
+}
+
+func (k inferenceKey) CacheKey() (string, error) {
+	h := sha256.New()
+	var b [8]byte
+	h.Write([]byte(k.id))
+	h.Write([]byte{0})
+	h.Write([]byte(k.version))
+	names := make([]string, 0, len(k.inputs))
+	for n := range k.inputs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	buf := make([]byte, 0, 4096)
+	for _, n := range names {
+		v := k.inputs[n]
+		buf = append(buf[:0], 0)
+		buf = append(buf, n...)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(v.Width))
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(v.Data)))
+		h.Write(buf)
+		buf = buf[:0]
+		for _, f := range v.Data {
+			binary.BigEndian.PutUint64(b[:], math.Float64bits(f))
+			buf = append(buf, b[:]...)
+			if len(buf) >= 4096 {
+				h.Write(buf)
+				buf = buf[:0]
+			}
+		}
+		h.Write(buf)
+	}
+	return "inference/v1/" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (p *SpectrumParams) cacheKey(*Engine) (cache.Key, error) {
+	maxModes, dims, err := p.resolve()
+	if err != nil {
+		return nil, err
+	}
+	return cache.SpectrumKey{MaxModes: maxModes, Dimensions: dims}, nil
+}
+
+func (p *SpectrumParams) rawCacheable() {}
+
+func (p *UnifiedParams) cacheKey(*Engine) (cache.Key, error) {
+	insight, coords, modes, err := p.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if len(coords) > 4096 || len(modes) > 4096 {
+		return nil, nil // not worth caching; computed directly
+	}
+	return cache.UnifiedKey{Insight: insight, Coords: coords, Modes: modes}, nil
+}
+
+func (p *UnifiedParams) rawCacheable() {}
+
+func (p *InferenceParams) cacheKey(e *Engine) (cache.Key, error) {
+	ent, err := e.models.get(p.ModelID)
+	if err != nil {
+		return nil, err
+	}
+	ent.mu.RLock()
+	version := ent.fingerprint
+	ent.mu.RUnlock()
+	return inferenceKey{id: ent.id, version: version, inputs: p.Inputs}, nil
+}
+
+// cachedTrue marks a stored response as served from the cache: every
+// cacheable result ends with "cached":false}.
+func cachedTrue(body []byte) []byte {
+	const f, t = `"cached":false}`, `"cached":true}`
+	if !bytes.HasSuffix(body, []byte(f)) {
+		return nil
+	}
+	out := make([]byte, 0, len(body))
+	out = append(out, body[:len(body)-len(f)]...)
+	return append(out, t...)
+}
+
+// paramsFingerprint identifies a model's parameter values.
+func paramsFingerprint(v []float64) string {
+	h := sha256.New()
+	buf := make([]byte, 0, 8*min(len(v), 512))
+	for i, f := range v {
+		buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(f))
+		if len(buf) == cap(buf) || i == len(v)-1 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cacheGet returns the cached response under the canonical key k and
+// counts the request as a hit or a miss.
+func (e *Engine) cacheGet(ctx context.Context, k cache.Key) ([]byte, bool) {
+	body, ok := e.results.Get(ctx, k)
+	if ok {
+		e.hits.Add(1)
+		e.cacheHit()
+	} else {
+		e.misses.Add(1)
+		e.cacheMiss()
+	}
+	return body, ok
+}
+
+// rawGet looks up an exact-request key. Only hits are counted: a miss goes
+// on to the canonical key, which counts it. Backend errors are misses (the
+// backend counts and logs them).
+func (e *Engine) rawGet(ctx context.Context, k rawKey) ([]byte, bool) {
+	key, _ := k.CacheKey()
+	body, err := e.results.Backend().Get(ctx, key)
+	if err != nil {
+		return nil, false
+	}
+	e.hits.Add(1)
+	e.cacheHit()
+	return body, true
+}
+
+// cacheStats reports the result cache's statistics with hits and misses
+// counted per request.
+func (e *Engine) cacheStats(ctx context.Context) cache.Stats {
+	s := e.results.Stats(ctx)
+	if e.results == nil {
+		return s
+	}
+	s.Hits, s.Misses = e.hits.Load(), e.misses.Load()
+	s.HitRate = 0
+	if t := s.Hits + s.Misses; t > 0 {
+		s.HitRate = float64(s.Hits) / float64(t)
+	}
+	return s
+}
