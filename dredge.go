@@ -10,6 +10,7 @@ import (
 
 	"github.com/dredge-cli/dredge/accel"
 	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/monitor"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
@@ -50,6 +51,9 @@ type config struct {
 	cache      cache.Cache
 	cacheCfg   *cache.Config
 	cacheSet   bool
+	monitor    *monitor.Monitor
+	monitorCfg *monitor.Config
+	monitorSet bool
 }
 
 // WithDevice makes the Engine run its models on dev. It takes precedence
@@ -128,6 +132,9 @@ type Engine struct {
 	cacheBackend string
 	hits, misses atomic.Int64 // per request, for get_cache_stats
 
+	mon   *monitor.Monitor              // nil: not instrumented
+	opMon map[string]*monitor.Operation // per operation, nil entries record nothing
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closers   []func(context.Context) error
@@ -167,6 +174,10 @@ func New(opts ...Option) (*Engine, error) {
 		e.dev, e.ownDevice = dev, true
 	}
 	e.devInfo = e.dev.Info()
+	if err := e.openMonitor(&c); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
 	if err := e.openCache(&c); err != nil {
 		_ = e.Close()
 		return nil, err

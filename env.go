@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/monitor"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
@@ -13,13 +15,34 @@ import (
 //
 //   - DEVICE: auto (default), cpu or cuda;
 //   - STRING_NN_LAYERS, STRING_NN_HIDDEN, STRING_NN_BATCH_NORM: the
-//     string-theory MLP's defaults.
+//     string-theory MLP's defaults;
+//   - CACHE_ENABLED, CACHE_BACKEND, CACHE_TTL, FILE_CACHE_DIR, REDIS_URL or
+//     REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_PASSWORD: the result cache (see
+//     [cache.ConfigFromEnv]); a Redis cache connects lazily, so the Engine
+//     starts while Redis is down and serves uncached until it is back;
+//   - METRICS_ENABLED, TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT: the
+//     monitor (see [monitor.ConfigFromEnv]).
 //
 // Unset variables keep the defaults; a malformed value makes [New] fail
 // with an error naming the variable. Options after FromEnv override it.
 func FromEnv() Option {
 	return optionFunc(func(c *config) error {
-		return fromEnv(c, os.LookupEnv)
+		if err := fromEnv(c, os.LookupEnv); err != nil {
+			return err
+		}
+		cc, err := cache.ConfigFromEnv()
+		if err != nil {
+			return err
+		}
+		cc.Redis.LazyConnect = true
+		if err := WithCacheConfig(cc).apply(c); err != nil {
+			return err
+		}
+		mc, err := monitor.ConfigFromEnv()
+		if err != nil {
+			return err
+		}
+		return WithMonitorConfig(mc).apply(c)
 	})
 }
 

@@ -261,6 +261,7 @@ func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 	if err := e.check(); err != nil {
 		return nil, err
 	}
+	spanModelType(ctx, p.ModelType)
 	cfg, m, err := e.newModel(p.ModelType, &p.Config)
 	if err != nil {
 		return nil, err
@@ -352,6 +353,7 @@ func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceR
 	if err != nil {
 		return nil, err
 	}
+	spanModelType(ctx, ent.typ)
 	ent.mu.RLock()
 	defer ent.mu.RUnlock()
 	in, n, err := modelInputs(ent.model, p.Inputs)
@@ -549,6 +551,22 @@ func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
 	}
 	if !utf8.ValidString(p.Insight) {
 		return "", nil, nil, invalid("dredge_insight", "must be valid UTF-8")
+	}
+	if len(coords) > stringtheory.MaxCoords {
+		return "", nil, nil, invalid("quasimoto_coords", "at most %d coordinates, got %d", stringtheory.MaxCoords, len(coords))
+	}
+	if len(modes) > stringtheory.MaxModes {
+		return "", nil, nil, invalid("string_modes", "at most %d modes, got %d", stringtheory.MaxModes, len(modes))
+	}
+	for i, c := range coords {
+		if math.IsNaN(c) || math.IsInf(c, 0) {
+			return "", nil, nil, invalid("quasimoto_coords["+strconv.Itoa(i)+"]", "must be a finite number, got %v", c)
+		}
+	}
+	for i, m := range modes {
+		if m < 1 || m > stringtheory.MaxModes {
+			return "", nil, nil, invalid("string_modes["+strconv.Itoa(i)+"]", "mode number must be between 1 and %d, got %d", stringtheory.MaxModes, m)
+		}
 	}
 	return p.Insight, coords, modes, nil
 }

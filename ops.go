@@ -171,11 +171,18 @@ func (e *Engine) call(ctx context.Context, op string, params json.RawMessage) (r
 		}
 		return nil, notFound("operation", "unknown operation %q (known: %s)", truncate(op, 64), strings.Join(names, ", "))
 	}
+	ctx, span := e.startOp(ctx, op)
 	defer func() {
 		if r := recover(); r != nil {
 			e.logger.Error("operation panicked", "operation", op, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			res, err = nil, &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("panic: %v", r)}
 		}
+		if span.Recording() {
+			if _, hit := res.(json.RawMessage); hit {
+				span.SetCached(true)
+			}
+		}
+		span.End(string(CodeOf(err)))
 	}()
 	return o.call(ctx, e, params)
 }

@@ -386,3 +386,39 @@ func TestCaching(t *testing.T) {
 		t.Errorf("stats without cache: %v", r)
 	}
 }
+
+func TestMetricsCountOperations(t *testing.T) {
+	e := newEngine(t)
+	for i := 0; i < 3; i++ {
+		call(t, e, "string_spectrum", `{"max_modes":3}`)
+	}
+	call(t, e, "string_spectrum", `{"max_modes":0}`)
+	call(t, e, "unified_inference", `{}`)
+	call(t, e, "unified_inference", `{"string_modes":[0]}`)
+	call(t, e, "load_model", `{"model_type":"siren"}`)
+	m, _ := call(t, e, "get_metrics", ``)
+	counters := m["metrics"].(map[string]any)["counters"].(map[string]any)
+	want := map[string]float64{
+		"dredge_operations_total{operation=string_spectrum,outcome=success}":            3,
+		"dredge_operations_total{operation=string_spectrum,outcome=invalid_argument}":   1,
+		"dredge_operations_total{operation=unified_inference,outcome=success}":          1,
+		"dredge_operations_total{operation=unified_inference,outcome=invalid_argument}": 1,
+		"dredge_operations_total{operation=load_model,outcome=success}":                 1,
+		"dredge_cache_hits_total{backend=memory}":                                       2,
+		"dredge_cache_misses_total{backend=memory}":                                     2,
+	}
+	for k, v := range want {
+		if got, ok := counters[k].(float64); !ok || got != v {
+			t.Errorf("%s = %v, want %v", k, counters[k], v)
+		}
+	}
+	gauges := m["metrics"].(map[string]any)["gauges"].(map[string]any)
+	if gauges["dredge_models_loaded"] != 1.0 {
+		t.Errorf("models loaded gauge %v", gauges["dredge_models_loaded"])
+	}
+	timers := m["metrics"].(map[string]any)["timers"].(map[string]any)
+	tm, ok := timers["dredge_operation_duration_seconds{operation=string_spectrum}"].(map[string]any)
+	if !ok || tm["count"].(float64) != 4 {
+		t.Errorf("string_spectrum timer %v (timers %v)", tm, timers)
+	}
+}

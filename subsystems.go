@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/monitor"
 )
 
 // MetricsResult is get_metrics' result.
@@ -12,23 +13,9 @@ type MetricsResult struct {
 	Metrics MetricsSnapshot `json:"metrics"`
 }
 
-// MetricsSnapshot is the original's metrics shape.
-type MetricsSnapshot struct {
-	Counters   map[string]float64 `json:"counters"`
-	Gauges     map[string]float64 `json:"gauges"`
-	Histograms map[string]any     `json:"histograms"`
-	Timers     map[string]any     `json:"timers"`
-}
-
-// Metrics returns a snapshot of the Engine's metrics.
-func (e *Engine) Metrics(ctx context.Context) (*MetricsResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
-	return &MetricsResult{Success: true, Metrics: MetricsSnapshot{
-		Counters: map[string]float64{}, Gauges: map[string]float64{}, Histograms: map[string]any{}, Timers: map[string]any{},
-	}}, nil
-}
+// MetricsSnapshot is the original's metrics shape: counters, gauges,
+// histograms and timers.
+type MetricsSnapshot = monitor.Snapshot
 
 // CacheStatsResult is get_cache_stats' result.
 type CacheStatsResult struct {
@@ -45,8 +32,3 @@ func (e *Engine) CacheStats(ctx context.Context) (*CacheStatsResult, error) {
 }
 
 func (e *Engine) cachingEnabled() bool { return e.results != nil }
-func (e *Engine) cacheHit()            {}
-func (e *Engine) cacheMiss()           {}
-func (e *Engine) metricsEnabled() bool { return false }
-func (e *Engine) modelLoaded()         {}
-func (e *Engine) trainingEpochs(n int) {}
