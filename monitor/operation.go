@@ -1,0 +1,236 @@
+package monitor
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Operation is the instrumentation of one named operation: a span per call,
+// the dredge_operations_total counter and the
+// dredge_operation_duration_seconds histogram. Recording a call allocates
+// nothing.
+//
+// Get one with [Monitor.Operation] (the Engine can keep one per entry of its
+// operation table, saving a map lookup per call) or use
+// [Monitor.StartOperation]. A nil *Operation is valid and records nothing.
+// Methods are safe for concurrent use.
+type Operation struct {
+	m        *Monitor
+	name     string
+	spanOpts []trace.SpanStartOption
+	hist     *histogram
+	success  *series
+	outcomes sync.Map // outcome string → *series
+}
+
+// Operation returns the instrumentation of the operation called name,
+// creating it on first use. It returns nil, which records nothing, when the
+// Monitor records neither metrics nor spans.
+func (m *Monitor) Operation(name string) *Operation {
+	if m == nil || !m.metricsOn && !m.tracingOn {
+		return nil
+	}
+	if v, ok := m.ops.Load(name); ok {
+		return v.(*Operation)
+	}
+	op := &Operation{
+		m:    m,
+		name: name,
+		spanOpts: []trace.SpanStartOption{
+			trace.WithSpanKind(trace.SpanKindInternal),
+			trace.WithAttributes(AttrOperation.String(name)),
+		},
+		hist:    newHistogram(attribute.String(LabelOperation, name)),
+		success: newSeries(attribute.String(LabelOperation, name), attribute.String(LabelOutcome, OutcomeSuccess)),
+	}
+	v, _ := m.ops.LoadOrStore(name, op)
+	return v.(*Operation)
+}
+
+// StartOperation starts timing an operation and, when spans are exported, a
+// span named op that is a child of any span in ctx. It returns the context
+// to pass down (ctx itself when no span is recorded) and the [OpSpan] to end
+// with the outcome. It is m.Operation(op).Start(ctx).
+func (m *Monitor) StartOperation(ctx context.Context, op string) (context.Context, OpSpan) {
+	return m.Operation(op).Start(ctx)
+}
+
+// RecordOperation records an operation timed elsewhere: it counts it under
+// outcome and observes d, without a span. It is m.Operation(op).Record(…).
+func (m *Monitor) RecordOperation(ctx context.Context, op, outcome string, d time.Duration) {
+	m.Operation(op).Record(ctx, outcome, d)
+}
+
+// Name returns the operation's name.
+func (o *Operation) Name() string {
+	if o == nil {
+		return ""
+	}
+	return o.name
+}
+
+// Start starts timing a call of the operation; see [Monitor.StartOperation].
+func (o *Operation) Start(ctx context.Context) (context.Context, OpSpan) {
+	if o == nil {
+		return ctx, OpSpan{}
+	}
+	s := OpSpan{op: o}
+	if o.m.tracingOn {
+		ctx, s.span = o.m.tracer.Start(ctx, o.name, o.spanOpts...)
+	}
+	s.start = monotonic()
+	return ctx, s
+}
+
+// Record counts one call of the operation under outcome ("" means
+// [OutcomeSuccess]) and observes its duration d. The context is unused at
+// present.
+func (o *Operation) Record(_ context.Context, outcome string, d time.Duration) {
+	if o == nil || !o.m.metricsOn {
+		return
+	}
+	o.record(outcome, d)
+}
+
+func (o *Operation) record(outcome string, d time.Duration) {
+	if outcome == OutcomeSuccess || outcome == "" {
+		o.success.n.Add(1)
+	} else {
+		loadSeries(&o.outcomes, outcome,
+			attribute.String(LabelOperation, o.name), attribute.String(LabelOutcome, outcome)).n.Add(1)
+	}
+	o.hist.observe(d)
+}
+
+// OpSpan is one call of an [Operation] in progress, returned by
+// [Operation.Start]. It is a small value: copy it freely, and call
+// [OpSpan.End] exactly once, from any goroutine. The Set methods annotate the
+// span; they do nothing when no span is recorded. The zero OpSpan does
+// nothing.
+type OpSpan struct {
+	op    *Operation
+	span  trace.Span    // nil unless recorded
+	start time.Duration // monotonic()
+}
+
+// Recording reports whether a span is being recorded, so that callers can
+// skip computing costly attributes.
+func (s OpSpan) Recording() bool { return s.span != nil }
+
+// Span returns the underlying OpenTelemetry span: a non-recording one when
+// spans are not exported.
+func (s OpSpan) Span() trace.Span {
+	if s.span == nil {
+		return trace.SpanFromContext(context.Background())
+	}
+	return s.span
+}
+
+// SetModelType sets the span's dredge.model_type attribute.
+func (s OpSpan) SetModelType(model string) {
+	if s.span != nil {
+		s.span.SetAttributes(AttrModelType.String(model))
+	}
+}
+
+// SetCached sets the span's dredge.cached attribute: whether the result came
+// from the cache.
+func (s OpSpan) SetCached(cached bool) {
+	if s.span != nil {
+		s.span.SetAttributes(AttrCached.Bool(cached))
+	}
+}
+
+// SetDevice sets the span's dredge.device attribute, e.g. "cpu".
+func (s OpSpan) SetDevice(device string) {
+	if s.span != nil {
+		s.span.SetAttributes(AttrDevice.String(device))
+	}
+}
+
+// SetAttributes sets further span attributes.
+func (s OpSpan) SetAttributes(kv ...attribute.KeyValue) {
+	if s.span != nil {
+		s.span.SetAttributes(kv...)
+	}
+}
+
+// End ends the call: it counts it under outcome ([OutcomeSuccess], "" for
+// the same, or an error code), observes its duration and ends the span,
+// whose status is Error with the outcome as description unless the outcome
+// is success. It returns the duration.
+func (s OpSpan) End(outcome string) time.Duration {
+	if s.op == nil {
+		return 0
+	}
+	d := monotonic() - s.start
+	if s.span != nil {
+		if outcome == "" {
+			outcome = OutcomeSuccess
+		}
+		s.span.SetAttributes(AttrOutcome.String(outcome))
+		if outcome != OutcomeSuccess {
+			s.span.SetStatus(codes.Error, outcome)
+		}
+		s.span.End()
+	}
+	if s.op.m.metricsOn {
+		s.op.record(outcome, d)
+	}
+	return d
+}
+
+// Timer times a block of code into the dredge_timer_duration_seconds
+// histogram, labelled with the timer's name:
+//
+//	t := m.Timer("load_weights")
+//	defer t.Stop()
+//
+// It is a small value; Stop it once.
+type Timer struct {
+	h       *histogram // nil when not recording
+	start   time.Duration
+	started bool
+}
+
+// Timer starts a [Timer] called name. A Timer of a disabled or nil Monitor
+// only measures.
+func (m *Monitor) Timer(name string) Timer {
+	t := Timer{started: true}
+	if m != nil && m.metricsOn {
+		t.h = m.timer(name)
+	}
+	t.start = monotonic()
+	return t
+}
+
+// Stop records the time since the Timer started and returns it. Stopping
+// the zero Timer returns 0.
+func (t Timer) Stop() time.Duration {
+	if !t.started {
+		return 0
+	}
+	d := monotonic() - t.start
+	if t.h != nil {
+		t.h.observe(d)
+	}
+	return d
+}
+
+// ObserveDuration records d, measured elsewhere, as if a [Timer] called name
+// had run for d.
+func (m *Monitor) ObserveDuration(name string, d time.Duration) {
+	if m == nil || !m.metricsOn {
+		return
+	}
+	m.timer(name).observe(d)
+}
+
+func (m *Monitor) timer(name string) *histogram {
+	return loadHistogram(&m.timers, name, attribute.String(LabelTimer, name))
+}
