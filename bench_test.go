@@ -79,3 +79,29 @@ func BenchmarkUnifiedInferenceCachedCanonical(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
+
+// BenchmarkInstrumentation is the pair for the monitor's cost: the same
+// uncached unified_inference through the operation table with the default
+// monitor (metrics on, spans not exported) and with none.
+func BenchmarkInstrumentation(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		opt  dredge.Option
+	}{
+		{"uninstrumented", dredge.WithMonitor(nil)},
+		{"instrumented", nil},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			e := newEngine(b, dredge.WithCache(nil), c.opt)
+			ctx := context.Background()
+			params := json.RawMessage(`{"dredge_insight":"a distinct insight","quasimoto_coords":[0.5],"string_modes":[1,2,3]}`)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, code := e.CallJSON(ctx, "unified_inference", params); code != dredge.CodeOK {
+					b.Fatal(code)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+}

@@ -129,6 +129,7 @@ type Engine struct {
 	models    registry
 
 	results      *cache.ResultCache // nil: caching disabled
+	shared       cache.SharedGetter // the backend's copy-free Get, if it has one
 	cacheBackend string
 	hits, misses atomic.Int64 // per request, for get_cache_stats
 

@@ -58,6 +58,7 @@ func (e *Engine) openCache(c *config) error {
 		return nil
 	}
 	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
+	e.shared, _ = backend.(cache.SharedGetter)
 	e.cacheBackend = e.results.Stats(context.Background()).Backend
 	return nil
 }
@@ -208,7 +209,13 @@ func (e *Engine) cacheGet(ctx context.Context, k cache.Key) ([]byte, bool) {
 // backend counts and logs them).
 func (e *Engine) rawGet(ctx context.Context, k rawKey) ([]byte, bool) {
 	key, _ := k.CacheKey()
-	body, err := e.results.Backend().Get(ctx, key)
+	var body []byte
+	var err error
+	if e.shared != nil {
+		body, err = e.shared.GetShared(ctx, key) // read only: never modified
+	} else {
+		body, err = e.results.Backend().Get(ctx, key)
+	}
 	if err != nil {
 		return nil, false
 	}

@@ -243,3 +243,10 @@ func (n *Nop) Stats(ctx context.Context) (Stats, error) {
 
 // Close returns nil.
 func (n *Nop) Close() error { return nil }
+
+// SharedGetter is an optional interface of backends that keep values in
+// memory: GetShared returns the stored value without copying it. Callers
+// must not modify the returned slice. [Memory] implements it.
+type SharedGetter interface {
+	GetShared(ctx context.Context, key string) ([]byte, error)
+}

@@ -54,7 +54,10 @@ type memEntry struct {
 // value (the entry, the slice header, ristretto's item).
 const memEntryOverhead = 64
 
-var _ Cache = (*Memory)(nil)
+var (
+	_ Cache        = (*Memory)(nil)
+	_ SharedGetter = (*Memory)(nil)
+)
 
 // NewMemory returns an empty memory cache. It fails only when ristretto
 // rejects the configuration (a negative MaxBytes or NumCounters).
@@ -85,6 +88,16 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 // Get returns a copy of the value under key or ErrNotFound. It is safe for
 // concurrent use; it takes a read lock only, shared with Set and Delete.
 func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := m.GetShared(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(v), nil
+}
+
+// GetShared is Get without the copy: the returned slice is the stored value
+// itself and must not be modified. It implements [SharedGetter].
+func (m *Memory) GetShared(ctx context.Context, key string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -102,7 +115,7 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
 		return nil, ErrNotFound
 	}
 	m.c.hits.Add(1)
-	return bytes.Clone(e.value), nil
+	return e.value, nil
 }
 
 // Set stores a copy of value and waits until ristretto has applied it, so

@@ -1,0 +1,67 @@
+package dredge_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/internal/testredis"
+)
+
+// TestRedisFaultEngine stops Redis during a run of cached operations: every
+// operation still succeeds; when Redis is back, hits resume.
+func TestRedisFaultEngine(t *testing.T) {
+	srv := testredis.Start(t, 0)
+	e := newEngine(t, dredge.WithCacheConfig(cache.Config{
+		Enabled: true, Backend: cache.BackendRedis,
+		Redis: cache.RedisConfig{URL: srv.URL(), Prefix: fmt.Sprintf("dredge-fault-%d:", time.Now().UnixNano()), Timeout: 100 * time.Millisecond},
+	}))
+	ctx := context.Background()
+	run := func(i int) map[string]any {
+		t.Helper()
+		start := time.Now()
+		body, code := e.CallJSON(ctx, "unified_inference", json.RawMessage(fmt.Sprintf(`{"dredge_insight":"fault %d"}`, i%5)))
+		if code != dredge.CodeOK {
+			t.Fatalf("request %d failed: %s", i, body)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("request %d took %v", i, d)
+		}
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		return m
+	}
+	hits := 0
+	for i := 0; i < 20; i++ {
+		if run(i)["cached"] == true {
+			hits++
+		}
+	}
+	if hits < 10 {
+		t.Fatalf("only %d hits with Redis up", hits)
+	}
+	srv.Kill()
+	for i := 0; i < 20; i++ {
+		run(i) // misses, but every one succeeds
+	}
+	srv.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; ; i++ {
+		// An empty server: the first round stores, later rounds hit.
+		if run(i)["cached"] == true {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no cache hits within 10s of Redis coming back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	st, _ := e.CacheStats(ctx)
+	if st.CacheStats.Errors == 0 {
+		t.Errorf("cache errors not counted: %+v", st.CacheStats)
+	}
+}
