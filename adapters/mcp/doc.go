@@ -1,0 +1,53 @@
+// Package mcp serves a [dredge.Engine] over the Model Context Protocol with
+// the official Go SDK ([github.com/modelcontextprotocol/go-sdk/mcp]), so
+// that Claude Desktop, IDEs and any MCP client can use DREDGE's models as
+// tools.
+//
+// # Tools
+//
+// [NewServer] turns every operation of the Engine's one operation table
+// ([dredge.Operations]) into a tool of the same name and description: a new
+// operation appears without a change here. A tool's input schema is derived
+// from the operation's params struct ([dredge.Operation.NewParams]):
+// descriptions come from its jsonschema tags, required fields from its json
+// tags (model_type for load_model, model_id for inference and
+// get_parameters, insight_text for lift, …). A small table keyed by
+// operation name adds what tags cannot state: the Engine's bounds
+// (max_modes 1..[stringtheory.MaxModes], config.n_waves
+// 1..[stringtheory.MaxWaves], config.num_layers 1..[stringtheory.MaxLayers],
+// config.hidden_size 1..[stringtheory.MaxHidden], …), the model types as an
+// enum, and defaults. The Engine still validates every call; the schema
+// tells clients what it will accept.
+//
+// A call runs through [dredge.Engine.CallJSON]. The result's structured
+// content is the operation's JSON exactly as DREDGE's HTTP API returns it
+// ("success": true and the result's fields), and its text content the same
+// JSON. Bad input is not a protocol error but a tool error: isError is set,
+// the text reads "code: message" (for example "invalid_argument:
+// max_modes: must be between 1 and 100000, got 0"), and the structured
+// content is the error JSON with "code" and "field". An unknown tool is a
+// protocol error, answered by the SDK.
+//
+// # Resources
+//
+// [CapabilitiesURI] reads list_capabilities' JSON, [ModelsURI] lists the
+// loaded models, and the template [ModelURITemplate] reads one model's
+// get_parameters JSON.
+//
+// # Transports
+//
+// The [github.com/modelcontextprotocol/go-sdk/mcp.Server] that [NewServer]
+// returns runs on any SDK transport: stdio for a local client (see
+// examples/mcp-server; a stdio server must write nothing but protocol
+// messages to stdout, so its logs go to stderr), or the in-memory
+// transports in tests. [NewHTTPHandler] serves it over Streamable HTTP:
+// an [HTTPHandler] with the SDK's DNS-rebinding protection and a
+// cross-origin check configured by [HTTPOptions]; register
+// [HTTPHandler.CloseSessions] with [net/http.Server.RegisterOnShutdown] so
+// that open event streams do not hold up a graceful shutdown.
+//
+// # Concurrency
+//
+// One server serves any number of sessions concurrently; tool calls run
+// concurrently on the shared Engine, which is safe for concurrent use.
+package mcp

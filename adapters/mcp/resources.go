@@ -1,0 +1,111 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dredge-cli/dredge"
+)
+
+// The resources a server offers. Each is JSON (application/json).
+const (
+	// CapabilitiesURI reads list_capabilities' JSON.
+	CapabilitiesURI = "dredge://capabilities"
+	// ModelsURI reads the loaded models:
+	// {"models": [{"model_id", "model_type", "n_parameters", "config"}, …]}.
+	ModelsURI = "dredge://models"
+	// ModelURITemplate reads one loaded model's get_parameters JSON; an
+	// unknown model_id is a resource-not-found error.
+	ModelURITemplate = "dredge://models/{model_id}"
+)
+
+const jsonMIME = "application/json"
+
+// modelLister is what the models resource needs of the Engine.
+type modelLister interface {
+	Models(ctx context.Context) ([]dredge.ModelSummary, error)
+}
+
+var _ modelLister = (*dredge.Engine)(nil)
+
+func addResources(srv *sdk.Server, eng *dredge.Engine) {
+	srv.AddResource(&sdk.Resource{
+		URI:         CapabilitiesURI,
+		Name:        "capabilities",
+		Title:       "DREDGE capabilities",
+		Description: "Model types, operations and features (caching, metrics, device): list_capabilities' JSON.",
+		MIMEType:    jsonMIME,
+	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+		body, code := eng.CallJSON(ctx, "list_capabilities", nil)
+		if code != dredge.CodeOK {
+			return nil, fmt.Errorf("reading %s: %s", CapabilitiesURI, code)
+		}
+		return jsonContents(req.Params.URI, body), nil
+	})
+	srv.AddResource(&sdk.Resource{
+		URI:         ModelsURI,
+		Name:        "models",
+		Title:       "Loaded models",
+		Description: "The models loaded with load_model: id, type, parameter count and configuration.",
+		MIMEType:    jsonMIME,
+	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+		body, err := modelsJSON(ctx, eng)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", ModelsURI, err)
+		}
+		return jsonContents(req.Params.URI, body), nil
+	})
+	srv.AddResourceTemplate(&sdk.ResourceTemplate{
+		URITemplate: ModelURITemplate,
+		Name:        "model",
+		Title:       "A loaded model's parameters",
+		Description: "One loaded model's named parameters with shapes: get_parameters' JSON.",
+		MIMEType:    jsonMIME,
+	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+		uri := req.Params.URI
+		id, ok := strings.CutPrefix(uri, strings.TrimSuffix(ModelURITemplate, "{model_id}"))
+		if ok {
+			id, ok = unescape(id)
+		}
+		if !ok || id == "" {
+			return nil, sdk.ResourceNotFoundError(uri)
+		}
+		params, _ := json.Marshal(dredge.GetParametersParams{ModelID: id})
+		body, code := eng.CallJSON(ctx, "get_parameters", params)
+		switch code {
+		case dredge.CodeOK:
+			return jsonContents(uri, body), nil
+		case dredge.CodeNotFound, dredge.CodeInvalidArgument:
+			return nil, sdk.ResourceNotFoundError(uri)
+		}
+		return nil, fmt.Errorf("reading %s: %s", uri, code)
+	})
+}
+
+// modelsJSON encodes the loaded models for [ModelsURI].
+func modelsJSON(ctx context.Context, l modelLister) ([]byte, error) {
+	ms, err := l.Models(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ms == nil {
+		ms = []dredge.ModelSummary{}
+	}
+	return json.Marshal(struct {
+		Models []dredge.ModelSummary `json:"models"`
+	}{ms})
+}
+
+func unescape(s string) (string, bool) {
+	u, err := url.PathUnescape(s)
+	return u, err == nil && !strings.Contains(u, "/")
+}
+
+func jsonContents(uri string, body []byte) *sdk.ReadResourceResult {
+	return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: uri, MIMEType: jsonMIME, Text: string(body)}}}
+}

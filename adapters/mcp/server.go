@@ -1,0 +1,148 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dredge-cli/dredge"
+)
+
+// Options configure [NewServer]. The zero value is the default.
+type Options struct {
+	// Logger receives the server's and the SDK's log records (nil discards
+	// them). A stdio server must log to stderr, never to stdout.
+	Logger *slog.Logger
+	// Instructions are sent to clients when they connect (empty: a short
+	// guide to DREDGE's tools).
+	Instructions string
+}
+
+const defaultInstructions = "DREDGE serves physics-inspired models: string vibration modes, " +
+	"Quasimoto wave functions with SIREN and random-Fourier-feature baselines, and a string-theory MLP. " +
+	"list_capabilities names the model types; load_model returns a model_id for inference, " +
+	"get_parameters and benchmark. Every tool returns DREDGE's JSON response as structured content; " +
+	"a failed call is a tool error whose text names the code and the field at fault."
+
+// readOnly names the operations that change no state (a tool annotation
+// hint for clients). load_model and benchmark add or train models;
+// operations not listed here get no hint.
+var readOnly = map[string]bool{
+	"list_capabilities": true,
+	"inference":         true,
+	"get_parameters":    true,
+	"string_spectrum":   true,
+	"string_parameters": true,
+	"unified_inference": true,
+	"get_metrics":       true,
+	"get_cache_stats":   true,
+	"lift":              true,
+}
+
+// NewServer returns an MCP server, built on the official SDK, that serves
+// eng: every operation of [dredge.Operations] as a tool of the same name,
+// and the resources [CapabilitiesURI], [ModelsURI] and [ModelURITemplate].
+// Run it on any SDK transport, e.g. server.Run(ctx, &sdk.StdioTransport{}),
+// or serve it over HTTP with [NewHTTPHandler].
+//
+// A server may serve any number of sessions at once; the Engine is shared.
+// NewServer panics if eng is nil, or if the schema table of this package
+// names a field the operation's params no longer have (a programmer error
+// that every test of this package catches).
+func NewServer(eng *dredge.Engine, opts *Options) *sdk.Server {
+	if eng == nil {
+		panic("mcp: NewServer with a nil Engine")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Instructions == "" {
+		o.Instructions = defaultInstructions
+	}
+	srv := sdk.NewServer(&sdk.Implementation{Name: "dredge", Title: dredge.Name, Version: dredge.Version}, &sdk.ServerOptions{
+		Logger:       o.Logger,
+		Instructions: o.Instructions,
+		// Tools and resources are inferred; no "logging": the server sends
+		// no log messages to clients.
+		Capabilities: &sdk.ServerCapabilities{},
+	})
+	tools, err := tools()
+	if err != nil {
+		panic(err)
+	}
+	for _, t := range tools {
+		srv.AddTool(t, toolHandler(eng, t.Name, o.Logger))
+	}
+	addResources(srv, eng)
+	return srv
+}
+
+// tools returns one tool per operation of the table, in the table's order.
+func tools() ([]*sdk.Tool, error) {
+	names := dredge.Operations()
+	out := make([]*sdk.Tool, 0, len(names))
+	for _, name := range names {
+		op, ok := dredge.LookupOperation(name)
+		if !ok {
+			return nil, fmt.Errorf("mcp: operation %q is listed but not found", name)
+		}
+		in, err := inputSchema(op)
+		if err != nil {
+			return nil, err
+		}
+		t := &sdk.Tool{
+			Name:         op.Name,
+			Description:  op.Description,
+			InputSchema:  in,
+			OutputSchema: outputSchema(),
+		}
+		if readOnly[name] {
+			t.Annotations = &sdk.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr(false)}
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// errorBody is the shape of a failed operation's JSON.
+type errorBody struct {
+	Error string      `json:"error"`
+	Code  dredge.Code `json:"code"`
+	Field string      `json:"field"`
+}
+
+// toolHandler runs operation op through [dredge.Engine.CallJSON]. The
+// result's structured content is the operation's JSON, byte for byte, and
+// its text content the same JSON. A failure is a tool error (isError) whose
+// text is "code: message" and whose structured content is the error JSON
+// with code and field; protocol errors are left to the SDK.
+func toolHandler(eng *dredge.Engine, op string, log *slog.Logger) sdk.ToolHandler {
+	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		body, code := eng.CallJSON(ctx, op, req.Params.Arguments)
+		res := &sdk.CallToolResult{
+			Content:           []sdk.Content{&sdk.TextContent{Text: string(body)}},
+			StructuredContent: json.RawMessage(body),
+		}
+		if code == dredge.CodeOK {
+			return res, nil
+		}
+		var eb errorBody
+		_ = json.Unmarshal(body, &eb) // CallJSON's own encoding: cannot fail
+		res.IsError = true
+		res.Content = []sdk.Content{&sdk.TextContent{Text: string(code) + ": " + eb.Error}}
+		lvl := slog.LevelDebug
+		if code == dredge.CodeInternal {
+			lvl = slog.LevelError
+		}
+		log.Log(ctx, lvl, "tool call failed", "tool", op, "code", string(code), "field", eb.Field, "error", eb.Error)
+		return res, nil
+	}
+}

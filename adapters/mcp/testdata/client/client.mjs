@@ -1,0 +1,72 @@
+// Drives the DREDGE MCP server with the official TypeScript SDK client and
+// prints what it saw as one JSON object on stdout (TestNodeClient checks it).
+//
+//   node client.mjs stdio <path to the mcp-server binary>
+//   node client.mjs http  <Streamable HTTP endpoint, e.g. http://127.0.0.1:3002/mcp>
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+async function main() {
+  const [mode, target] = process.argv.slice(2);
+  let transport;
+  if (mode === 'stdio') {
+    // The server's stderr (its logs) passes through to ours.
+    transport = new StdioClientTransport({ command: target, args: [], stderr: 'inherit' });
+  } else if (mode === 'http') {
+    transport = new StreamableHTTPClientTransport(new URL(target));
+  } else {
+    throw new Error(`usage: node client.mjs stdio|http <binary|url>, got mode ${mode}`);
+  }
+
+  const client = new Client({ name: 'dredge-node-test', version: '1.0.0' });
+  await client.connect(transport);
+  const out = { mode, server: client.getServerVersion(), calls: {} };
+
+  const { tools } = await client.listTools();
+  out.tools = tools.map((t) => t.name);
+  out.required = Object.fromEntries(tools.map((t) => [t.name, t.inputSchema.required ?? []]));
+
+  async function call(label, name, args) {
+    const r = await client.callTool({ name, arguments: args });
+    out.calls[label] = {
+      isError: r.isError ?? false,
+      structured: r.structuredContent ?? null,
+      text: r.content?.[0]?.text ?? '',
+    };
+    return r;
+  }
+  await call('string_spectrum', 'string_spectrum', { max_modes: 4 });
+  await call('unified_inference', 'unified_inference', {
+    dredge_insight: 'node client',
+    quasimoto_coords: [0.25, 0.75],
+    string_modes: [1, 2, 3],
+  });
+  const loaded = await call('load_model', 'load_model', { model_type: 'quasimoto_1d' });
+  await call('inference', 'inference', {
+    model_id: loaded.structuredContent?.model_id,
+    inputs: { x: [0, 0.5, 1], t: [0, 0, 0] },
+  });
+  await call('bad_spectrum', 'string_spectrum', { max_modes: 0 });
+  await call('bad_inference', 'inference', { model_id: 'no_such_model', inputs: { x: [0], t: [0] } });
+
+  try {
+    await client.callTool({ name: 'no_such_tool', arguments: {} });
+    out.unknownTool = '';
+  } catch (e) {
+    out.unknownTool = String(e?.message ?? e);
+  }
+
+  const { resources } = await client.listResources();
+  out.resources = resources.map((r) => r.uri);
+  const models = await client.readResource({ uri: 'dredge://models' });
+  out.models = JSON.parse(models.contents[0].text);
+
+  await client.close();
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+main().catch((e) => {
+  console.error('client.mjs:', e?.stack ?? e);
+  process.exit(1);
+});

@@ -1,0 +1,130 @@
+// Command mcp-server serves DREDGE over the Model Context Protocol.
+//
+// By default it speaks MCP over stdio, for a client that starts it (Claude
+// Desktop, an IDE): stdout carries protocol messages only and every log line
+// goes to stderr. With -transport http it serves Streamable HTTP at /mcp:
+//
+//	mcp-server                                  # stdio
+//	mcp-server -transport http -addr :3002      # http://localhost:3002/mcp
+//
+// The Engine is configured from the environment (dredge.FromEnv: DEVICE,
+// CACHE_*, REDIS_*, METRICS_ENABLED, …; LOG_LEVEL sets the log level). The
+// default HTTP address is ":" + MCP_SERVER_PORT, else ":3002".
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/adapters/mcp"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "mcp-server:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	transport := flag.String("transport", "stdio", "stdio or http")
+	addr := flag.String("addr", defaultAddr(), "listen address of -transport http")
+	origins := flag.String("allowed-origins", os.Getenv("MCP_ALLOWED_ORIGINS"), "comma-separated origins that browsers may call -transport http from, besides its own")
+	stateless := flag.Bool("stateless", false, "-transport http: serve without sessions")
+	flag.Parse()
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(envOr("LOG_LEVEL", "info"))); err != nil {
+		return fmt.Errorf("LOG_LEVEL: %w", err)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	eng, err := dredge.New(dredge.FromEnv(), dredge.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := eng.Shutdown(ctx); err != nil {
+			logger.Error("engine shutdown", "error", err)
+		}
+	}()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	opts := mcp.Options{Logger: logger}
+	switch *transport {
+	case "stdio":
+		err := mcp.NewServer(eng, &opts).Run(ctx, &sdk.StdioTransport{})
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	case "http":
+		return serveHTTP(ctx, eng, logger, *addr, &mcp.HTTPOptions{Options: opts, AllowedOrigins: split(*origins), Stateless: *stateless})
+	}
+	return fmt.Errorf("-transport: want stdio or http, got %q", *transport)
+}
+
+func serveHTTP(ctx context.Context, eng *dredge.Engine, logger *slog.Logger, addr string, opts *mcp.HTTPOptions) error {
+	h, err := mcp.NewHTTPHandler(eng, opts)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", h)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv.RegisterOnShutdown(h.CloseSessions) // ends open event streams
+	logger.Info("serving MCP over Streamable HTTP", "addr", ln.Addr().String(), "path", "/mcp")
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return srv.Close()
+	}
+	return nil
+}
+
+func defaultAddr() string { return ":" + envOr("MCP_SERVER_PORT", "3002") }
+
+func envOr(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
