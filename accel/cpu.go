@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -19,13 +20,19 @@ type CPUConfig struct {
 	Reason string
 }
 
-// CPU is the pure-Go [Device]: buffers are slices, dense algebra runs on
-// gonum, and the wave kernels split points across goroutines with
-// per-goroutine gradient accumulators reduced once per call.
+// CPU is the pure-Go [Device]: buffers are slices and dense algebra runs
+// on gonum. The wave and interference kernels fuse forward and backward
+// passes per point, evaluate the waves of a block of points together with
+// branch-free sine and cosine (math.Sincos's results, bit for bit), and
+// split the points into chunks whose number depends only on the problem's
+// size; workers take chunks as they become free, and per-chunk gradient
+// accumulators are reduced in chunk order, so results do not depend on
+// the number of workers or on scheduling.
 type CPU struct {
 	workers int
 	reason  string
 	scratch sync.Pool // *[]float64
+	waves   waveScratch
 }
 
 var _ Device = (*CPU)(nil)
@@ -93,8 +100,8 @@ func (c *CPU) View(b Buffer, off, n int) (Buffer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if off < 0 || n < 0 || off+n > len(s) {
-		return nil, fmt.Errorf("%w: view [%d, %d) of a buffer of %d values", ErrShape, off, off+n, len(s))
+	if off < 0 || n < 0 || off > len(s) || n > len(s)-off {
+		return nil, fmt.Errorf("%w: view of %d values at %d of a buffer of %d values", ErrShape, n, off, len(s))
 	}
 	return &cpuBuffer{owner: c, data: s[off : off+n : off+n], view: true}, nil
 }
@@ -117,6 +124,9 @@ func (c *CPU) buf(b Buffer, min int, what string) ([]float64, error) {
 	if cb.owner != c {
 		return nil, fmt.Errorf("%w: %s", ErrForeignBuffer, what)
 	}
+	if min < 0 {
+		return nil, fmt.Errorf("%w: %s size is negative or overflows", ErrShape, what)
+	}
 	if len(cb.data) < min {
 		return nil, fmt.Errorf("%w: %s holds %d values, need %d", ErrShape, what, len(cb.data), min)
 	}
@@ -134,42 +144,58 @@ func (c *CPU) optBuf(b Buffer, min int, what string) ([]float64, error) {
 	return c.buf(b, min, what)
 }
 
-// minChunkWork is the least number of inner-loop iterations worth a goroutine.
-const minChunkWork = 4096
+// Chunking of point loops. A kernel splits its points into a number of
+// chunks that depends only on the sizes of the problem (never on the
+// worker count), gives each chunk its own accumulators, hands chunks to
+// workers as they become free, and reduces the accumulators in chunk
+// order: results are the same bit for bit whatever the number of workers
+// or the scheduling, and a worker slowed by other load does not hold the
+// others up.
+const (
+	// chunkWork is the least work of a chunk, in units of about 12 ns (one
+	// transcendental function; a point-wave of a wave kernel costs 4):
+	// some 25 µs.
+	chunkWork = 2048
+	// maxChunks bounds the chunks of one kernel call.
+	maxChunks = 32
+)
 
-// parallel splits [0, n) into chunks, each worth at least minChunkWork
-// iterations of cost each, and runs fn on them, one goroutine per chunk.
-// It returns the number of chunks used; fn's w argument is the chunk index.
-func (c *CPU) parallel(n, cost int, fn func(w, lo, hi int)) int {
-	if cost < 1 {
-		cost = 1
+// chunkCount returns the number of chunks for n points of cost units each.
+func chunkCount(n, cost int) int {
+	k := n * max(cost, 1) / chunkWork
+	return max(1, min(k, maxChunks, n))
+}
+
+// forChunks runs fn(k, lo, hi) for the chunks k = 0 … chunks−1 of [0, n)
+// on up to c.workers goroutines, the calling one included.
+func (c *CPU) forChunks(n, chunks int, fn func(k, lo, hi int)) {
+	workers := min(c.workers, chunks)
+	if workers <= 1 {
+		for k := 0; k < chunks; k++ {
+			fn(k, k*n/chunks, (k+1)*n/chunks)
+		}
+		return
 	}
-	chunks := c.workers
-	if maxc := n * cost / minChunkWork; maxc < chunks {
-		chunks = maxc
-	}
-	if chunks < 1 {
-		chunks = 1
-	}
-	if chunks > n && n > 0 {
-		chunks = n
-	}
-	if chunks == 1 {
-		fn(0, 0, n)
-		return 1
+	var next atomic.Int64
+	work := func() {
+		for {
+			k := int(next.Add(1)) - 1
+			if k >= chunks {
+				return
+			}
+			fn(k, k*n/chunks, (k+1)*n/chunks)
+		}
 	}
 	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
-	for w := 1; w < chunks; w++ {
-		lo, hi := w*n/chunks, (w+1)*n/chunks
+	wg.Add(workers - 1)
+	for w := 1; w < workers; w++ {
 		go func() {
 			defer wg.Done()
-			fn(w, lo, hi)
+			work()
 		}()
 	}
-	fn(0, 0, n/chunks)
+	work()
 	wg.Wait()
-	return chunks
 }
 
 // getScratch returns a zeroed scratch slice of n values from the pool.
@@ -189,219 +215,20 @@ func (c *CPU) getScratch(n int) *[]float64 {
 
 func (c *CPU) putScratch(p *[]float64) { c.scratch.Put(p) }
 
+// mul returns a·b, or −1 when either is negative or the product overflows
+// (buffer checks reject a negative length).
+func mul(a, b int) int {
+	if a < 0 || b < 0 || (a != 0 && b > math.MaxInt/a) {
+		return -1
+	}
+	return a * b
+}
+
 func checkPoints(n int) error {
 	if n < 0 {
 		return fmt.Errorf("%w: negative point count %d", ErrShape, n)
 	}
 	return nil
-}
-
-// WaveForward implements [Device].
-func (c *CPU) WaveForward(f WaveFamily, params, inputs Buffer, n int, out Buffer) error {
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	if err := checkPoints(n); err != nil {
-		return err
-	}
-	p, err := c.buf(params, f.NumParams(), "wave parameters")
-	if err != nil {
-		return err
-	}
-	in, err := c.buf(inputs, (f.Dim+1)*n, "wave inputs")
-	if err != nil {
-		return err
-	}
-	o, err := c.buf(out, n, "wave output")
-	if err != nil {
-		return err
-	}
-	c.parallel(n, f.Waves*8, func(_, lo, hi int) {
-		waveForwardRange(f, p, in, n, o, lo, hi)
-	})
-	return nil
-}
-
-// waveOne evaluates wave parameters w at point i of the column inputs in.
-func waveOne(d int, w, in []float64, n, i int) float64 {
-	t := in[d*n+i]
-	A, omega := w[0], w[1+d]
-	v := w[2+d : 2+2*d]
-	k := w[1 : 1+d]
-	sigma := math.Exp(w[2+2*d])
-	phi, eps := w[3+2*d], w[4+2*d]
-	lm := w[5+2*d : 5+3*d]
-	var s, q, m float64
-	for a := 0; a < d; a++ {
-		x := in[a*n+i]
-		s += k[a] * x
-		u := (x - v[a]*t) / sigma
-		q += u * u
-		m += lm[a] * x
-	}
-	s -= omega * t
-	return A * math.Cos(s) * math.Exp(-0.5*q) * math.Sin(phi+eps*math.Cos(m))
-}
-
-func waveForwardRange(f WaveFamily, p, in []float64, n int, out []float64, lo, hi int) {
-	d, pw := f.Dim, f.PerWave()
-	if !f.Head {
-		for i := lo; i < hi; i++ {
-			out[i] = waveOne(d, p[:pw], in, n, i)
-		}
-		return
-	}
-	head := p[f.Waves*pw:]
-	bias := head[f.Waves]
-	for i := lo; i < hi; i++ {
-		acc := 0.0
-		for j := 0; j < f.Waves; j++ {
-			acc += head[j] * waveOne(d, p[j*pw:(j+1)*pw], in, n, i)
-		}
-		out[i] = acc + bias
-	}
-}
-
-// WaveLossGrad implements [Device].
-func (c *CPU) WaveLossGrad(f WaveFamily, params, inputs, target Buffer, n int, grad Buffer) (float64, error) {
-	if err := f.Validate(); err != nil {
-		return 0, err
-	}
-	if err := checkPoints(n); err != nil {
-		return 0, err
-	}
-	np := f.NumParams()
-	p, err := c.buf(params, np, "wave parameters")
-	if err != nil {
-		return 0, err
-	}
-	in, err := c.buf(inputs, (f.Dim+1)*n, "wave inputs")
-	if err != nil {
-		return 0, err
-	}
-	y, err := c.buf(target, n, "wave target")
-	if err != nil {
-		return 0, err
-	}
-	g, err := c.buf(grad, np, "wave gradient")
-	if err != nil {
-		return 0, err
-	}
-	if n == 0 {
-		clear(g[:np])
-		return 0, nil
-	}
-	// Each chunk accumulates into its own stripe: np gradient values, one
-	// loss value, and per-wave scratch of waveScratch values.
-	stride := np + 1 + f.Waves*waveScratch
-	acc := c.getScratch(stride * c.workers)
-	defer c.putScratch(acc)
-	scale := 2 / float64(n)
-	chunks := c.parallel(n, f.Waves*8, func(w, lo, hi int) {
-		s := (*acc)[w*stride : (w+1)*stride]
-		waveGradRange(f, p, in, y, n, scale, s[:np], &s[np], s[np+1:], lo, hi)
-	})
-	clear(g[:np])
-	loss := 0.0
-	for w := 0; w < chunks; w++ {
-		s := (*acc)[w*stride : (w+1)*stride]
-		for j := 0; j < np; j++ {
-			g[j] += s[j]
-		}
-		loss += s[np]
-	}
-	return loss / float64(n), nil
-}
-
-// waveScratch is the number of per-wave intermediate values kept per point.
-const waveScratch = 9
-
-// waveGradRange accumulates the gradient of the MSE over points [lo, hi)
-// into g and the sum of squared residuals into *sq. scale is 2/n.
-func waveGradRange(f WaveFamily, p, in, y []float64, n int, scale float64, g []float64, sq *float64, tmp []float64, lo, hi int) {
-	d, pw, W := f.Dim, f.PerWave(), f.Waves
-	var head []float64
-	if f.Head {
-		head = p[W*pw:]
-	}
-	for i := lo; i < hi; i++ {
-		t := in[d*n+i]
-		out := 0.0
-		for j := 0; j < W; j++ {
-			w := p[j*pw : (j+1)*pw]
-			A, omega := w[0], w[1+d]
-			k, v := w[1:1+d], w[2+d:2+2*d]
-			inv := math.Exp(-w[2+2*d])
-			phi, eps := w[3+2*d], w[4+2*d]
-			lm := w[5+2*d : 5+3*d]
-			var s, q, m float64
-			for a := 0; a < d; a++ {
-				x := in[a*n+i]
-				s += k[a] * x
-				u := (x - v[a]*t) * inv
-				q += u * u
-				m += lm[a] * x
-			}
-			s -= omega * t
-			sn, cs := math.Sincos(s)
-			env := math.Exp(-0.5 * q)
-			sm, cm := math.Sincos(m)
-			sz, cz := math.Sincos(phi + eps*cm)
-			psi := A * cs * env * sz
-			tt := tmp[j*waveScratch : (j+1)*waveScratch]
-			tt[0], tt[1], tt[2], tt[3], tt[4], tt[5], tt[6], tt[7], tt[8] = psi, sn, cs, env, sz, cz, cm, sm, q
-			if head != nil {
-				out += head[j] * psi
-			} else {
-				out = psi
-			}
-		}
-		if head != nil {
-			out += head[W]
-		}
-		res := out - y[i]
-		*sq += res * res
-		r := scale * res
-		if head != nil {
-			gh := g[W*pw:]
-			for j := 0; j < W; j++ {
-				gh[j] += r * tmp[j*waveScratch]
-			}
-			gh[W] += r
-		}
-		for j := 0; j < W; j++ {
-			w := p[j*pw : (j+1)*pw]
-			gw := g[j*pw : (j+1)*pw]
-			rj := r
-			if head != nil {
-				rj *= head[j]
-			}
-			tt := tmp[j*waveScratch : (j+1)*waveScratch]
-			sn, cs, env, sz, cz, cm, sm, q := tt[1], tt[2], tt[3], tt[4], tt[5], tt[6], tt[7], tt[8]
-			A := w[0]
-			v := w[2+d : 2+2*d]
-			inv := math.Exp(-w[2+2*d])
-			eps := w[4+2*d]
-			// ψ = A·cs·env·sz
-			ae := rj * A * env
-			base := ae * cs * sz // rj·ψ
-			gw[0] += rj * cs * env * sz
-			dS := -ae * sn * sz // ∂ψ/∂s
-			gw[1+d] -= dS * t   // omega
-			gw[2+2*d] += base * q
-			dz := ae * cs * cz // ∂ψ/∂z
-			gw[3+2*d] += dz
-			gw[4+2*d] += dz * cm
-			dM := -dz * eps * sm // ∂ψ/∂m
-			for a := 0; a < d; a++ {
-				x := in[a*n+i]
-				gw[1+a] += dS * x
-				u := (x - v[a]*t) * inv
-				gw[2+d+a] += base * u * t * inv
-				gw[5+2*d+a] += dM * x
-			}
-		}
-	}
 }
 
 // interference holds the offsets of an interference basis's parameters.
@@ -441,15 +268,15 @@ func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, 
 	if err != nil {
 		return err
 	}
-	in, err := c.buf(inputs, (l.d+1)*n, "interference inputs")
+	in, err := c.buf(inputs, mul(l.d+1, n), "interference inputs")
 	if err != nil {
 		return err
 	}
-	o, err := c.buf(out, n*l.o, "interference output")
+	o, err := c.buf(out, mul(n, l.o), "interference output")
 	if err != nil {
 		return err
 	}
-	c.parallel(n, l.f*(l.d+4), func(_, lo, hi int) {
+	c.forChunks(n, chunkCount(n, l.f*4), func(_, lo, hi int) {
 		re := make([]float64, 2*l.f)
 		for i := lo; i < hi; i++ {
 			interferenceFields(l, p, in, n, i, re, nil)
@@ -496,9 +323,9 @@ func interferenceFields(l interference, p, in []float64, n, i int, re, tmp []flo
 			m += p[l.lm+j*d+a] * x
 		}
 		th -= p[l.om+j] * t
-		sm, cm := math.Sincos(m)
-		sz, cz := math.Sincos(p[l.phi+j] + p[l.eps+j]*cm)
-		st, ct := math.Sincos(th)
+		sm, cm := sincos(m)
+		sz, cz := sincos(p[l.phi+j] + p[l.eps+j]*cm)
+		st, ct := sincos(th)
 		amp := p[l.a+j] * env * sz
 		re[j] = amp * ct
 		re[F+j] = amp * st
@@ -526,11 +353,11 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 	if err != nil {
 		return 0, err
 	}
-	in, err := c.buf(inputs, (l.d+1)*n, "interference inputs")
+	in, err := c.buf(inputs, mul(l.d+1, n), "interference inputs")
 	if err != nil {
 		return 0, err
 	}
-	y, err := c.buf(target, n*l.o, "interference target")
+	y, err := c.buf(target, mul(n, l.o), "interference target")
 	if err != nil {
 		return 0, err
 	}
@@ -545,10 +372,11 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 	F, d, O := l.f, l.d, l.o
 	nt := 6*F + 2*d + 1
 	stride := l.npar + 1 + 2*F + nt + O + 2*F
-	acc := c.getScratch(stride * c.workers)
+	chunks := chunkCount(n, F*4)
+	acc := c.getScratch(stride * chunks)
 	defer c.putScratch(acc)
 	scale := 2 / float64(n*O)
-	chunks := c.parallel(n, F*(d+4), func(w, lo, hi int) {
+	c.forChunks(n, chunks, func(w, lo, hi int) {
 		st := (*acc)[w*stride : (w+1)*stride]
 		gw, sq := st[:l.npar], &st[l.npar]
 		re := st[l.npar+1 : l.npar+1+2*F]
@@ -628,11 +456,11 @@ func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) err
 	if rows < 0 || in < 1 || out < 1 {
 		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
 	}
-	xs, err := c.buf(x, rows*in, "linear input")
+	xs, err := c.buf(x, mul(rows, in), "linear input")
 	if err != nil {
 		return err
 	}
-	ws, err := c.buf(w, out*in, "linear weight")
+	ws, err := c.buf(w, mul(out, in), "linear weight")
 	if err != nil {
 		return err
 	}
@@ -640,7 +468,7 @@ func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) err
 	if err != nil {
 		return err
 	}
-	ys, err := c.buf(y, rows*out, "linear output")
+	ys, err := c.buf(y, mul(rows, out), "linear output")
 	if err != nil {
 		return err
 	}
@@ -663,23 +491,23 @@ func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, 
 	if rows < 0 || in < 1 || out < 1 {
 		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
 	}
-	xs, err := c.buf(x, rows*in, "linear input")
+	xs, err := c.buf(x, mul(rows, in), "linear input")
 	if err != nil {
 		return err
 	}
-	ws, err := c.buf(w, out*in, "linear weight")
+	ws, err := c.buf(w, mul(out, in), "linear weight")
 	if err != nil {
 		return err
 	}
-	dys, err := c.buf(dy, rows*out, "linear output gradient")
+	dys, err := c.buf(dy, mul(rows, out), "linear output gradient")
 	if err != nil {
 		return err
 	}
-	dxs, err := c.optBuf(dx, rows*in, "linear input gradient")
+	dxs, err := c.optBuf(dx, mul(rows, in), "linear input gradient")
 	if err != nil {
 		return err
 	}
-	dws, err := c.optBuf(dw, out*in, "linear weight gradient")
+	dws, err := c.optBuf(dw, mul(out, in), "linear weight gradient")
 	if err != nil {
 		return err
 	}
@@ -710,6 +538,9 @@ func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, 
 
 // Activate implements [Device].
 func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer) error {
+	if err := checkPoints(n); err != nil {
+		return err
+	}
 	xs, err := c.buf(x, n, "activation input")
 	if err != nil {
 		return err
@@ -722,15 +553,15 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 	case Identity:
 		copy(ys[:n], xs[:n])
 	case Tanh:
-		c.parallel(n, 16, func(_, lo, hi int) {
+		c.forChunks(n, chunkCount(n, 2), func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
 				ys[i] = math.Tanh(xs[i])
 			}
 		})
 	case Sine:
-		c.parallel(n, 16, func(_, lo, hi int) {
+		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
-				ys[i] = math.Sin(scale * xs[i])
+				ys[i], _ = sincos(scale * xs[i]) // math.Sin, without its branches
 			}
 		})
 	default:
@@ -741,6 +572,9 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 
 // ActivateBackward implements [Device].
 func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n int, dx Buffer) error {
+	if err := checkPoints(n); err != nil {
+		return err
+	}
 	dys, err := c.buf(dy, n, "activation output gradient")
 	if err != nil {
 		return err
@@ -765,9 +599,12 @@ func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n
 		if err != nil {
 			return err
 		}
-		for i := 0; i < n; i++ {
-			dxs[i] = dys[i] * scale * math.Cos(scale*xs[i])
-		}
+		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
+			for i := lo; i < hi; i++ {
+				_, cos := sincos(scale * xs[i]) // math.Cos, without its branches
+				dxs[i] = dys[i] * scale * cos
+			}
+		})
 	default:
 		return fmt.Errorf("%w: unknown activation %v", ErrShape, act)
 	}
@@ -782,7 +619,7 @@ func (c *CPU) BatchNorm(x Buffer, rows, cols int, gamma, beta, runMean, runVar B
 	if train && rows < 2 {
 		return fmt.Errorf("%w: batch normalisation in training mode needs at least 2 rows, got %d", ErrShape, rows)
 	}
-	xs, err := c.buf(x, rows*cols, "batch norm input")
+	xs, err := c.buf(x, mul(rows, cols), "batch norm input")
 	if err != nil {
 		return err
 	}
@@ -802,7 +639,7 @@ func (c *CPU) BatchNorm(x Buffer, rows, cols int, gamma, beta, runMean, runVar B
 	if err != nil {
 		return err
 	}
-	ys, err := c.buf(y, rows*cols, "batch norm output")
+	ys, err := c.buf(y, mul(rows, cols), "batch norm output")
 	if err != nil {
 		return err
 	}
@@ -848,7 +685,7 @@ func (c *CPU) BatchNormBackward(x Buffer, rows, cols int, gamma, saveMean, saveI
 	if rows < 1 || cols < 1 {
 		return fmt.Errorf("%w: batch norm rows %d, cols %d", ErrShape, rows, cols)
 	}
-	xs, err := c.buf(x, rows*cols, "batch norm input")
+	xs, err := c.buf(x, mul(rows, cols), "batch norm input")
 	if err != nil {
 		return err
 	}
@@ -864,11 +701,11 @@ func (c *CPU) BatchNormBackward(x Buffer, rows, cols int, gamma, saveMean, saveI
 	if err != nil {
 		return err
 	}
-	dys, err := c.buf(dy, rows*cols, "batch norm output gradient")
+	dys, err := c.buf(dy, mul(rows, cols), "batch norm output gradient")
 	if err != nil {
 		return err
 	}
-	dxs, err := c.buf(dx, rows*cols, "batch norm input gradient")
+	dxs, err := c.buf(dx, mul(rows, cols), "batch norm input gradient")
 	if err != nil {
 		return err
 	}
@@ -905,19 +742,19 @@ func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) 
 	if rows < 0 || in < 1 || features < 1 {
 		return fmt.Errorf("%w: fourier features rows %d, in %d, features %d", ErrShape, rows, in, features)
 	}
-	xs, err := c.buf(x, rows*in, "fourier input")
+	xs, err := c.buf(x, mul(rows, in), "fourier input")
 	if err != nil {
 		return err
 	}
-	bs, err := c.buf(b, in*features, "fourier matrix")
+	bs, err := c.buf(b, mul(in, features), "fourier matrix")
 	if err != nil {
 		return err
 	}
-	ys, err := c.buf(y, rows*2*features, "fourier output")
+	ys, err := c.buf(y, mul(rows, mul(2, features)), "fourier output")
 	if err != nil {
 		return err
 	}
-	c.parallel(rows, features*(in+4), func(_, lo, hi int) {
+	c.forChunks(rows, chunkCount(rows, features*(in+4)/4), func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr := xs[r*in : (r+1)*in]
 			yr := ys[r*2*features : (r+1)*2*features]
@@ -926,7 +763,7 @@ func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) 
 				for a, xv := range xr {
 					z += xv * bs[a*features+f]
 				}
-				yr[f], yr[features+f] = math.Sincos(z)
+				yr[f], yr[features+f] = sincos(z)
 			}
 		}
 	})

@@ -95,11 +95,11 @@ func (f WaveFamily) NumParams() int {
 
 // Validate reports whether the family is well formed.
 func (f WaveFamily) Validate() error {
-	if f.Dim < 1 {
-		return fmt.Errorf("%w: wave dimension %d < 1", ErrShape, f.Dim)
+	if f.Dim < 1 || f.Dim > MaxKernelSize {
+		return fmt.Errorf("%w: wave dimension %d not in [1, %d]", ErrShape, f.Dim, MaxKernelSize)
 	}
-	if f.Waves < 1 {
-		return fmt.Errorf("%w: wave count %d < 1", ErrShape, f.Waves)
+	if f.Waves < 1 || f.Waves > MaxKernelSize {
+		return fmt.Errorf("%w: wave count %d not in [1, %d]", ErrShape, f.Waves, MaxKernelSize)
 	}
 	if !f.Head && f.Waves != 1 {
 		return fmt.Errorf("%w: %d waves without a head", ErrShape, f.Waves)
@@ -133,11 +133,15 @@ func (s Interference) NumParams() int {
 
 // Validate reports whether the basis is well formed.
 func (s Interference) Validate() error {
-	if s.Dim < 1 || s.Fields < 1 || s.Outputs < 1 {
-		return fmt.Errorf("%w: interference basis dim %d, fields %d, outputs %d must be ≥ 1", ErrShape, s.Dim, s.Fields, s.Outputs)
+	if s.Dim < 1 || s.Fields < 1 || s.Outputs < 1 || s.Dim > MaxKernelSize || s.Fields > MaxKernelSize || s.Outputs > MaxKernelSize {
+		return fmt.Errorf("%w: interference basis dim %d, fields %d, outputs %d must be in [1, %d]", ErrShape, s.Dim, s.Fields, s.Outputs, MaxKernelSize)
 	}
 	return nil
 }
+
+// MaxKernelSize bounds each size of a [WaveFamily] or [Interference], so
+// that their parameter counts cannot overflow.
+const MaxKernelSize = 1 << 24
 
 // Errors returned by devices.
 var (

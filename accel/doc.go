@@ -12,8 +12,10 @@
 // epoch on device buffers; only the loss comes back per epoch.
 //
 // [CPU] is the pure-Go device: buffers are slices, dense algebra runs on
-// gonum, and the wave kernels split points across goroutines with
-// per-goroutine accumulators. The CUDA device lives in accel/cuda behind
+// gonum, and the wave kernels split points into chunks (their number set by
+// the problem's size alone) run on up to [CPUConfig.Workers] goroutines,
+// with per-chunk accumulators reduced in order: results are the same bit
+// for bit whatever the number of workers. The CUDA device lives in accel/cuda behind
 // the build tag cuda and registers itself with [RegisterCUDA].
 //
 // # Choosing a device

@@ -1,6 +1,7 @@
 package stringtheory_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/dredge-cli/dredge/accel"
@@ -29,4 +30,26 @@ func ExampleNew() {
 	// Output:
 	// quasimoto_ensemble 73 66
 	// [3]
+}
+
+func ExampleTrain() {
+	dev := accel.NewCPU(accel.CPUConfig{})
+	m, _ := stringtheory.New(stringtheory.TypeEnsemble1D, stringtheory.Config{NWaves: 4, Seed: 1})
+	data, _ := stringtheory.DatasetFor(m) // the glitchy chirp
+	res, err := stringtheory.Train(context.Background(), dev, m, data, stringtheory.TrainConfig{Epochs: 50, LearningRate: 1e-2, Samples: 5})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(data.Name, data.N, "points on", res.Device)
+	fmt.Println(res.Epochs, "epochs,", len(res.Sampled), "sampled losses")
+	fmt.Println("loss decreased:", res.FinalLoss < res.InitialLoss)
+
+	_, err = stringtheory.Train(context.Background(), dev, m, data, stringtheory.TrainConfig{Epochs: -1})
+	fmt.Println(err)
+	// Output:
+	// glitchy_chirp 1000 points on cpu
+	// 50 epochs, 5 sampled losses
+	// loss decreased: true
+	// config.epochs: must be between 1 and 100000, got -1
 }

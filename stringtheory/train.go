@@ -160,6 +160,9 @@ func Train(ctx context.Context, dev accel.Device, m Model, data Dataset, cfg Tra
 	if err := dev.Download(vals, s.params); err != nil {
 		return TrainResult{}, err
 	}
+	if err := checkFinite("parameters", vals); err != nil {
+		return TrainResult{}, fmt.Errorf("%w: %v", ErrDiverged, err)
+	}
 	if err := m.SetVector(vals); err != nil {
 		return TrainResult{}, err
 	}
