@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"math"
 	"sort"
 
@@ -237,4 +239,34 @@ func (e *Engine) cacheStats(ctx context.Context) cache.Stats {
 		s.HitRate = float64(s.Hits) / float64(t)
 	}
 	return s
+}
+
+// Cache returns the backend of the Engine's result cache, nil when caching
+// is off.
+func (e *Engine) Cache() cache.Cache {
+	if e.results == nil {
+		return nil
+	}
+	return e.results.Backend()
+}
+
+// readyProbeKey is looked up by [Engine.Ready]; it is never stored.
+const readyProbeKey = "dredge/ready-probe"
+
+// Ready reports whether the Engine and the dependencies it was configured
+// with answer: it fails when the Engine is closed or the cache backend (a
+// Redis server, say) does not answer a lookup within ctx. A miss counts as
+// an answer.
+func (e *Engine) Ready(ctx context.Context) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	c := e.Cache()
+	if c == nil {
+		return nil
+	}
+	if _, err := c.Get(ctx, readyProbeKey); err != nil && !errors.Is(err, cache.ErrNotFound) {
+		return &Error{Code: CodeUnavailable, Message: "cache backend " + e.cacheBackend + " is not answering", Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+	}
+	return nil
 }

@@ -72,11 +72,10 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 			if err != nil {
 				return nil, err
 			}
+			// One store per miss: the exact-request key is stored when the
+			// canonical key first hits, so that only repeated requests pay for it.
 			if stored := cachedTrue(body); stored != nil {
 				e.results.Set(ctx, key, stored)
-				if rawK != nil {
-					e.results.Set(ctx, rawK, stored)
-				}
 			}
 			return encoded{res: res, body: body}, nil
 		},
@@ -187,6 +186,9 @@ func (e *Engine) call(ctx context.Context, op string, params json.RawMessage) (r
 	return o.call(ctx, e, params)
 }
 
+// CallJSON and Call do not keep params after they return, so callers may
+// reuse its memory.
+//
 // CallJSON runs an operation like [Engine.Call] and returns the original's
 // JSON response: the result's fields with "success": true, or
 // {"success": false, "error": message, "code": code}. The code is also

@@ -65,3 +65,31 @@ func TestRedisFaultEngine(t *testing.T) {
 		t.Errorf("cache errors not counted: %+v", st.CacheStats)
 	}
 }
+
+func TestReady(t *testing.T) {
+	ctx := context.Background()
+	if err := newEngine(t).Ready(ctx); err != nil {
+		t.Fatalf("memory cache engine not ready: %v", err)
+	}
+	if err := newEngine(t, dredge.WithCache(nil)).Ready(ctx); err != nil {
+		t.Fatalf("cacheless engine not ready: %v", err)
+	}
+	srv := testredis.Start(t, 0)
+	e := newEngine(t, dredge.WithCacheConfig(cache.Config{Enabled: true, Backend: cache.BackendRedis,
+		Redis: cache.RedisConfig{URL: srv.URL(), Timeout: 100 * time.Millisecond}}))
+	if err := e.Ready(ctx); err != nil {
+		t.Fatalf("redis up: %v", err)
+	}
+	srv.Kill()
+	if err := e.Ready(ctx); dredge.CodeOf(err) != dredge.CodeUnavailable {
+		t.Fatalf("redis down: Ready = %v", err)
+	}
+	srv.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for e.Ready(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("not ready again within 10s of Redis coming back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,306 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+)
+
+// Defaults of the zero [Config].
+const (
+	DefaultMaxBodyBytes      = 8 << 20
+	DefaultRequestTimeout    = 30 * time.Second
+	DefaultRateLimitRequests = 100
+	DefaultRateLimitWindow   = time.Minute
+	DefaultBodyReadTimeout   = time.Minute
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultIdleTimeout       = 2 * time.Minute
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
+)
+
+// Config configures the handler returned by [New] and the server returned by
+// [NewServer]. The zero value is the default: no authentication, no rate
+// limiting, 8 MiB bodies, a 30 s deadline on each operation, no access log.
+type Config struct {
+	// AuthEnabled requires one of APIKeys on every route except /health
+	// and /ready, sent as "Authorization: Bearer <key>" or "X-API-Key".
+	AuthEnabled bool
+	// APIKeys are the accepted keys. New fails when AuthEnabled is set and
+	// there are none. Keys are compared in constant time and never logged.
+	APIKeys []string
+
+	// RateLimitEnabled limits each API key (or, without authentication,
+	// each client address) to RateLimitRequests per RateLimitWindow with a
+	// token bucket: bursts up to RateLimitRequests, refilled evenly.
+	RateLimitEnabled bool
+	// RateLimitRequests is the bucket size (0: 100).
+	RateLimitRequests int
+	// RateLimitWindow is the time a full bucket takes to refill (0: 1 min).
+	RateLimitWindow time.Duration
+	// TrustProxy takes the client address from the last entry of
+	// X-Forwarded-For (the address seen by the proxy in front of this
+	// server) instead of the connection's remote address. Set it only
+	// behind a proxy that sets that header.
+	TrustProxy bool
+
+	// MaxBodyBytes bounds request bodies (0: 8 MiB); larger ones get 413.
+	MaxBodyBytes int64
+	// RequestTimeout is the deadline of each operation's context (0: 30 s,
+	// negative: none). An operation that runs past it fails with code
+	// unavailable (HTTP 503).
+	RequestTimeout time.Duration
+
+	// BodyReadTimeout bounds reading a request body, so that a client
+	// cannot hold a connection by trickling one (0: 1 min, negative: none).
+	BodyReadTimeout time.Duration
+
+	// ReadHeaderTimeout, IdleTimeout and MaxHeaderBytes configure the
+	// http.Server of [NewServer] (0: 10 s, 2 min and 64 KiB).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	MaxHeaderBytes    int
+	// ShutdownTimeout bounds how long [Run] waits for requests in flight
+	// after its context is done (0: 30 s).
+	ShutdownTimeout time.Duration
+
+	// Logger receives one access log record per request at level Info
+	// (method, path, status, bytes, duration, remote) and the errors the
+	// handler cannot return. Nil discards them.
+	Logger *slog.Logger
+
+	// Ready reports whether the service's dependencies answer; GET /ready
+	// answers 503 while it returns an error. Nil checks only that the
+	// Engine is open; [CacheReady] checks a cache backend as well.
+	Ready func(ctx context.Context) error
+
+	// MCP, when set, serves the Model Context Protocol's Streamable HTTP
+	// transport at /mcp next to the legacy envelope: GET and DELETE, any
+	// request with an Mcp-Session-Id header, and POST bodies that are
+	// JSON-RPC (an object with a "jsonrpc" member, or an array) go to it.
+	MCP http.Handler
+
+	// now is the rate limiter's clock (nil: time.Now), for tests.
+	now func() time.Time
+}
+
+// ConfigError reports a bad configuration value. Name is the environment
+// variable (from [ConfigFromEnv]) or the Config field (from [New]). It
+// wraps [dredge.ErrInvalidArgument].
+type ConfigError struct {
+	Name   string
+	Reason string
+}
+
+func (e *ConfigError) Error() string { return "httpapi: " + e.Name + ": " + e.Reason }
+
+// Unwrap returns [dredge.ErrInvalidArgument].
+func (e *ConfigError) Unwrap() error { return dredge.ErrInvalidArgument }
+
+// ConfigFromEnv reads the service's configuration from the environment:
+//
+//   - AUTH_ENABLED (true|false) with API_KEY and/or API_KEYS_FILE (one key
+//     per line; blank lines and lines starting with # are ignored);
+//   - RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS (default 100) and
+//     RATE_LIMIT_WINDOW (seconds, default 60); TRUST_PROXY (true|false);
+//   - MAX_BODY_BYTES (default 8 MiB);
+//   - REQUEST_TIMEOUT (seconds, default 30; 0 turns the deadline off).
+//
+// Unset or empty variables keep the defaults. A malformed value, or
+// AUTH_ENABLED without a key, is a [*ConfigError] naming the variable.
+// Logger, Ready and MCP are left for the caller to set.
+func ConfigFromEnv() (Config, error) {
+	return configFromLookup(os.LookupEnv, os.ReadFile)
+}
+
+func configFromLookup(lookup func(string) (string, bool), readFile func(string) ([]byte, error)) (Config, error) {
+	var c Config
+	get := func(name string) (string, bool) {
+		v, ok := lookup(name)
+		v = strings.TrimSpace(v)
+		return v, ok && v != ""
+	}
+	var err error
+	if c.AuthEnabled, err = envBool(get, "AUTH_ENABLED"); err != nil {
+		return Config{}, err
+	}
+	if v, ok := get("API_KEY"); ok {
+		c.APIKeys = append(c.APIKeys, v)
+	}
+	if path, ok := get("API_KEYS_FILE"); ok {
+		b, err := readFile(path)
+		if err != nil {
+			// The error names the file, never its content.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return Config{}, &ConfigError{Name: "API_KEYS_FILE", Reason: "cannot read " + strconv.Quote(path) + ": " + err.Error()}
+		}
+		keys := ParseKeys(string(b))
+		if len(keys) == 0 {
+			return Config{}, &ConfigError{Name: "API_KEYS_FILE", Reason: "no keys in " + strconv.Quote(path)}
+		}
+		c.APIKeys = append(c.APIKeys, keys...)
+	}
+	if c.AuthEnabled && len(c.APIKeys) == 0 {
+		return Config{}, &ConfigError{Name: "API_KEY", Reason: "AUTH_ENABLED is true but neither API_KEY nor API_KEYS_FILE gives a key"}
+	}
+	if c.RateLimitEnabled, err = envBool(get, "RATE_LIMIT_ENABLED"); err != nil {
+		return Config{}, err
+	}
+	if c.TrustProxy, err = envBool(get, "TRUST_PROXY"); err != nil {
+		return Config{}, err
+	}
+	n, err := envInt(get, "RATE_LIMIT_REQUESTS", 1, 1<<30)
+	if err != nil {
+		return Config{}, err
+	}
+	c.RateLimitRequests = int(n)
+	if c.RateLimitWindow, err = envSeconds(get, "RATE_LIMIT_WINDOW", false); err != nil {
+		return Config{}, err
+	}
+	if c.MaxBodyBytes, err = envInt(get, "MAX_BODY_BYTES", 1, 1<<40); err != nil {
+		return Config{}, err
+	}
+	if c.RequestTimeout, err = envSeconds(get, "REQUEST_TIMEOUT", true); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// ParseKeys returns the keys of an API keys file: one per line, surrounding
+// spaces trimmed, blank lines and lines starting with # ignored.
+func ParseKeys(s string) []string {
+	var keys []string
+	for line := range strings.Lines(s) {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		keys = append(keys, line)
+	}
+	return keys
+}
+
+func envBool(get func(string) (string, bool), name string) (bool, error) {
+	v, ok := get(name)
+	if !ok {
+		return false, nil
+	}
+	switch strings.ToLower(v) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, &ConfigError{Name: name, Reason: "must be true or false, got " + quote(v)}
+}
+
+func envInt(get func(string) (string, bool), name string, lo, hi int64) (int64, error) {
+	v, ok := get(name)
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, &ConfigError{Name: name, Reason: "must be an integer, got " + quote(v)}
+	}
+	if n < lo || n > hi {
+		return 0, &ConfigError{Name: name, Reason: fmt.Sprintf("must be between %d and %d, got %d", lo, hi, n)}
+	}
+	return n, nil
+}
+
+// envSeconds reads a duration in seconds (decimals allowed). With zeroOff,
+// 0 means "none" and yields a negative duration.
+func envSeconds(get func(string) (string, bool), name string, zeroOff bool) (time.Duration, error) {
+	v, ok := get(name)
+	if !ok {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	const maxSeconds = 365 * 24 * 3600
+	switch {
+	case err != nil || f != f:
+		return 0, &ConfigError{Name: name, Reason: "must be a number of seconds, got " + quote(v)}
+	case f == 0 && zeroOff:
+		return -1, nil
+	case f <= 0 || f > maxSeconds:
+		return 0, &ConfigError{Name: name, Reason: fmt.Sprintf("must be between 0 and %d seconds, got %s", maxSeconds, quote(v))}
+	}
+	d := time.Duration(f * float64(time.Second))
+	if d <= 0 {
+		d = 1 // a positive value that rounds to zero
+	}
+	return d, nil
+}
+
+func quote(v string) string {
+	if len(v) > 32 {
+		v = v[:32] + "…"
+	}
+	return strconv.Quote(v)
+}
+
+// withDefaults validates c and fills in the defaults.
+func (c Config) withDefaults() (Config, error) {
+	if c.AuthEnabled {
+		if len(c.APIKeys) == 0 {
+			return c, &ConfigError{Name: "APIKeys", Reason: "AuthEnabled needs at least one key"}
+		}
+		for _, k := range c.APIKeys {
+			if k == "" {
+				return c, &ConfigError{Name: "APIKeys", Reason: "a key is empty"}
+			}
+		}
+	}
+	switch {
+	case c.RateLimitRequests < 0:
+		return c, &ConfigError{Name: "RateLimitRequests", Reason: "must not be negative"}
+	case c.RateLimitWindow < 0:
+		return c, &ConfigError{Name: "RateLimitWindow", Reason: "must not be negative"}
+	case c.MaxBodyBytes < 0:
+		return c, &ConfigError{Name: "MaxBodyBytes", Reason: "must not be negative"}
+	}
+	if c.RateLimitRequests == 0 {
+		c.RateLimitRequests = DefaultRateLimitRequests
+	}
+	if c.RateLimitWindow == 0 {
+		c.RateLimitWindow = DefaultRateLimitWindow
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.BodyReadTimeout == 0 {
+		c.BodyReadTimeout = DefaultBodyReadTimeout
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	return c, nil
+}

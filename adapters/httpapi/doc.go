@@ -1,0 +1,84 @@
+// Package httpapi serves a [dredge.Engine] over HTTP: health and readiness
+// probes, every operation of the operation table as REST, the original
+// DREDGE's legacy POST /mcp envelope and POST /lift, and Prometheus
+// /metrics, behind optional API-key authentication and rate limiting.
+//
+// It holds no business logic: each handler decodes the request, calls
+// [dredge.Engine.CallJSON] or [dredge.Engine.HandleRequest], and writes the
+// Engine's JSON. A new operation of the table appears here with no change.
+//
+// # Routes
+//
+//	GET    /                     name, version, routes and operations
+//	GET    /health               {"status":"healthy","version":…}: liveness, always 200
+//	GET    /ready                200 {"status":"ready"} or 503 while Config.Ready fails
+//	GET    /metrics              the Engine monitor's Prometheus exposition (404 when metrics are off)
+//	GET    /v1/ops               the operations with their descriptions
+//	POST   /v1/ops/{operation}   the operation, its params as the JSON body (empty body: {})
+//	POST   /lift                 the lift operation: {"insight_text": …}
+//	POST   /mcp                  the legacy {"operation": …, "params": …} envelope
+//	GET, DELETE /mcp             the MCP transport, when Config.MCP is set
+//
+// Successful operations answer 200 with the operation's result, which has
+// "success": true. Failures answer {"success": false, "error": …, "code": …,
+// "field": …} with the status [StatusOf] maps the code to: invalid_argument
+// 400, not_found 404, unauthenticated 401, rate_limited 429 (with
+// Retry-After in seconds), unavailable 503 (a closed Engine, or an
+// operation past [Config.RequestTimeout]), internal 500 (only for bugs). A
+// body over [Config.MaxBodyBytes] is 413, a body not received within
+// [Config.BodyReadTimeout] 408, a method a route does not serve 405 with
+// Allow, an unknown path 404; bad input never gets a 5xx.
+//
+// # The legacy /mcp endpoint
+//
+// POST /mcp takes the original's envelope and answers as the original did:
+// HTTP 200 with "success" true or false, whatever the operation's outcome,
+// so existing DREDGE clients keep working. Only a body that is not a JSON
+// object at all (malformed or truncated JSON, an array without an MCP
+// handler, an empty body) gets 400; authentication, rate limiting and the
+// body limit answer 401, 429 and 413 as on every route.
+//
+// When [Config.MCP] holds a Model Context Protocol Streamable HTTP handler,
+// /mcp serves both: GET and DELETE, requests with an Mcp-Session-Id header,
+// and POST bodies that are JSON-RPC (an object with a top-level "jsonrpc"
+// member, or an array, a batch) go to it; other POST bodies are legacy
+// envelopes. The body is read once, within the size limit, and handed on
+// intact.
+//
+// # Security and limits
+//
+// With [Config.AuthEnabled] every route except /health and /ready needs
+// one of [Config.APIKeys], sent as "Authorization: Bearer <key>" or
+// "X-API-Key: <key>". Keys are compared as SHA-256 digests in constant time
+// (crypto/subtle), so neither a key nor its length leaks through timing,
+// and they are never logged.
+//
+// With [Config.RateLimitEnabled] each key (each client address when
+// authentication is off, or for requests that fail it) has a token bucket
+// of RateLimitRequests tokens refilled over RateLimitWindow. The client
+// address is the connection's, or the last X-Forwarded-For entry with
+// [Config.TrustProxy]. Buckets that have refilled are dropped and their
+// number is bounded, so memory stays bounded whatever the clients do.
+//
+// Each operation runs under a context deadline ([Config.RequestTimeout]);
+// reading a body has its own ([Config.BodyReadTimeout]), since a server
+// ReadTimeout would also cut the MCP transport's event streams.
+// [NewServer] sets the server's header timeout, idle timeout and header
+// size limit; [Run] serves until its context is done and then shuts down
+// gracefully, letting the requests in flight finish.
+//
+// # Configuration
+//
+// The zero [Config] is the default. [ConfigFromEnv] reads AUTH_ENABLED,
+// API_KEY, API_KEYS_FILE, RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS,
+// RATE_LIMIT_WINDOW, TRUST_PROXY, MAX_BODY_BYTES and REQUEST_TIMEOUT; bad
+// values are a [*ConfigError] naming the variable. [Config.Ready] decides
+// readiness; [CacheReady] builds a check that asks a cache backend (such as
+// Redis) for a probe key.
+//
+// # Logging
+//
+// With [Config.Logger] each request is logged at level Info with its
+// method, path, status, response bytes, duration and client address;
+// never a header, a query string, or a key.
+package httpapi

@@ -1,0 +1,396 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/cache"
+)
+
+// readyTimeout bounds a readiness check.
+const readyTimeout = 2 * time.Second
+
+var (
+	ready    = []byte(`{"status":"ready","version":"` + dredge.Version + `"}`)
+	notReady = []byte(`{"status":"not_ready","success":false,"error":"a dependency is not ready","code":"unavailable"}`)
+)
+
+// handler is the http.Handler returned by New.
+type handler struct {
+	eng *dredge.Engine
+	cfg Config
+	mux *http.ServeMux
+	mcp http.Handler
+
+	keys   [][sha256.Size]byte // SHA-256 of the accepted keys
+	keyIDs []string            // rate limiter keys of the accepted keys
+	lim    *limiter            // nil: no rate limiting
+	log    *slog.Logger        // nil: no access log
+
+	index, opsList, health []byte
+	metrics                http.Handler // nil: metrics off
+}
+
+var _ http.Handler = (*handler)(nil)
+
+// New returns the HTTP handler of the service over eng, configured by cfg
+// (the zero Config is the default). It fails with a [*ConfigError] when cfg
+// is invalid. The handler is safe for concurrent use; eng stays the
+// caller's to close.
+func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
+	if eng == nil {
+		return nil, &ConfigError{Name: "eng", Reason: "New needs an Engine"}
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{eng: eng, cfg: cfg, mux: http.NewServeMux(), mcp: cfg.MCP, log: cfg.Logger}
+	if cfg.AuthEnabled {
+		for i, k := range cfg.APIKeys {
+			h.keys = append(h.keys, sha256.Sum256([]byte(k)))
+			// A NUL never appears in a client address, so key buckets and
+			// address buckets cannot collide.
+			h.keyIDs = append(h.keyIDs, "\x00key"+strconv.Itoa(i))
+		}
+	}
+	if cfg.RateLimitEnabled {
+		h.lim = newLimiter(cfg.RateLimitRequests, cfg.RateLimitWindow, cfg.now)
+	}
+	if mon := eng.Monitor(); mon.MetricsEnabled() {
+		h.metrics = mon.Handler()
+	}
+	h.health = []byte(`{"status":"healthy","version":"` + dredge.Version + `"}`)
+
+	type route struct {
+		methods, path string
+		fn            http.HandlerFunc
+	}
+	routes := []route{
+		{"GET", "/{$}", h.serveIndex},
+		{"GET", "/health", h.serveHealth},
+		{"GET", "/ready", h.serveReady},
+		{"GET", "/metrics", h.serveMetrics},
+		{"GET", "/v1/ops", h.serveOpsList},
+		{"POST", "/v1/ops/{operation}", h.serveOp},
+		{"POST", "/lift", h.serveLift},
+	}
+	var names []string
+	for _, rt := range routes {
+		h.mux.HandleFunc(rt.methods+" "+rt.path, rt.fn)
+		allow := rt.methods
+		if allow == "GET" {
+			allow = "GET, HEAD"
+		}
+		h.mux.HandleFunc(rt.path, methodNotAllowed(allow))
+		names = append(names, rt.methods+" "+stripDollar(rt.path))
+	}
+	h.mux.HandleFunc("/mcp", h.serveMCP)
+	if h.mcp != nil {
+		names = append(names, "GET /mcp", "POST /mcp", "DELETE /mcp")
+	} else {
+		names = append(names, "POST /mcp")
+	}
+	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "path",
+			Message: "no route for " + r.Method + " " + truncate(r.URL.Path, 128)})
+	})
+
+	h.index, _ = json.Marshal(struct {
+		Success    bool     `json:"success"`
+		Name       string   `json:"name"`
+		Version    string   `json:"version"`
+		Routes     []string `json:"routes"`
+		Operations []string `json:"operations"`
+	}{true, dredge.Name, dredge.Version, names, dredge.Operations()})
+	type opInfo struct {
+		Name        string `json:"name"`
+		Description string `json:"description"`
+		Route       string `json:"route"`
+	}
+	ops := []opInfo{}
+	for _, n := range dredge.Operations() {
+		o, _ := dredge.LookupOperation(n)
+		ops = append(ops, opInfo{n, o.Description, "POST /v1/ops/" + n})
+	}
+	h.opsList, _ = json.Marshal(struct {
+		Success    bool     `json:"success"`
+		Operations []opInfo `json:"operations"`
+	}{true, ops})
+	return h, nil
+}
+
+func stripDollar(p string) string {
+	if p == "/{$}" {
+		return "/"
+	}
+	return p
+}
+
+func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.index)
+}
+
+func (h *handler) serveHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.health)
+}
+
+func (h *handler) serveOpsList(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, h.opsList)
+}
+
+func (h *handler) serveReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	check := h.cfg.Ready
+	if check == nil {
+		check = func(ctx context.Context) error {
+			_, err := h.eng.CacheStats(ctx) // fails once the Engine is closed
+			return err
+		}
+	}
+	if err := check(ctx); err != nil {
+		// The reason may name internal addresses: it goes to the log, not
+		// to the unauthenticated caller.
+		if h.log != nil {
+			h.log.LogAttrs(r.Context(), slog.LevelWarn, "not ready", slog.String("error", err.Error()))
+		}
+		writeJSON(w, http.StatusServiceUnavailable, notReady)
+		return
+	}
+	writeJSON(w, http.StatusOK, ready)
+}
+
+func (h *handler) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if h.metrics == nil {
+		writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "path",
+			Message: "metrics are disabled (METRICS_ENABLED=false)"})
+		return
+	}
+	h.metrics.ServeHTTP(w, r)
+}
+
+// serveOp runs POST /v1/ops/{operation} with the body as params.
+func (h *handler) serveOp(w http.ResponseWriter, r *http.Request) {
+	h.call(w, r, r.PathValue("operation"))
+}
+
+// serveLift runs POST /lift, the original's endpoint: the body is lift's
+// params, {"insight_text": …}.
+func (h *handler) serveLift(w http.ResponseWriter, r *http.Request) {
+	h.call(w, r, "lift")
+}
+
+func (h *handler) call(w http.ResponseWriter, r *http.Request, op string) {
+	buf, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	// The Engine does not keep params past the call: the buffer is reused.
+	defer putBuffer(buf)
+	ctx, cancel := h.opContext(r)
+	body, code := h.eng.CallJSON(ctx, op, buf.Bytes())
+	cancel()
+	writeJSON(w, StatusOf(code), body)
+}
+
+// serveMCP serves /mcp: the legacy envelope, or the MCP transport when
+// one is configured and the request is meant for it.
+func (h *handler) serveMCP(w http.ResponseWriter, r *http.Request) {
+	if h.mcp != nil && (r.Method != http.MethodPost || r.Header.Get("Mcp-Session-Id") != "") {
+		h.mcp.ServeHTTP(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		methodNotAllowed("POST")(w, r)
+		return
+	}
+	buf, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	if h.mcp != nil && isJSONRPC(buf.Bytes()) {
+		// The MCP handler owns the body from here: the buffer is not
+		// recycled, in case it keeps a reference.
+		r.Body = io.NopCloser(bytes.NewReader(buf.Bytes()))
+		r.ContentLength = int64(buf.Len())
+		h.mcp.ServeHTTP(w, r)
+		return
+	}
+	defer putBuffer(buf)
+	ctx, cancel := h.opContext(r)
+	body, code := h.eng.HandleRequest(ctx, buf.Bytes())
+	cancel()
+	// The original answered every envelope with HTTP 200 and "success";
+	// a body that is not a JSON object is no envelope at all.
+	status := http.StatusOK
+	if code == dredge.CodeInvalidArgument && !isObject(buf.Bytes()) {
+		status = http.StatusBadRequest
+	}
+	writeJSON(w, status, body)
+}
+
+func (h *handler) opContext(r *http.Request) (context.Context, context.CancelFunc) {
+	if h.cfg.RequestTimeout > 0 {
+		return context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+	}
+	return r.Context(), func() {}
+}
+
+// readBody reads the request body, bounded by MaxBodyBytes, into a pooled
+// buffer. On failure it has answered the request and returns false.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffer, bool) {
+	limit := h.cfg.MaxBodyBytes
+	if r.ContentLength > limit {
+		writeTooLarge(w, limit)
+		return nil, false
+	}
+	var rc *http.ResponseController
+	if t := h.cfg.BodyReadTimeout; t > 0 && r.ContentLength != 0 {
+		// Without a server ReadTimeout (which would cut the MCP event
+		// streams), this bounds clients that trickle a body.
+		if c := http.NewResponseController(w); c.SetReadDeadline(time.Now().Add(t)) == nil {
+			rc = c
+		}
+	}
+	buf := getBuffer()
+	if n := r.ContentLength; n > 0 {
+		// Grow for the announced size, within reason: a client that
+		// announces 8 MiB and sends nothing must not reserve 8 MiB.
+		buf.Grow(int(min(n, maxPreallocBody)) + bytes.MinRead)
+	}
+	// Also when Content-Length is known: a wrapping handler may have
+	// replaced the body without updating it.
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
+	if err == nil && rc != nil {
+		// The server's background read must not time out while the
+		// handler runs. After a failure the deadline stays: the
+		// connection is closed after the answer, without waiting for
+		// the rest of the body.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	if err != nil {
+		putBuffer(buf)
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeTooLarge(w, limit)
+			return nil, false
+		}
+		// The error names the server's address: it stays out of the answer.
+		status, msg := http.StatusBadRequest, "body: the request body could not be read"
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			status, msg = http.StatusRequestTimeout, "body: not received within "+h.cfg.BodyReadTimeout.String()
+		}
+		w.Header().Set("Connection", "close")
+		writeError(w, status, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "body", Message: msg})
+		return nil, false
+	}
+	return buf, true
+}
+
+func writeTooLarge(w http.ResponseWriter, limit int64) {
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusRequestEntityTooLarge, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "body",
+		Message: fmt.Sprintf("body: larger than the limit of %d bytes (MAX_BODY_BYTES)", limit)})
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	allowed := []string{allow}
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Allow"] = allowed
+		writeError(w, http.StatusMethodNotAllowed, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "method",
+			Message: "method " + truncate(r.Method, 32) + " not allowed on " + truncate(r.URL.Path, 128) + " (allowed: " + allow + ")"})
+	}
+}
+
+// StatusOf maps an operation's [dredge.Code] to an HTTP status:
+// invalid_argument 400, not_found 404, unauthenticated 401, rate_limited
+// 429, unavailable 503, internal 500, success 200.
+func StatusOf(c dredge.Code) int {
+	switch c {
+	case dredge.CodeOK:
+		return http.StatusOK
+	case dredge.CodeInvalidArgument:
+		return http.StatusBadRequest
+	case dredge.CodeNotFound:
+		return http.StatusNotFound
+	case dredge.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case dredge.CodeRateLimited:
+		return http.StatusTooManyRequests
+	case dredge.CodeUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+var (
+	jsonContentType = []string{"application/json"}
+	noSniff         = []string{"nosniff"}
+)
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	hdr := w.Header()
+	// Shared, never modified slices: no allocation per request.
+	hdr["Content-Type"] = jsonContentType
+	hdr["X-Content-Type-Options"] = noSniff
+	hdr["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+// writeError answers with {"success": false, "error", "code", "field"}.
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, dredge.ErrorJSON(err))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// maxPreallocBody bounds the buffer reserved ahead of a body's bytes.
+const maxPreallocBody = 64 << 10
+
+// maxPooledBuffer is the largest buffer kept for reuse.
+const maxPooledBuffer = 64 << 10
+
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return bufferPool.Get().(*bytes.Buffer) }
+
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	bufferPool.Put(b)
+}
+
+// CacheReady returns a readiness check for [Config.Ready] that asks c for a
+// probe key: a value or [cache.ErrNotFound] means the backend answered.
+// An unreachable Redis fails it within the cache's timeout.
+func CacheReady(c cache.Cache) func(context.Context) error {
+	return func(ctx context.Context) error {
+		_, err := c.Get(ctx, "dredge:ready-probe")
+		if err == nil || errors.Is(err, cache.ErrNotFound) {
+			return nil
+		}
+		return fmt.Errorf("cache: %w", err)
+	}
+}

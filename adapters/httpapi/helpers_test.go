@@ -1,0 +1,90 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/cache"
+)
+
+// newTestEngine returns a CPU Engine closed when the test ends.
+func newTestEngine(t testing.TB, opts ...dredge.Option) *dredge.Engine {
+	t.Helper()
+	e, err := dredge.New(append([]dredge.Option{dredge.WithDeviceKind("cpu")}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close() })
+	return e
+}
+
+// newTestHandler returns New's handler over a fresh Engine.
+func newTestHandler(t testing.TB, cfg Config, opts ...dredge.Option) *handler {
+	t.Helper()
+	h, err := New(newTestEngine(t, opts...), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.(*handler)
+}
+
+// newLogger returns a JSON logger writing to w at level Debug.
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// fakeCache is a cache.Cache whose Get misses, or fails with err.
+type fakeCache struct{ err error }
+
+var _ cache.Cache = (*fakeCache)(nil)
+
+func (c *fakeCache) Get(ctx context.Context, key string) ([]byte, error) {
+	if c.err != nil {
+		return nil, c.err
+	}
+	return nil, cache.ErrNotFound
+}
+func (c *fakeCache) Set(context.Context, string, []byte, time.Duration) error { return c.err }
+func (c *fakeCache) Delete(context.Context, string) error                     { return c.err }
+func (c *fakeCache) Clear(context.Context) error                              { return c.err }
+func (c *fakeCache) Stats(context.Context) (cache.Stats, error)               { return cache.Stats{}, c.err }
+func (c *fakeCache) Close() error                                             { return nil }
+
+// clock is a settable clock for the rate limiter.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newRequest is httptest.NewRequest.
+func newRequest(method, target string, body io.Reader) *http.Request {
+	return httptest.NewRequest(method, target, body)
+}
+
+// serve serves r and returns the answer.
+func serve(h http.Handler, r *http.Request) *http.Response {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}

@@ -1,0 +1,203 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+)
+
+// ServeHTTP runs the request through the access log, authentication and
+// rate limiting, then routes it.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.log == nil || !h.log.Enabled(r.Context(), slog.LevelInfo) {
+		defer h.recoverPanic(w, r)
+		if h.admit(w, r) {
+			h.mux.ServeHTTP(w, r)
+		}
+		return
+	}
+	start := time.Now()
+	lw := &logWriter{ResponseWriter: w}
+	defer func() {
+		h.log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", lw.code()),
+			slog.Int64("bytes", lw.bytes),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", h.clientAddr(r)),
+		)
+	}()
+	defer h.recoverPanic(lw, r)
+	if h.admit(lw, r) {
+		h.mux.ServeHTTP(lw, r)
+	}
+}
+
+// recoverPanic answers 500 for a bug in a handler (the Engine recovers its
+// own) and logs it; http.ErrAbortHandler goes on up.
+func (h *handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v)
+	}
+	if h.log != nil {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "handler panicked",
+			slog.String("path", r.URL.Path), slog.String("panic", fmt.Sprint(v)))
+	}
+	writeError(w, http.StatusInternalServerError, &dredge.Error{Code: dredge.CodeInternal, Message: "internal error"})
+}
+
+// admit applies authentication and rate limiting to every route except
+// the probes. On refusal it has answered the request and returns false.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request) bool {
+	if h.keys == nil && h.lim == nil {
+		return true
+	}
+	if p := r.URL.Path; p == "/health" || p == "/ready" {
+		return true
+	}
+	var bucket string
+	if h.keys != nil {
+		i, msg := h.authenticate(r)
+		if i < 0 {
+			// Failed attempts count against the client address, so that
+			// keys cannot be guessed at full speed.
+			if h.lim != nil && !h.allow(w, h.clientAddr(r)) {
+				return false
+			}
+			w.Header().Set("WWW-Authenticate", `Bearer realm="dredge"`)
+			writeError(w, http.StatusUnauthorized, &dredge.Error{Code: dredge.CodeUnauthenticated, Message: msg})
+			return false
+		}
+		bucket = h.keyIDs[i]
+	}
+	if h.lim == nil {
+		return true
+	}
+	if bucket == "" {
+		bucket = h.clientAddr(r)
+	}
+	return h.allow(w, bucket)
+}
+
+// allow takes a token from bucket, or answers 429 with Retry-After.
+func (h *handler) allow(w http.ResponseWriter, bucket string) bool {
+	ok, retry := h.lim.allow(bucket)
+	if ok {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	writeError(w, http.StatusTooManyRequests, &dredge.Error{Code: dredge.CodeRateLimited,
+		Message: fmt.Sprintf("rate limit of %d requests per %s exceeded; retry after %d s", h.cfg.RateLimitRequests, h.cfg.RateLimitWindow, retry)})
+	return false
+}
+
+// authenticate returns the index of the key the request presents, or -1
+// and the reason. Keys are compared as SHA-256 digests in constant time,
+// so neither their content nor their length leaks through timing.
+func (h *handler) authenticate(r *http.Request) (int, string) {
+	key, ok := presentedKey(r)
+	if !ok {
+		return -1, "missing API key: send it as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\""
+	}
+	sum := sha256.Sum256([]byte(key))
+	found := -1
+	for i := range h.keys {
+		if subtle.ConstantTimeCompare(sum[:], h.keys[i][:]) == 1 {
+			found = i
+		}
+	}
+	if found < 0 {
+		return -1, "invalid API key"
+	}
+	return found, ""
+}
+
+// presentedKey returns the key of "Authorization: Bearer <key>", else of
+// "X-API-Key". An Authorization header of another scheme with no
+// X-API-Key presents an empty key, which matches none.
+func presentedKey(r *http.Request) (string, bool) {
+	auth := r.Header.Get("Authorization")
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:]), true
+	}
+	if k := r.Header.Get("X-API-Key"); k != "" {
+		return strings.TrimSpace(k), true
+	}
+	return "", auth != ""
+}
+
+// clientAddr is the client's IP address: the connection's, or with
+// TrustProxy the last X-Forwarded-For entry.
+func (h *handler) clientAddr(r *http.Request) string {
+	if h.cfg.TrustProxy {
+		if v := r.Header.Values("X-Forwarded-For"); len(v) > 0 {
+			last := v[len(v)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if last = strings.TrimSpace(last); last != "" {
+				return last
+			}
+		}
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// logWriter records the status and size of a response for the access log.
+// It passes Flush through and unwraps for http.ResponseController, so that
+// streaming responses (the MCP transport's) keep working.
+type logWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *logWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Flush implements http.Flusher.
+func (w *logWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap returns the underlying ResponseWriter.
+func (w *logWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *logWriter) code() int {
+	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}

@@ -1,0 +1,52 @@
+-- wrk script: POST /mcp unified_inference with a distinct insight per request
+-- (a per-thread counter plus the start time, so that no request hits the
+-- result cache, not even across runs).
+--
+--   go build -o /tmp/http-service ./examples/http-service
+--   LOG_LEVEL=warn /tmp/http-service -addr 127.0.0.1:3001 &
+--   wrk -t2 -c32 -d20s --latency -s examples/http-service/loadtest/unified.lua http://127.0.0.1:3001/mcp
+--
+-- The legacy endpoint answers HTTP 200 with "success": false when an
+-- operation fails, so with CHECK=1 in the environment the script also
+-- counts responses that do not start with {"success":true and prints them
+-- at the end (this costs wrk some CPU).
+
+local threads = {}
+local started = os.time()
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  counter = 0
+  failed = 0
+  prefix = '{"operation":"unified_inference","params":{"dredge_insight":"insight ' .. started .. "-" .. id .. "-"
+end
+
+function request()
+  counter = counter + 1
+  return wrk.format("POST", nil, { ["Content-Type"] = "application/json" },
+    prefix .. counter .. '","quasimoto_coords":[0.5],"string_modes":[1,2,3]}}')
+end
+
+if os.getenv("CHECK") == "1" then
+  function response(status, headers, body)
+    if status ~= 200 or body:sub(1, 15) ~= '{"success":true' then
+      failed = failed + 1
+    end
+  end
+end
+
+function done(summary, latency, requests)
+  local sent, bad = 0, 0
+  for _, t in ipairs(threads) do
+    sent = sent + t:get("counter")
+    bad = bad + t:get("failed")
+  end
+  io.write(string.format("distinct insights sent: %d\n", sent))
+  if os.getenv("CHECK") == "1" then
+    io.write(string.format("responses without success:true: %d\n", bad))
+  end
+end

@@ -1,0 +1,88 @@
+// Command http-service serves DREDGE over HTTP: the REST operations, the
+// legacy POST /mcp endpoint, /lift, /health, /ready and /metrics (see
+// package github.com/dredge-cli/dredge/adapters/httpapi).
+//
+// Usage:
+//
+//	http-service [-addr :3001]
+//
+// Everything else comes from the environment: the Engine's variables
+// (DEVICE, CACHE_*, REDIS_*, METRICS_ENABLED, … see dredge.FromEnv), the
+// service's (AUTH_ENABLED, API_KEY, API_KEYS_FILE, RATE_LIMIT_*,
+// MAX_BODY_BYTES, REQUEST_TIMEOUT, TRUST_PROXY, see httpapi.ConfigFromEnv)
+// and LOG_LEVEL (debug|info|warn|error, default info) for the JSON logs on
+// stderr. SIGINT or SIGTERM stops it gracefully: requests in flight finish.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/adapters/httpapi"
+	"github.com/dredge-cli/dredge/adapters/mcp"
+)
+
+func main() {
+	port := os.Getenv("DREDGE_SERVER_PORT")
+	if port == "" {
+		port = "3001"
+	}
+	addr := flag.String("addr", ":"+port, "listen address")
+	flag.Parse()
+	if err := run(*addr); err != nil {
+		fmt.Fprintln(os.Stderr, "http-service:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr string) error {
+	var level slog.Level
+	if v := os.Getenv("LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(strings.TrimSpace(v))); err != nil {
+			return fmt.Errorf("LOG_LEVEL: want debug, info, warn or error, got %q", v)
+		}
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	// A Redis cache connects lazily: the service starts while Redis is down
+	// and /ready reports 503 until it answers.
+	eng, err := dredge.New(dredge.FromEnv(), dredge.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+
+	cfg, err := httpapi.ConfigFromEnv()
+	if err != nil {
+		return err
+	}
+	cfg.Logger = logger
+	cfg.Ready = eng.Ready
+	// The real MCP transport (Streamable HTTP) shares POST /mcp with the
+	// original's {"operation", "params"} JSON: httpapi dispatches by body shape.
+	mcpHandler, err := mcp.NewHTTPHandler(eng, &mcp.HTTPOptions{Options: mcp.Options{Logger: logger}})
+	if err != nil {
+		return err
+	}
+	cfg.MCP = mcpHandler
+	h, err := httpapi.New(eng, cfg)
+	if err != nil {
+		return err
+	}
+	srv := httpapi.NewServer(addr, h, cfg)
+	srv.RegisterOnShutdown(mcpHandler.CloseSessions)
+	logger.Info("listening", "addr", addr, "version", dredge.Version, "device", eng.Device().Info().Name,
+		"auth", cfg.AuthEnabled, "rate_limit", cfg.RateLimitEnabled)
+	err = httpapi.Run(ctx, srv, nil, cfg.ShutdownTimeout)
+	logger.Info("stopped")
+	return err
+}
