@@ -1,0 +1,406 @@
+//go:build cuda
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/dredge-cli/dredge/accel"
+	"gorgonia.org/cu"
+)
+
+// gemmTile is the tile of the gemm kernel (TILE in dense.cu).
+const gemmTile = 16
+
+// gemm launches C = op(A)·op(B) (+ bias) for op(A) of m×k and op(B) of
+// k×n (see dense.cu).
+func (g *gpu) gemm(m, n, k int, a cu.DevicePtr, lda int, ta bool, b cu.DevicePtr, ldb int, tb bool, bias, c cu.DevicePtr, ldc int) error {
+	grid := dim3{blocks(n, gemmTile, maxGridYZ), blocks(m, gemmTile, maxGridYZ), 1}
+	return g.launch("gemm", g.kernels.gemm, grid, dim3{gemmTile, gemmTile, 1}, 0,
+		m, n, k, a, lda, ta, b, ldb, tb, bias, c, ldc)
+}
+
+// elementwise returns the grid of a grid-stride launch over n values.
+func (g *gpu) elementwise(n int) dim3 {
+	return dim3{blocks(n, blockSize, 32*g.sms), 1, 1}
+}
+
+// Linear implements [accel.Device]: gemm with the bias.
+func (d *Device) Linear(x accel.Buffer, rows, in int, w, b accel.Buffer, out int, y accel.Buffer) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if rows < 0 || in < 1 || out < 1 {
+		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", accel.ErrShape, rows, in, out)
+	}
+	xs, err := d.buf(x, mul(rows, in), "linear input")
+	if err != nil {
+		return err
+	}
+	ws, err := d.buf(w, mul(out, in), "linear weight")
+	if err != nil {
+		return err
+	}
+	bs, err := d.optBuf(b, out, "linear bias")
+	if err != nil {
+		return err
+	}
+	ys, err := d.buf(y, mul(rows, out), "linear output")
+	if err != nil {
+		return err
+	}
+	if rows == 0 {
+		return nil
+	}
+	return d.g.do(func() error {
+		return d.g.gemm(rows, out, in, xs.ptr(), in, false, ws.ptr(), in, true, bs.ptr(), ys.ptr(), out)
+	})
+}
+
+// LinearBackward implements [accel.Device]: dw = dyᵀ·x and dx = dy·w with
+// gemm, db with colsum.
+func (d *Device) LinearBackward(x accel.Buffer, rows, in int, w accel.Buffer, out int, dy, dx, dw, db accel.Buffer) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if rows < 0 || in < 1 || out < 1 {
+		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", accel.ErrShape, rows, in, out)
+	}
+	xs, err := d.buf(x, mul(rows, in), "linear input")
+	if err != nil {
+		return err
+	}
+	ws, err := d.buf(w, mul(out, in), "linear weight")
+	if err != nil {
+		return err
+	}
+	dys, err := d.buf(dy, mul(rows, out), "linear output gradient")
+	if err != nil {
+		return err
+	}
+	dxs, err := d.optBuf(dx, mul(rows, in), "linear input gradient")
+	if err != nil {
+		return err
+	}
+	dws, err := d.optBuf(dw, mul(out, in), "linear weight gradient")
+	if err != nil {
+		return err
+	}
+	dbs, err := d.optBuf(db, out, "linear bias gradient")
+	if err != nil {
+		return err
+	}
+	return d.g.do(func() error {
+		g := d.g
+		if dws != nil {
+			// K = rows = 0 writes zeros.
+			if err := g.gemm(out, in, rows, dys.ptr(), out, true, xs.ptr(), in, false, 0, dws.ptr(), in); err != nil {
+				return err
+			}
+		}
+		if dbs != nil {
+			grid := dim3{blocks(out, 32, maxGridX), 1, 1}
+			if err := g.launch("colsum", g.kernels.colsum, grid, dim3{32, 8, 1}, 0, dys.ptr(), rows, out, dbs.ptr()); err != nil {
+				return err
+			}
+		}
+		if dxs != nil && rows > 0 {
+			return g.gemm(rows, in, out, dys.ptr(), out, false, ws.ptr(), in, false, 0, dxs.ptr(), in)
+		}
+		return nil
+	})
+}
+
+// Activate implements [accel.Device].
+func (d *Device) Activate(act accel.Activation, scale float64, x accel.Buffer, n int, y accel.Buffer) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if err := checkPoints(n); err != nil {
+		return err
+	}
+	xs, err := d.buf(x, n, "activation input")
+	if err != nil {
+		return err
+	}
+	ys, err := d.buf(y, n, "activation output")
+	if err != nil {
+		return err
+	}
+	switch act {
+	case accel.Identity, accel.Tanh, accel.Sine:
+	default:
+		return fmt.Errorf("%w: unknown activation %v", accel.ErrShape, act)
+	}
+	if n == 0 {
+		return nil
+	}
+	return d.g.do(func() error {
+		return d.g.launch("activate", d.g.kernels.activate, d.g.elementwise(n), dim3{blockSize, 1, 1}, 0,
+			int(act), scale, xs.ptr(), n, ys.ptr())
+	})
+}
+
+// ActivateBackward implements [accel.Device].
+func (d *Device) ActivateBackward(act accel.Activation, scale float64, x, y, dy accel.Buffer, n int, dx accel.Buffer) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if err := checkPoints(n); err != nil {
+		return err
+	}
+	dys, err := d.buf(dy, n, "activation output gradient")
+	if err != nil {
+		return err
+	}
+	dxs, err := d.buf(dx, n, "activation input gradient")
+	if err != nil {
+		return err
+	}
+	var xs, ys *buffer
+	switch act {
+	case accel.Identity:
+	case accel.Tanh:
+		if ys, err = d.buf(y, n, "activation output"); err != nil {
+			return err
+		}
+	case accel.Sine:
+		if xs, err = d.buf(x, n, "activation input"); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: unknown activation %v", accel.ErrShape, act)
+	}
+	if n == 0 {
+		return nil
+	}
+	return d.g.do(func() error {
+		return d.g.launch("activate_backward", d.g.kernels.activateBack, d.g.elementwise(n), dim3{blockSize, 1, 1}, 0,
+			int(act), scale, xs.ptr(), ys.ptr(), dys.ptr(), n, dxs.ptr())
+	})
+}
+
+// BatchNorm implements [accel.Device]: bn_stats then bn_apply in training
+// mode, bn_apply alone in inference mode.
+func (d *Device) BatchNorm(x accel.Buffer, rows, cols int, gamma, beta, runMean, runVar accel.Buffer, eps, momentum float64, train bool, y, saveMean, saveInvStd accel.Buffer) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if rows < 0 || cols < 1 {
+		return fmt.Errorf("%w: batch norm rows %d, cols %d", accel.ErrShape, rows, cols)
+	}
+	if train && rows < 2 {
+		return fmt.Errorf("%w: batch normalisation in training mode needs at least 2 rows, got %d", accel.ErrShape, rows)
+	}
+	xs, err := d.buf(x, mul(rows, cols), "batch norm input")
+	if err != nil {
+		return err
+	}
+	gs, err := d.buf(gamma, cols, "batch norm weight")
+	if err != nil {
+		return err
+	}
+	bs, err := d.buf(beta, cols, "batch norm bias")
+	if err != nil {
+		return err
+	}
+	rm, err := d.buf(runMean, cols, "batch norm running mean")
+	if err != nil {
+		return err
+	}
+	rv, err := d.buf(runVar, cols, "batch norm running variance")
+	if err != nil {
+		return err
+	}
+	ys, err := d.buf(y, mul(rows, cols), "batch norm output")
+	if err != nil {
+		return err
+	}
+	var sm, si *buffer
+	if train {
+		if sm, err = d.buf(saveMean, cols, "batch norm saved mean"); err != nil {
+			return err
+		}
+		if si, err = d.buf(saveInvStd, cols, "batch norm saved inverse std"); err != nil {
+			return err
+		}
+	}
+	if rows == 0 {
+		return nil
+	}
+	return d.g.do(func() error {
+		g := d.g
+		mu, sv := rm.ptr(), rv.ptr()
+		if train {
+			if err := g.launch("bn_stats", g.kernels.bnStats, dim3{min(cols, maxGridX), 1, 1}, dim3{blockSize, 1, 1}, 0,
+				xs.ptr(), rows, cols, eps, momentum, sm.ptr(), si.ptr(), rm.ptr(), rv.ptr()); err != nil {
+				return err
+			}
+			mu, sv = sm.ptr(), si.ptr()
+		}
+		return g.launch("bn_apply", g.kernels.bnApply, g.elementwise(rows*cols), dim3{blockSize, 1, 1}, 0,
+			xs.ptr(), rows, cols, gs.ptr(), bs.ptr(), mu, sv, train, eps, ys.ptr())
+	})
+}
+
+// BatchNormBackward implements [accel.Device]: bn_backward_stats then
+// bn_backward_apply.
+func (d *Device) BatchNormBackward(x accel.Buffer, rows, cols int, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta accel.Buffer) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if rows < 1 || cols < 1 {
+		return fmt.Errorf("%w: batch norm rows %d, cols %d", accel.ErrShape, rows, cols)
+	}
+	xs, err := d.buf(x, mul(rows, cols), "batch norm input")
+	if err != nil {
+		return err
+	}
+	gs, err := d.buf(gamma, cols, "batch norm weight")
+	if err != nil {
+		return err
+	}
+	sm, err := d.buf(saveMean, cols, "batch norm saved mean")
+	if err != nil {
+		return err
+	}
+	si, err := d.buf(saveInvStd, cols, "batch norm saved inverse std")
+	if err != nil {
+		return err
+	}
+	dys, err := d.buf(dy, mul(rows, cols), "batch norm output gradient")
+	if err != nil {
+		return err
+	}
+	dxs, err := d.buf(dx, mul(rows, cols), "batch norm input gradient")
+	if err != nil {
+		return err
+	}
+	dg, err := d.buf(dgamma, cols, "batch norm weight gradient")
+	if err != nil {
+		return err
+	}
+	db, err := d.buf(dbeta, cols, "batch norm bias gradient")
+	if err != nil {
+		return err
+	}
+	return d.g.do(func() error {
+		g := d.g
+		if err := g.launch("bn_backward_stats", g.kernels.bnBackStats, dim3{min(cols, maxGridX), 1, 1}, dim3{blockSize, 1, 1}, 0,
+			xs.ptr(), dys.ptr(), rows, cols, sm.ptr(), si.ptr(), dg.ptr(), db.ptr()); err != nil {
+			return err
+		}
+		return g.launch("bn_backward_apply", g.kernels.bnBackApply, g.elementwise(rows*cols), dim3{blockSize, 1, 1}, 0,
+			xs.ptr(), dys.ptr(), rows, cols, gs.ptr(), sm.ptr(), si.ptr(), dg.ptr(), db.ptr(), dxs.ptr())
+	})
+}
+
+// Fourier implements [accel.Device].
+func (d *Device) Fourier(x accel.Buffer, rows, in int, b accel.Buffer, features int, y accel.Buffer) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if rows < 0 || in < 1 || features < 1 {
+		return fmt.Errorf("%w: fourier features rows %d, in %d, features %d", accel.ErrShape, rows, in, features)
+	}
+	xs, err := d.buf(x, mul(rows, in), "fourier input")
+	if err != nil {
+		return err
+	}
+	bs, err := d.buf(b, mul(in, features), "fourier matrix")
+	if err != nil {
+		return err
+	}
+	ys, err := d.buf(y, mul(rows, mul(2, features)), "fourier output")
+	if err != nil {
+		return err
+	}
+	if rows == 0 {
+		return nil
+	}
+	return d.g.do(func() error {
+		return d.g.launch("fourier", d.g.kernels.fourier, d.g.elementwise(rows*features), dim3{blockSize, 1, 1}, 0,
+			xs.ptr(), rows, in, bs.ptr(), features, ys.ptr())
+	})
+}
+
+// MSE implements [accel.Device]: mse_partial then reduce_columns; only the
+// loss comes back.
+func (d *Device) MSE(pred, target accel.Buffer, n int, dpred accel.Buffer) (float64, error) {
+	if err := d.open(); err != nil {
+		return 0, err
+	}
+	if n < 1 {
+		return 0, fmt.Errorf("%w: mean squared error over %d values", accel.ErrShape, n)
+	}
+	ps, err := d.buf(pred, n, "prediction")
+	if err != nil {
+		return 0, err
+	}
+	ts, err := d.buf(target, n, "target")
+	if err != nil {
+		return 0, err
+	}
+	ds, err := d.optBuf(dpred, n, "prediction gradient")
+	if err != nil {
+		return 0, err
+	}
+	var s float64
+	err = d.g.do(func() error {
+		g := d.g
+		gx := blocks(n, blockSize, 4*g.sms)
+		part, err := g.getScratch(scratchPartial, gx)
+		if err != nil {
+			return err
+		}
+		if err := g.launch("mse_partial", g.kernels.msePartial, dim3{gx, 1, 1}, dim3{blockSize, 1, 1}, 0,
+			ps.ptr(), ts.ptr(), n, 2/float64(n), ds.ptr(), part); err != nil {
+			return err
+		}
+		s, err = g.reduceColumns(part, 1, gx, 0, 0)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return s / float64(n), nil
+}
+
+// Adam implements [accel.Device]; the bias corrections are computed on the
+// host, as the CPU device computes them.
+func (d *Device) Adam(params, grad, m, v accel.Buffer, n, step int, lr, beta1, beta2, eps float64) error {
+	if err := d.open(); err != nil {
+		return err
+	}
+	if n < 0 || step < 1 {
+		return fmt.Errorf("%w: adam over %d values at step %d", accel.ErrShape, n, step)
+	}
+	ps, err := d.buf(params, n, "adam parameters")
+	if err != nil {
+		return err
+	}
+	gs, err := d.buf(grad, n, "adam gradient")
+	if err != nil {
+		return err
+	}
+	ms, err := d.buf(m, n, "adam first moment")
+	if err != nil {
+		return err
+	}
+	vs, err := d.buf(v, n, "adam second moment")
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return nil
+	}
+	bc1 := 1 - math.Pow(beta1, float64(step))
+	bc2 := 1 - math.Pow(beta2, float64(step))
+	stepSize := lr / bc1
+	bc2s := math.Sqrt(bc2)
+	return d.g.do(func() error {
+		return d.g.launch("adam", d.g.kernels.adam, d.g.elementwise(n), dim3{blockSize, 1, 1}, 0,
+			ps.ptr(), gs.ptr(), ms.ptr(), vs.ptr(), n, beta1, beta2, stepSize, bc2s, eps)
+	})
+}
