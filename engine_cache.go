@@ -85,11 +85,19 @@ type rawKey struct {
 }
 
 func (k rawKey) CacheKey() (string, error) {
-	h := sha256.New()
-	h.Write([]byte(k.op))
-	h.Write([]byte{0})
-	h.Write(k.params)
-	return "raw/v1/" + k.op + "/" + hex.EncodeToString(h.Sum(nil)), nil
+	// One allocation: the key string. The hash input is assembled on the
+	// stack for the small requests this key is used for.
+	var in [maxRawKeyBytes + 64]byte
+	b := append(in[:0], k.op...)
+	b = append(b, 0)
+	b = append(b, k.params...)
+	sum := sha256.Sum256(b)
+	var out [128]byte
+	o := append(out[:0], "raw/v1/"...)
+	o = append(o, k.op...)
+	o = append(o, '/')
+	o = hex.AppendEncode(o, sum[:])
+	return string(o), nil
 }
 
 // inferenceKey names an inference response by the model id, its parameter
