@@ -85,5 +85,20 @@ func BenchmarkMemoryGet(b *testing.B) {
 				}
 			}
 		})
+		// GetShared is the hit the Engine takes: no copy of the value.
+		b.Run(fmt.Sprint(size, "B-shared"), func(b *testing.B) {
+			m := newMemory(b, cache.MemoryConfig{})
+			defer m.Close()
+			ctx := b.Context()
+			if err := m.Set(ctx, "spectrum/v1/key", make([]byte, size), 0); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.GetShared(ctx, "spectrum/v1/key"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
