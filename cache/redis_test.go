@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/dredge-cli/dredge/cache"
 	"github.com/dredge-cli/dredge/cache/cachetest"
+	"github.com/dredge-cli/dredge/internal/testredis"
 )
 
 const redisSkip = "REDIS_URL not set: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0 to run"
@@ -142,19 +140,10 @@ func TestRedisBadConfig(t *testing.T) {
 }
 
 // freePort returns a TCP port on 127.0.0.1 that nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // TestRedisUnreachable needs no server: it points at a port nobody listens on.
 func TestRedisUnreachable(t *testing.T) {
-	port := freePort(t)
+	port := testredis.FreePort(t)
 	if _, err := cache.NewRedis(cache.RedisConfig{Port: port}); !errors.Is(err, cache.ErrUnavailable) {
 		t.Fatalf("NewRedis without LazyConnect: %v, want ErrUnavailable", err)
 	}
@@ -180,60 +169,6 @@ func TestRedisUnreachable(t *testing.T) {
 	}
 	if s := rc.Stats(t.Context()); s.Errors == 0 || s.Misses != 3 || s.Backend != cache.BackendRedis {
 		t.Errorf("Stats = %+v, want errors, 3 misses, backend redis", s)
-	}
-}
-
-// redisServer is a redis-server process the test owns.
-type redisServer struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-}
-
-const redisServerBin = "/usr/bin/redis-server"
-
-func startRedisServer(t *testing.T, port int) *redisServer {
-	t.Helper()
-	if _, err := os.Stat(redisServerBin); err != nil {
-		t.Skipf("%s not found (apt-get install redis-server): %v", redisServerBin, err)
-	}
-	s := &redisServer{t: t, port: port}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *redisServer) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(redisServerBin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.t.TempDir(), "--loglevel", "warning")
-	if err := s.cmd.Start(); err != nil {
-		s.t.Fatal(err)
-	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port))
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("redis-server on %s did not start", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func (s *redisServer) kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		s.cmd = nil
-	}
-}
-
-func (s *redisServer) signal(sig syscall.Signal) {
-	if err := s.cmd.Process.Signal(sig); err != nil {
-		s.t.Fatal(err)
 	}
 }
 
@@ -272,10 +207,10 @@ func TestRedisFault(t *testing.T) {
 	// A call may overrun its timeout by scheduling delay on a loaded
 	// machine running -race; it must not approach a second.
 	const slack = 250 * time.Millisecond
-	srv := startRedisServer(t, freePort(t))
+	srv := testredis.Start(t, 0)
 	logs := &countingHandler{counts: map[slog.Level]int{}}
 	r, err := cache.NewRedis(cache.RedisConfig{
-		Port: srv.port, Prefix: uniquePrefix(t), Timeout: timeout, RetryInterval: 200 * time.Millisecond,
+		Port: srv.Port, Prefix: uniquePrefix(t), Timeout: timeout, RetryInterval: 200 * time.Millisecond,
 		Logger: slog.New(logs), LogInterval: time.Hour,
 	})
 	if err != nil {
@@ -331,14 +266,14 @@ func TestRedisFault(t *testing.T) {
 	waitHits("start")
 	errs0 := rc.Stats(ctx).Errors
 
-	srv.signal(syscall.SIGSTOP)
+	srv.Signal(syscall.SIGSTOP)
 	outage("stopped", time.Second)
-	srv.signal(syscall.SIGCONT)
+	srv.Signal(syscall.SIGCONT)
 	waitHits("after SIGCONT")
 
-	srv.kill()
+	srv.Kill()
 	outage("killed", time.Second)
-	srv.start() // same port, empty data set
+	srv.Restart() // same port, empty data set
 	waitHits("after restart")
 
 	s := rc.Stats(ctx)
@@ -360,10 +295,10 @@ func TestRedisLazyConnect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	if _, err := os.Stat(redisServerBin); err != nil {
-		t.Skipf("%s not found: %v", redisServerBin, err)
+	if _, err := os.Stat(testredis.Bin); err != nil {
+		t.Skipf("%s not found: %v", testredis.Bin, err)
 	}
-	port := freePort(t)
+	port := testredis.FreePort(t)
 	r, err := cache.NewRedis(cache.RedisConfig{Port: port, Prefix: uniquePrefix(t), LazyConnect: true})
 	if err != nil {
 		t.Fatal(err)
@@ -372,7 +307,10 @@ func TestRedisLazyConnect(t *testing.T) {
 	if err := r.Set(t.Context(), "k", []byte("v"), 0); !errors.Is(err, cache.ErrUnavailable) {
 		t.Fatalf("Set before the server runs: %v, want ErrUnavailable", err)
 	}
-	startRedisServer(t, port)
+	// Past the first retry interval, so that the background reconnection
+	// loop, not the first attempt, has to find the server.
+	time.Sleep(300 * time.Millisecond)
+	testredis.Start(t, port)
 	deadline := time.Now().Add(5 * time.Second)
 	for r.Set(t.Context(), "k", []byte("v"), 0) != nil {
 		if time.Now().After(deadline) {
