@@ -87,7 +87,7 @@ func convergence(rows []Row) (*plot.Plot, error) {
 		if err != nil {
 			return nil, err
 		}
-		line.Color = plotutil.Color(i)
+		line.Color = seriesColors[i%len(seriesColors)]
 		line.Width = vg.Points(1.2)
 		p.Add(line)
 		p.Legend.Add(fmt.Sprintf("%s (%.3g)", r.Name, r.FinalLoss), line)
@@ -158,4 +158,14 @@ func saveTiles(name string, plots []*plot.Plot, cols int) error {
 		return err
 	}
 	return f.Close()
+}
+
+// seriesColors is the Tableau 10 palette: the rows' curves stay apart
+// (plotutil's default palette has two reds).
+var seriesColors = []color.Color{
+	color.RGBA{0x1f, 0x77, 0xb4, 0xff}, color.RGBA{0xff, 0x7f, 0x0e, 0xff},
+	color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, color.RGBA{0xd6, 0x27, 0x28, 0xff},
+	color.RGBA{0x94, 0x67, 0xbd, 0xff}, color.RGBA{0x8c, 0x56, 0x4b, 0xff},
+	color.RGBA{0xe3, 0x77, 0xc2, 0xff}, color.RGBA{0x7f, 0x7f, 0x7f, 0xff},
+	color.RGBA{0xbc, 0xbd, 0x22, 0xff}, color.RGBA{0x17, 0xbe, 0xcf, 0xff},
 }
