@@ -1,0 +1,13 @@
+// Command mcp-server serves DREDGE over the Model Context Protocol.
+//
+// By default it speaks MCP over stdio, for a client that starts it (Claude
+// Desktop, an IDE): stdout carries protocol messages only and every log line
+// goes to stderr. With -transport http it serves Streamable HTTP at /mcp:
+//
+//	mcp-server                                  # stdio
+//	mcp-server -transport http -addr :3002      # http://localhost:3002/mcp
+//
+// The Engine is configured from the environment (dredge.FromEnv: DEVICE,
+// CACHE_*, REDIS_*, METRICS_ENABLED, …; LOG_LEVEL sets the log level). The
+// default HTTP address is ":" + MCP_SERVER_PORT, else ":3002".
+package main
