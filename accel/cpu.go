@@ -133,15 +133,40 @@ func (c *CPU) buf(b Buffer, min int, what string) ([]float64, error) {
 	return cb.data, nil
 }
 
-// optBuf is buf for optional buffers: nil gives a nil slice.
-func (c *CPU) optBuf(b Buffer, min int, what string) ([]float64, error) {
-	if b == nil {
-		return nil, nil
+// bufCheck checks a kernel's buffers in turn, each as buf does. After the
+// first failure it checks nothing more and err keeps that failure, so the
+// buffer reported is the first that fails. It lives on the stack:
+//
+//	ck := c.check()
+//	xs := ck.buf(x, n, "input")
+//	bs := ck.opt(b, n, "bias")
+//	if ck.err != nil {
+//		return ck.err
+//	}
+type bufCheck struct {
+	c   *CPU
+	err error
+}
+
+func (c *CPU) check() bufCheck { return bufCheck{c: c} }
+
+// buf checks b as c.buf does; it returns nil once a check has failed.
+func (k *bufCheck) buf(b Buffer, min int, what string) []float64 {
+	if k.err != nil {
+		return nil
 	}
-	if cb, ok := b.(*cpuBuffer); ok && cb == nil {
-		return nil, nil
+	s, err := k.c.buf(b, min, what)
+	k.err = err
+	return s
+}
+
+// opt is buf for optional buffers: nil (untyped or typed) gives a nil
+// slice and passes.
+func (k *bufCheck) opt(b Buffer, min int, what string) []float64 {
+	if cb, ok := b.(*cpuBuffer); b == nil || ok && cb == nil {
+		return nil
 	}
-	return c.buf(b, min, what)
+	return k.buf(b, min, what)
 }
 
 // Chunking of point loops. A kernel splits its points into a number of
@@ -264,17 +289,12 @@ func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, 
 		return err
 	}
 	l := layoutInterference(s)
-	p, err := c.buf(params, l.npar, "interference parameters")
-	if err != nil {
-		return err
-	}
-	in, err := c.buf(inputs, mul(l.d+1, n), "interference inputs")
-	if err != nil {
-		return err
-	}
-	o, err := c.buf(out, mul(n, l.o), "interference output")
-	if err != nil {
-		return err
+	ck := c.check()
+	p := ck.buf(params, l.npar, "interference parameters")
+	in := ck.buf(inputs, mul(l.d+1, n), "interference inputs")
+	o := ck.buf(out, mul(n, l.o), "interference output")
+	if ck.err != nil {
+		return ck.err
 	}
 	c.forChunks(n, chunkCount(n, l.f*4), func(_, lo, hi int) {
 		re := make([]float64, 2*l.f)
@@ -349,21 +369,13 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 		return 0, err
 	}
 	l := layoutInterference(s)
-	p, err := c.buf(params, l.npar, "interference parameters")
-	if err != nil {
-		return 0, err
-	}
-	in, err := c.buf(inputs, mul(l.d+1, n), "interference inputs")
-	if err != nil {
-		return 0, err
-	}
-	y, err := c.buf(target, mul(n, l.o), "interference target")
-	if err != nil {
-		return 0, err
-	}
-	g, err := c.buf(grad, l.npar, "interference gradient")
-	if err != nil {
-		return 0, err
+	ck := c.check()
+	p := ck.buf(params, l.npar, "interference parameters")
+	in := ck.buf(inputs, mul(l.d+1, n), "interference inputs")
+	y := ck.buf(target, mul(n, l.o), "interference target")
+	g := ck.buf(grad, l.npar, "interference gradient")
+	if ck.err != nil {
+		return 0, ck.err
 	}
 	clear(g[:l.npar])
 	if n == 0 {
@@ -456,21 +468,13 @@ func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) err
 	if rows < 0 || in < 1 || out < 1 {
 		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
 	}
-	xs, err := c.buf(x, mul(rows, in), "linear input")
-	if err != nil {
-		return err
-	}
-	ws, err := c.buf(w, mul(out, in), "linear weight")
-	if err != nil {
-		return err
-	}
-	bs, err := c.optBuf(b, out, "linear bias")
-	if err != nil {
-		return err
-	}
-	ys, err := c.buf(y, mul(rows, out), "linear output")
-	if err != nil {
-		return err
+	ck := c.check()
+	xs := ck.buf(x, mul(rows, in), "linear input")
+	ws := ck.buf(w, mul(out, in), "linear weight")
+	bs := ck.opt(b, out, "linear bias")
+	ys := ck.buf(y, mul(rows, out), "linear output")
+	if ck.err != nil {
+		return ck.err
 	}
 	if rows == 0 {
 		return nil
@@ -491,29 +495,15 @@ func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, 
 	if rows < 0 || in < 1 || out < 1 {
 		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
 	}
-	xs, err := c.buf(x, mul(rows, in), "linear input")
-	if err != nil {
-		return err
-	}
-	ws, err := c.buf(w, mul(out, in), "linear weight")
-	if err != nil {
-		return err
-	}
-	dys, err := c.buf(dy, mul(rows, out), "linear output gradient")
-	if err != nil {
-		return err
-	}
-	dxs, err := c.optBuf(dx, mul(rows, in), "linear input gradient")
-	if err != nil {
-		return err
-	}
-	dws, err := c.optBuf(dw, mul(out, in), "linear weight gradient")
-	if err != nil {
-		return err
-	}
-	dbs, err := c.optBuf(db, out, "linear bias gradient")
-	if err != nil {
-		return err
+	ck := c.check()
+	xs := ck.buf(x, mul(rows, in), "linear input")
+	ws := ck.buf(w, mul(out, in), "linear weight")
+	dys := ck.buf(dy, mul(rows, out), "linear output gradient")
+	dxs := ck.opt(dx, mul(rows, in), "linear input gradient")
+	dws := ck.opt(dw, mul(out, in), "linear weight gradient")
+	dbs := ck.opt(db, out, "linear bias gradient")
+	if ck.err != nil {
+		return ck.err
 	}
 	if dws != nil {
 		if rows == 0 {
@@ -541,13 +531,11 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 	if err := checkPoints(n); err != nil {
 		return err
 	}
-	xs, err := c.buf(x, n, "activation input")
-	if err != nil {
-		return err
-	}
-	ys, err := c.buf(y, n, "activation output")
-	if err != nil {
-		return err
+	ck := c.check()
+	xs := ck.buf(x, n, "activation input")
+	ys := ck.buf(y, n, "activation output")
+	if ck.err != nil {
+		return ck.err
 	}
 	switch act {
 	case Identity:
@@ -575,29 +563,27 @@ func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n
 	if err := checkPoints(n); err != nil {
 		return err
 	}
-	dys, err := c.buf(dy, n, "activation output gradient")
-	if err != nil {
-		return err
-	}
-	dxs, err := c.buf(dx, n, "activation input gradient")
-	if err != nil {
-		return err
+	ck := c.check()
+	dys := ck.buf(dy, n, "activation output gradient")
+	dxs := ck.buf(dx, n, "activation input gradient")
+	if ck.err != nil {
+		return ck.err
 	}
 	switch act {
 	case Identity:
 		copy(dxs[:n], dys[:n])
 	case Tanh:
-		ys, err := c.buf(y, n, "activation output")
-		if err != nil {
-			return err
+		ys := ck.buf(y, n, "activation output")
+		if ck.err != nil {
+			return ck.err
 		}
 		for i := 0; i < n; i++ {
 			dxs[i] = dys[i] * (1 - ys[i]*ys[i])
 		}
 	case Sine:
-		xs, err := c.buf(x, n, "activation input")
-		if err != nil {
-			return err
+		xs := ck.buf(x, n, "activation input")
+		if ck.err != nil {
+			return ck.err
 		}
 		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -619,38 +605,20 @@ func (c *CPU) BatchNorm(x Buffer, rows, cols int, gamma, beta, runMean, runVar B
 	if train && rows < 2 {
 		return fmt.Errorf("%w: batch normalisation in training mode needs at least 2 rows, got %d", ErrShape, rows)
 	}
-	xs, err := c.buf(x, mul(rows, cols), "batch norm input")
-	if err != nil {
-		return err
-	}
-	gs, err := c.buf(gamma, cols, "batch norm weight")
-	if err != nil {
-		return err
-	}
-	bs, err := c.buf(beta, cols, "batch norm bias")
-	if err != nil {
-		return err
-	}
-	rm, err := c.buf(runMean, cols, "batch norm running mean")
-	if err != nil {
-		return err
-	}
-	rv, err := c.buf(runVar, cols, "batch norm running variance")
-	if err != nil {
-		return err
-	}
-	ys, err := c.buf(y, mul(rows, cols), "batch norm output")
-	if err != nil {
-		return err
-	}
+	ck := c.check()
+	xs := ck.buf(x, mul(rows, cols), "batch norm input")
+	gs := ck.buf(gamma, cols, "batch norm weight")
+	bs := ck.buf(beta, cols, "batch norm bias")
+	rm := ck.buf(runMean, cols, "batch norm running mean")
+	rv := ck.buf(runVar, cols, "batch norm running variance")
+	ys := ck.buf(y, mul(rows, cols), "batch norm output")
 	var sm, si []float64
 	if train {
-		if sm, err = c.buf(saveMean, cols, "batch norm saved mean"); err != nil {
-			return err
-		}
-		if si, err = c.buf(saveInvStd, cols, "batch norm saved inverse std"); err != nil {
-			return err
-		}
+		sm = ck.buf(saveMean, cols, "batch norm saved mean")
+		si = ck.buf(saveInvStd, cols, "batch norm saved inverse std")
+	}
+	if ck.err != nil {
+		return ck.err
 	}
 	for j := 0; j < cols; j++ {
 		var mean, inv float64
@@ -685,37 +653,17 @@ func (c *CPU) BatchNormBackward(x Buffer, rows, cols int, gamma, saveMean, saveI
 	if rows < 1 || cols < 1 {
 		return fmt.Errorf("%w: batch norm rows %d, cols %d", ErrShape, rows, cols)
 	}
-	xs, err := c.buf(x, mul(rows, cols), "batch norm input")
-	if err != nil {
-		return err
-	}
-	gs, err := c.buf(gamma, cols, "batch norm weight")
-	if err != nil {
-		return err
-	}
-	sm, err := c.buf(saveMean, cols, "batch norm saved mean")
-	if err != nil {
-		return err
-	}
-	si, err := c.buf(saveInvStd, cols, "batch norm saved inverse std")
-	if err != nil {
-		return err
-	}
-	dys, err := c.buf(dy, mul(rows, cols), "batch norm output gradient")
-	if err != nil {
-		return err
-	}
-	dxs, err := c.buf(dx, mul(rows, cols), "batch norm input gradient")
-	if err != nil {
-		return err
-	}
-	dg, err := c.buf(dgamma, cols, "batch norm weight gradient")
-	if err != nil {
-		return err
-	}
-	db, err := c.buf(dbeta, cols, "batch norm bias gradient")
-	if err != nil {
-		return err
+	ck := c.check()
+	xs := ck.buf(x, mul(rows, cols), "batch norm input")
+	gs := ck.buf(gamma, cols, "batch norm weight")
+	sm := ck.buf(saveMean, cols, "batch norm saved mean")
+	si := ck.buf(saveInvStd, cols, "batch norm saved inverse std")
+	dys := ck.buf(dy, mul(rows, cols), "batch norm output gradient")
+	dxs := ck.buf(dx, mul(rows, cols), "batch norm input gradient")
+	dg := ck.buf(dgamma, cols, "batch norm weight gradient")
+	db := ck.buf(dbeta, cols, "batch norm bias gradient")
+	if ck.err != nil {
+		return ck.err
 	}
 	nf := float64(rows)
 	for j := 0; j < cols; j++ {
@@ -742,17 +690,12 @@ func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) 
 	if rows < 0 || in < 1 || features < 1 {
 		return fmt.Errorf("%w: fourier features rows %d, in %d, features %d", ErrShape, rows, in, features)
 	}
-	xs, err := c.buf(x, mul(rows, in), "fourier input")
-	if err != nil {
-		return err
-	}
-	bs, err := c.buf(b, mul(in, features), "fourier matrix")
-	if err != nil {
-		return err
-	}
-	ys, err := c.buf(y, mul(rows, mul(2, features)), "fourier output")
-	if err != nil {
-		return err
+	ck := c.check()
+	xs := ck.buf(x, mul(rows, in), "fourier input")
+	bs := ck.buf(b, mul(in, features), "fourier matrix")
+	ys := ck.buf(y, mul(rows, mul(2, features)), "fourier output")
+	if ck.err != nil {
+		return ck.err
 	}
 	c.forChunks(rows, chunkCount(rows, features*(in+4)/4), func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -775,17 +718,12 @@ func (c *CPU) MSE(pred, target Buffer, n int, dpred Buffer) (float64, error) {
 	if n < 1 {
 		return 0, fmt.Errorf("%w: mean squared error over %d values", ErrShape, n)
 	}
-	ps, err := c.buf(pred, n, "prediction")
-	if err != nil {
-		return 0, err
-	}
-	ts, err := c.buf(target, n, "target")
-	if err != nil {
-		return 0, err
-	}
-	ds, err := c.optBuf(dpred, n, "prediction gradient")
-	if err != nil {
-		return 0, err
+	ck := c.check()
+	ps := ck.buf(pred, n, "prediction")
+	ts := ck.buf(target, n, "target")
+	ds := ck.opt(dpred, n, "prediction gradient")
+	if ck.err != nil {
+		return 0, ck.err
 	}
 	s := 0.0
 	k := 2 / float64(n)
@@ -804,21 +742,13 @@ func (c *CPU) Adam(params, grad, m, v Buffer, n, step int, lr, beta1, beta2, eps
 	if n < 0 || step < 1 {
 		return fmt.Errorf("%w: adam over %d values at step %d", ErrShape, n, step)
 	}
-	ps, err := c.buf(params, n, "adam parameters")
-	if err != nil {
-		return err
-	}
-	gs, err := c.buf(grad, n, "adam gradient")
-	if err != nil {
-		return err
-	}
-	ms, err := c.buf(m, n, "adam first moment")
-	if err != nil {
-		return err
-	}
-	vs, err := c.buf(v, n, "adam second moment")
-	if err != nil {
-		return err
+	ck := c.check()
+	ps := ck.buf(params, n, "adam parameters")
+	gs := ck.buf(grad, n, "adam gradient")
+	ms := ck.buf(m, n, "adam first moment")
+	vs := ck.buf(v, n, "adam second moment")
+	if ck.err != nil {
+		return ck.err
 	}
 	bc1 := 1 - math.Pow(beta1, float64(step))
 	bc2 := 1 - math.Pow(beta2, float64(step))

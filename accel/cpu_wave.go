@@ -122,17 +122,12 @@ func (c *CPU) WaveForward(f WaveFamily, params, inputs Buffer, n int, out Buffer
 	if err := checkPoints(n); err != nil {
 		return err
 	}
-	p, err := c.buf(params, f.NumParams(), "wave parameters")
-	if err != nil {
-		return err
-	}
-	in, err := c.buf(inputs, mul(f.Dim+1, n), "wave inputs")
-	if err != nil {
-		return err
-	}
-	o, err := c.buf(out, n, "wave output")
-	if err != nil {
-		return err
+	ck := c.check()
+	p := ck.buf(params, f.NumParams(), "wave parameters")
+	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
+	o := ck.buf(out, n, "wave output")
+	if ck.err != nil {
+		return ck.err
 	}
 	switch f.Dim {
 	case 1:
@@ -261,21 +256,13 @@ func (c *CPU) WaveLossGrad(f WaveFamily, params, inputs, target Buffer, n int, g
 		return 0, err
 	}
 	np := f.NumParams()
-	p, err := c.buf(params, np, "wave parameters")
-	if err != nil {
-		return 0, err
-	}
-	in, err := c.buf(inputs, mul(f.Dim+1, n), "wave inputs")
-	if err != nil {
-		return 0, err
-	}
-	y, err := c.buf(target, n, "wave target")
-	if err != nil {
-		return 0, err
-	}
-	g, err := c.buf(grad, np, "wave gradient")
-	if err != nil {
-		return 0, err
+	ck := c.check()
+	p := ck.buf(params, np, "wave parameters")
+	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
+	y := ck.buf(target, n, "wave target")
+	g := ck.buf(grad, np, "wave gradient")
+	if ck.err != nil {
+		return 0, ck.err
 	}
 	clear(g[:np])
 	if n == 0 {

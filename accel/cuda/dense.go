@@ -34,21 +34,13 @@ func (d *Device) Linear(x accel.Buffer, rows, in int, w, b accel.Buffer, out int
 	if rows < 0 || in < 1 || out < 1 {
 		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", accel.ErrShape, rows, in, out)
 	}
-	xs, err := d.buf(x, mul(rows, in), "linear input")
-	if err != nil {
-		return err
-	}
-	ws, err := d.buf(w, mul(out, in), "linear weight")
-	if err != nil {
-		return err
-	}
-	bs, err := d.optBuf(b, out, "linear bias")
-	if err != nil {
-		return err
-	}
-	ys, err := d.buf(y, mul(rows, out), "linear output")
-	if err != nil {
-		return err
+	ck := d.check()
+	xs := ck.buf(x, mul(rows, in), "linear input")
+	ws := ck.buf(w, mul(out, in), "linear weight")
+	bs := ck.opt(b, out, "linear bias")
+	ys := ck.buf(y, mul(rows, out), "linear output")
+	if ck.err != nil {
+		return ck.err
 	}
 	if rows == 0 {
 		return nil
@@ -67,29 +59,15 @@ func (d *Device) LinearBackward(x accel.Buffer, rows, in int, w accel.Buffer, ou
 	if rows < 0 || in < 1 || out < 1 {
 		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", accel.ErrShape, rows, in, out)
 	}
-	xs, err := d.buf(x, mul(rows, in), "linear input")
-	if err != nil {
-		return err
-	}
-	ws, err := d.buf(w, mul(out, in), "linear weight")
-	if err != nil {
-		return err
-	}
-	dys, err := d.buf(dy, mul(rows, out), "linear output gradient")
-	if err != nil {
-		return err
-	}
-	dxs, err := d.optBuf(dx, mul(rows, in), "linear input gradient")
-	if err != nil {
-		return err
-	}
-	dws, err := d.optBuf(dw, mul(out, in), "linear weight gradient")
-	if err != nil {
-		return err
-	}
-	dbs, err := d.optBuf(db, out, "linear bias gradient")
-	if err != nil {
-		return err
+	ck := d.check()
+	xs := ck.buf(x, mul(rows, in), "linear input")
+	ws := ck.buf(w, mul(out, in), "linear weight")
+	dys := ck.buf(dy, mul(rows, out), "linear output gradient")
+	dxs := ck.opt(dx, mul(rows, in), "linear input gradient")
+	dws := ck.opt(dw, mul(out, in), "linear weight gradient")
+	dbs := ck.opt(db, out, "linear bias gradient")
+	if ck.err != nil {
+		return ck.err
 	}
 	return d.g.do(func() error {
 		g := d.g
@@ -120,13 +98,11 @@ func (d *Device) Activate(act accel.Activation, scale float64, x accel.Buffer, n
 	if err := checkPoints(n); err != nil {
 		return err
 	}
-	xs, err := d.buf(x, n, "activation input")
-	if err != nil {
-		return err
-	}
-	ys, err := d.buf(y, n, "activation output")
-	if err != nil {
-		return err
+	ck := d.check()
+	xs := ck.buf(x, n, "activation input")
+	ys := ck.buf(y, n, "activation output")
+	if ck.err != nil {
+		return ck.err
 	}
 	switch act {
 	case accel.Identity, accel.Tanh, accel.Sine:
@@ -150,27 +126,24 @@ func (d *Device) ActivateBackward(act accel.Activation, scale float64, x, y, dy 
 	if err := checkPoints(n); err != nil {
 		return err
 	}
-	dys, err := d.buf(dy, n, "activation output gradient")
-	if err != nil {
-		return err
-	}
-	dxs, err := d.buf(dx, n, "activation input gradient")
-	if err != nil {
-		return err
+	ck := d.check()
+	dys := ck.buf(dy, n, "activation output gradient")
+	dxs := ck.buf(dx, n, "activation input gradient")
+	if ck.err != nil {
+		return ck.err
 	}
 	var xs, ys *buffer
 	switch act {
 	case accel.Identity:
 	case accel.Tanh:
-		if ys, err = d.buf(y, n, "activation output"); err != nil {
-			return err
-		}
+		ys = ck.buf(y, n, "activation output")
 	case accel.Sine:
-		if xs, err = d.buf(x, n, "activation input"); err != nil {
-			return err
-		}
+		xs = ck.buf(x, n, "activation input")
 	default:
 		return fmt.Errorf("%w: unknown activation %v", accel.ErrShape, act)
+	}
+	if ck.err != nil {
+		return ck.err
 	}
 	if n == 0 {
 		return nil
@@ -193,38 +166,20 @@ func (d *Device) BatchNorm(x accel.Buffer, rows, cols int, gamma, beta, runMean,
 	if train && rows < 2 {
 		return fmt.Errorf("%w: batch normalisation in training mode needs at least 2 rows, got %d", accel.ErrShape, rows)
 	}
-	xs, err := d.buf(x, mul(rows, cols), "batch norm input")
-	if err != nil {
-		return err
-	}
-	gs, err := d.buf(gamma, cols, "batch norm weight")
-	if err != nil {
-		return err
-	}
-	bs, err := d.buf(beta, cols, "batch norm bias")
-	if err != nil {
-		return err
-	}
-	rm, err := d.buf(runMean, cols, "batch norm running mean")
-	if err != nil {
-		return err
-	}
-	rv, err := d.buf(runVar, cols, "batch norm running variance")
-	if err != nil {
-		return err
-	}
-	ys, err := d.buf(y, mul(rows, cols), "batch norm output")
-	if err != nil {
-		return err
-	}
+	ck := d.check()
+	xs := ck.buf(x, mul(rows, cols), "batch norm input")
+	gs := ck.buf(gamma, cols, "batch norm weight")
+	bs := ck.buf(beta, cols, "batch norm bias")
+	rm := ck.buf(runMean, cols, "batch norm running mean")
+	rv := ck.buf(runVar, cols, "batch norm running variance")
+	ys := ck.buf(y, mul(rows, cols), "batch norm output")
 	var sm, si *buffer
 	if train {
-		if sm, err = d.buf(saveMean, cols, "batch norm saved mean"); err != nil {
-			return err
-		}
-		if si, err = d.buf(saveInvStd, cols, "batch norm saved inverse std"); err != nil {
-			return err
-		}
+		sm = ck.buf(saveMean, cols, "batch norm saved mean")
+		si = ck.buf(saveInvStd, cols, "batch norm saved inverse std")
+	}
+	if ck.err != nil {
+		return ck.err
 	}
 	if rows == 0 {
 		return nil
@@ -253,37 +208,17 @@ func (d *Device) BatchNormBackward(x accel.Buffer, rows, cols int, gamma, saveMe
 	if rows < 1 || cols < 1 {
 		return fmt.Errorf("%w: batch norm rows %d, cols %d", accel.ErrShape, rows, cols)
 	}
-	xs, err := d.buf(x, mul(rows, cols), "batch norm input")
-	if err != nil {
-		return err
-	}
-	gs, err := d.buf(gamma, cols, "batch norm weight")
-	if err != nil {
-		return err
-	}
-	sm, err := d.buf(saveMean, cols, "batch norm saved mean")
-	if err != nil {
-		return err
-	}
-	si, err := d.buf(saveInvStd, cols, "batch norm saved inverse std")
-	if err != nil {
-		return err
-	}
-	dys, err := d.buf(dy, mul(rows, cols), "batch norm output gradient")
-	if err != nil {
-		return err
-	}
-	dxs, err := d.buf(dx, mul(rows, cols), "batch norm input gradient")
-	if err != nil {
-		return err
-	}
-	dg, err := d.buf(dgamma, cols, "batch norm weight gradient")
-	if err != nil {
-		return err
-	}
-	db, err := d.buf(dbeta, cols, "batch norm bias gradient")
-	if err != nil {
-		return err
+	ck := d.check()
+	xs := ck.buf(x, mul(rows, cols), "batch norm input")
+	gs := ck.buf(gamma, cols, "batch norm weight")
+	sm := ck.buf(saveMean, cols, "batch norm saved mean")
+	si := ck.buf(saveInvStd, cols, "batch norm saved inverse std")
+	dys := ck.buf(dy, mul(rows, cols), "batch norm output gradient")
+	dxs := ck.buf(dx, mul(rows, cols), "batch norm input gradient")
+	dg := ck.buf(dgamma, cols, "batch norm weight gradient")
+	db := ck.buf(dbeta, cols, "batch norm bias gradient")
+	if ck.err != nil {
+		return ck.err
 	}
 	return d.g.do(func() error {
 		g := d.g
@@ -304,17 +239,12 @@ func (d *Device) Fourier(x accel.Buffer, rows, in int, b accel.Buffer, features 
 	if rows < 0 || in < 1 || features < 1 {
 		return fmt.Errorf("%w: fourier features rows %d, in %d, features %d", accel.ErrShape, rows, in, features)
 	}
-	xs, err := d.buf(x, mul(rows, in), "fourier input")
-	if err != nil {
-		return err
-	}
-	bs, err := d.buf(b, mul(in, features), "fourier matrix")
-	if err != nil {
-		return err
-	}
-	ys, err := d.buf(y, mul(rows, mul(2, features)), "fourier output")
-	if err != nil {
-		return err
+	ck := d.check()
+	xs := ck.buf(x, mul(rows, in), "fourier input")
+	bs := ck.buf(b, mul(in, features), "fourier matrix")
+	ys := ck.buf(y, mul(rows, mul(2, features)), "fourier output")
+	if ck.err != nil {
+		return ck.err
 	}
 	if rows == 0 {
 		return nil
@@ -334,20 +264,15 @@ func (d *Device) MSE(pred, target accel.Buffer, n int, dpred accel.Buffer) (floa
 	if n < 1 {
 		return 0, fmt.Errorf("%w: mean squared error over %d values", accel.ErrShape, n)
 	}
-	ps, err := d.buf(pred, n, "prediction")
-	if err != nil {
-		return 0, err
-	}
-	ts, err := d.buf(target, n, "target")
-	if err != nil {
-		return 0, err
-	}
-	ds, err := d.optBuf(dpred, n, "prediction gradient")
-	if err != nil {
-		return 0, err
+	ck := d.check()
+	ps := ck.buf(pred, n, "prediction")
+	ts := ck.buf(target, n, "target")
+	ds := ck.opt(dpred, n, "prediction gradient")
+	if ck.err != nil {
+		return 0, ck.err
 	}
 	var s float64
-	err = d.g.do(func() error {
+	err := d.g.do(func() error {
 		g := d.g
 		gx := blocks(n, blockSize, 4*g.sms)
 		part, err := g.getScratch(scratchPartial, gx)
@@ -376,21 +301,13 @@ func (d *Device) Adam(params, grad, m, v accel.Buffer, n, step int, lr, beta1, b
 	if n < 0 || step < 1 {
 		return fmt.Errorf("%w: adam over %d values at step %d", accel.ErrShape, n, step)
 	}
-	ps, err := d.buf(params, n, "adam parameters")
-	if err != nil {
-		return err
-	}
-	gs, err := d.buf(grad, n, "adam gradient")
-	if err != nil {
-		return err
-	}
-	ms, err := d.buf(m, n, "adam first moment")
-	if err != nil {
-		return err
-	}
-	vs, err := d.buf(v, n, "adam second moment")
-	if err != nil {
-		return err
+	ck := d.check()
+	ps := ck.buf(params, n, "adam parameters")
+	gs := ck.buf(grad, n, "adam gradient")
+	ms := ck.buf(m, n, "adam first moment")
+	vs := ck.buf(v, n, "adam second moment")
+	if ck.err != nil {
+		return ck.err
 	}
 	if n == 0 {
 		return nil

@@ -270,15 +270,40 @@ func (d *Device) buf(b accel.Buffer, min int, what string) (*buffer, error) {
 	return cb, nil
 }
 
-// optBuf is buf for optional buffers: nil gives a nil buffer (address 0).
-func (d *Device) optBuf(b accel.Buffer, min int, what string) (*buffer, error) {
-	if b == nil {
-		return nil, nil
+// bufCheck checks a kernel's buffers in turn, each as buf does. After the
+// first failure it checks nothing more and err keeps that failure, so the
+// buffer reported is the first that fails. It lives on the stack:
+//
+//	ck := d.check()
+//	xs := ck.buf(x, n, "input")
+//	bs := ck.opt(b, n, "bias")
+//	if ck.err != nil {
+//		return ck.err
+//	}
+type bufCheck struct {
+	d   *Device
+	err error
+}
+
+func (d *Device) check() bufCheck { return bufCheck{d: d} }
+
+// buf checks b as d.buf does; it returns nil once a check has failed.
+func (k *bufCheck) buf(b accel.Buffer, min int, what string) *buffer {
+	if k.err != nil {
+		return nil
 	}
-	if cb, ok := b.(*buffer); ok && cb == nil {
-		return nil, nil
+	cb, err := k.d.buf(b, min, what)
+	k.err = err
+	return cb
+}
+
+// opt is buf for optional buffers: nil (untyped or typed) gives a nil
+// buffer (address 0) and passes.
+func (k *bufCheck) opt(b accel.Buffer, min int, what string) *buffer {
+	if cb, ok := b.(*buffer); b == nil || ok && cb == nil {
+		return nil
 	}
-	return d.buf(b, min, what)
+	return k.buf(b, min, what)
 }
 
 // mul returns a·b, or −1 when either is negative or the product overflows

@@ -20,28 +20,29 @@ const (
 	gradBlocksPerSM = 2
 )
 
-// WaveForward implements [accel.Device].
-func (d *Device) WaveForward(f accel.WaveFamily, params, inputs accel.Buffer, n int, out accel.Buffer) error {
+// begin makes the checks a wave or interference kernel starts with, in
+// order: d is open, the family or basis s is valid, n is not negative.
+func begin[S interface{ Validate() error }](d *Device, s S, n int) error {
 	if err := d.open(); err != nil {
 		return err
 	}
-	if err := f.Validate(); err != nil {
+	if err := s.Validate(); err != nil {
 		return err
 	}
-	if err := checkPoints(n); err != nil {
+	return checkPoints(n)
+}
+
+// WaveForward implements [accel.Device].
+func (d *Device) WaveForward(f accel.WaveFamily, params, inputs accel.Buffer, n int, out accel.Buffer) error {
+	if err := begin(d, f, n); err != nil {
 		return err
 	}
-	p, err := d.buf(params, f.NumParams(), "wave parameters")
-	if err != nil {
-		return err
-	}
-	in, err := d.buf(inputs, mul(f.Dim+1, n), "wave inputs")
-	if err != nil {
-		return err
-	}
-	o, err := d.buf(out, n, "wave output")
-	if err != nil {
-		return err
+	ck := d.check()
+	p := ck.buf(params, f.NumParams(), "wave parameters")
+	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
+	o := ck.buf(out, n, "wave output")
+	if ck.err != nil {
+		return ck.err
 	}
 	if n == 0 {
 		return nil
@@ -74,34 +75,20 @@ func (g *gpu) waveEval(f accel.WaveFamily, p, in cu.DevicePtr, n int, y, out cu.
 // wave_grad the per-warp partial sums of the gradient and of the squared
 // residuals, reduce_columns their sums; only the loss comes back.
 func (d *Device) WaveLossGrad(f accel.WaveFamily, params, inputs, target accel.Buffer, n int, grad accel.Buffer) (float64, error) {
-	if err := d.open(); err != nil {
-		return 0, err
-	}
-	if err := f.Validate(); err != nil {
-		return 0, err
-	}
-	if err := checkPoints(n); err != nil {
+	if err := begin(d, f, n); err != nil {
 		return 0, err
 	}
 	np := f.NumParams()
-	p, err := d.buf(params, np, "wave parameters")
-	if err != nil {
-		return 0, err
-	}
-	in, err := d.buf(inputs, mul(f.Dim+1, n), "wave inputs")
-	if err != nil {
-		return 0, err
-	}
-	y, err := d.buf(target, n, "wave target")
-	if err != nil {
-		return 0, err
-	}
-	gb, err := d.buf(grad, np, "wave gradient")
-	if err != nil {
-		return 0, err
+	ck := d.check()
+	p := ck.buf(params, np, "wave parameters")
+	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
+	y := ck.buf(target, n, "wave target")
+	gb := ck.buf(grad, np, "wave gradient")
+	if ck.err != nil {
+		return 0, ck.err
 	}
 	var sq float64
-	err = d.g.do(func() error {
+	err := d.g.do(func() error {
 		g := d.g
 		if n == 0 {
 			return zero(gb.ptr(), np)
@@ -113,9 +100,7 @@ func (d *Device) WaveLossGrad(f accel.WaveFamily, params, inputs, target accel.B
 		if err := g.waveEval(f, p.ptr(), in.ptr(), n, y.ptr(), res); err != nil {
 			return err
 		}
-		gx := blocks(n, blockSize, gradBlocksPerSM*g.sms)
-		rows := gx * blockSize / 32
-		part, err := g.getScratch(scratchPartial, (np+1)*rows)
+		gx, rows, part, err := g.gradPartials(n, np)
 		if err != nil {
 			return err
 		}
@@ -142,6 +127,17 @@ func (d *Device) WaveLossGrad(f accel.WaveFamily, params, inputs, target accel.B
 	return sq / float64(n), nil
 }
 
+// gradPartials returns the grid width gx of a gradient kernel over n
+// points, its rows of per-warp partial sums and the scratch part for np+1
+// columns of them: the gradient, then the squared residuals. Called on the
+// GPU's goroutine only.
+func (g *gpu) gradPartials(n, np int) (gx, rows int, part cu.DevicePtr, err error) {
+	gx = blocks(n, blockSize, gradBlocksPerSM*g.sms)
+	rows = gx * blockSize / 32
+	part, err = g.getScratch(scratchPartial, (np+1)*rows)
+	return gx, rows, part, err
+}
+
 // reduceColumns sums cols columns of rows partials at part: the first nout
 // into out, the next (at most one) is copied back and returned.
 func (g *gpu) reduceColumns(part cu.DevicePtr, cols, rows int, out cu.DevicePtr, nout int) (float64, error) {
@@ -161,26 +157,15 @@ func (g *gpu) reduceColumns(part cu.DevicePtr, cols, rows int, out cu.DevicePtr,
 
 // InterferenceForward implements [accel.Device].
 func (d *Device) InterferenceForward(s accel.Interference, params, inputs accel.Buffer, n int, out accel.Buffer) error {
-	if err := d.open(); err != nil {
+	if err := begin(d, s, n); err != nil {
 		return err
 	}
-	if err := s.Validate(); err != nil {
-		return err
-	}
-	if err := checkPoints(n); err != nil {
-		return err
-	}
-	p, err := d.buf(params, s.NumParams(), "interference parameters")
-	if err != nil {
-		return err
-	}
-	in, err := d.buf(inputs, mul(s.Dim+1, n), "interference inputs")
-	if err != nil {
-		return err
-	}
-	o, err := d.buf(out, mul(n, s.Outputs), "interference output")
-	if err != nil {
-		return err
+	ck := d.check()
+	p := ck.buf(params, s.NumParams(), "interference parameters")
+	in := ck.buf(inputs, mul(s.Dim+1, n), "interference inputs")
+	o := ck.buf(out, mul(n, s.Outputs), "interference output")
+	if ck.err != nil {
+		return ck.err
 	}
 	if n == 0 {
 		return nil
@@ -195,35 +180,21 @@ func (d *Device) InterferenceForward(s accel.Interference, params, inputs accel.
 
 // InterferenceLossGrad implements [accel.Device].
 func (d *Device) InterferenceLossGrad(s accel.Interference, params, inputs, target accel.Buffer, n int, grad accel.Buffer) (float64, error) {
-	if err := d.open(); err != nil {
-		return 0, err
-	}
-	if err := s.Validate(); err != nil {
-		return 0, err
-	}
-	if err := checkPoints(n); err != nil {
+	if err := begin(d, s, n); err != nil {
 		return 0, err
 	}
 	np := s.NumParams()
-	p, err := d.buf(params, np, "interference parameters")
-	if err != nil {
-		return 0, err
-	}
-	in, err := d.buf(inputs, mul(s.Dim+1, n), "interference inputs")
-	if err != nil {
-		return 0, err
-	}
-	y, err := d.buf(target, mul(n, s.Outputs), "interference target")
-	if err != nil {
-		return 0, err
-	}
-	gb, err := d.buf(grad, np, "interference gradient")
-	if err != nil {
-		return 0, err
+	ck := d.check()
+	p := ck.buf(params, np, "interference parameters")
+	in := ck.buf(inputs, mul(s.Dim+1, n), "interference inputs")
+	y := ck.buf(target, mul(n, s.Outputs), "interference target")
+	gb := ck.buf(grad, np, "interference gradient")
+	if ck.err != nil {
+		return 0, ck.err
 	}
 	norm0 := math.Pow(2*math.Pi, float64(s.Dim)/2)
 	var sq float64
-	err = d.g.do(func() error {
+	err := d.g.do(func() error {
 		g := d.g
 		if n == 0 {
 			return zero(gb.ptr(), np)
@@ -232,9 +203,7 @@ func (d *Device) InterferenceLossGrad(s accel.Interference, params, inputs, targ
 		if err != nil {
 			return err
 		}
-		gx := blocks(n, blockSize, gradBlocksPerSM*g.sms)
-		rows := gx * blockSize / 32
-		part, err := g.getScratch(scratchPartial, (np+1)*rows)
+		gx, rows, part, err := g.gradPartials(n, np)
 		if err != nil {
 			return err
 		}
