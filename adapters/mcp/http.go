@@ -104,11 +104,27 @@ func (h *HTTPHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // [http.Server.Shutdown]). Register it with [http.Server.RegisterOnShutdown].
 // Clients may open new sessions afterwards; it is safe to call at any time
 // and more than once.
+//
+// An event stream that a client was opening at that very moment may attach
+// to its session just after it is closed, so CloseSessions closes the
+// sessions again over a short settling period (about 150 ms).
 func (h *HTTPHandler) CloseSessions() {
-	for ss := range h.server.Sessions() {
-		_ = ss.Close()
+	for round := 0; ; round++ {
+		for ss := range h.server.Sessions() {
+			_ = ss.Close()
+		}
+		if round == closeRounds-1 {
+			return
+		}
+		time.Sleep(closeSettle)
 	}
 }
+
+// Rounds and spacing of CloseSessions's settling period.
+const (
+	closeRounds = 4
+	closeSettle = 50 * time.Millisecond
+)
 
 // crossOrigin refuses cross-origin requests with 403. MCP asks servers to
 // validate Origin on every request (the GET that opens the event stream

@@ -63,7 +63,11 @@ func TestHTTPShutdown(t *testing.T) {
 	if err := ts.Config.Shutdown(sctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	if d := time.Since(start); d > 3*time.Second {
+	// Without CloseSessions, Shutdown waits for the stream until sctx
+	// expires and fails above. Under heavy load (CI runs every package's
+	// tests at once) the client's best-effort session DELETE may be
+	// answered late (the go-sdk bounds it at 5 s), hence the margin.
+	if d := time.Since(start); d > 8*time.Second {
 		t.Errorf("Shutdown took %v with an event stream open", d)
 	}
 }
