@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"time"
 
 	"github.com/dredge-cli/dredge/cache"
 )
@@ -59,10 +60,41 @@ func (e *Engine) openCache(c *config) error {
 	if _, nop := backend.(*cache.Nop); nop {
 		return nil
 	}
-	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
+	e.cacheBackend = cache.NewResultCache(backend, cache.ResultConfig{}).Stats(context.Background()).Backend
+	// The copy-free Get of an in-memory backend, which fails only by missing.
 	e.shared, _ = backend.(cache.SharedGetter)
-	e.cacheBackend = e.results.Stats(context.Background()).Backend
+	if e.mon.MetricsEnabled() {
+		backend = &countedCache{Cache: backend, onErr: func() { e.mon.CacheError(e.cacheBackend) }}
+	}
+	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
 	return nil
+}
+
+// countedCache counts a backend's failures (not misses, not the caller's
+// cancellations) in the monitor's dredge_cache_errors_total.
+type countedCache struct {
+	cache.Cache
+	onErr func()
+}
+
+func (c *countedCache) count(ctx context.Context, err error) error {
+	if err != nil && !errors.Is(err, cache.ErrNotFound) && ctx.Err() == nil {
+		c.onErr()
+	}
+	return err
+}
+
+func (c *countedCache) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := c.Cache.Get(ctx, key)
+	return v, c.count(ctx, err)
+}
+
+func (c *countedCache) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	return c.count(ctx, c.Cache.Set(ctx, key, v, ttl))
+}
+
+func (c *countedCache) Delete(ctx context.Context, key string) error {
+	return c.count(ctx, c.Cache.Delete(ctx, key))
 }
 
 // cacheable is implemented by the params of operations whose results the

@@ -64,6 +64,10 @@ func TestRedisFaultEngine(t *testing.T) {
 	if st.CacheStats.Errors == 0 {
 		t.Errorf("cache errors not counted: %+v", st.CacheStats)
 	}
+	m, _ := e.Metrics(ctx)
+	if n := m.Metrics.Counters["dredge_cache_errors_total{backend=redis}"]; n == 0 {
+		t.Errorf("dredge_cache_errors_total not fed: %v", m.Metrics.Counters)
+	}
 }
 
 func TestReady(t *testing.T) {
