@@ -187,7 +187,8 @@ func (e *Engine) call(ctx context.Context, op string, params json.RawMessage) (r
 }
 
 // CallJSON and Call do not keep params after they return, so callers may
-// reuse its memory.
+// reuse its memory. The response they return may be shared with the result
+// cache: callers must treat it as read-only.
 //
 // CallJSON runs an operation like [Engine.Call] and returns the original's
 // JSON response: the result's fields with "success": true, or
