@@ -26,38 +26,30 @@ func BenchmarkUnifiedInference(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
-// BenchmarkUnifiedInferenceJSON measures the same through the operation
-// table: JSON params in, JSON response out, as the adapters call it.
+// BenchmarkUnifiedInferenceJSON measures unified_inference through the
+// operation table, JSON params in and JSON response out, as the adapters
+// call it: "uncached" without a cache, "cached" with the default memory
+// cache and the request repeated (every call after the first is a hit).
 func BenchmarkUnifiedInferenceJSON(b *testing.B) {
-	e := newEngine(b, dredge.WithCache(nil))
-	ctx := context.Background()
 	params := json.RawMessage(`{"dredge_insight":"a distinct insight","quasimoto_coords":[0.5],"string_modes":[1,2,3]}`)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, code := e.CallJSON(ctx, "unified_inference", params); code != dredge.CodeOK {
-			b.Fatal(code)
-		}
+	for _, c := range []struct {
+		name string
+		opt  dredge.Option
+	}{{"uncached", dredge.WithCache(nil)}, {"cached", nil}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := newEngine(b, c.opt)
+			ctx := context.Background()
+			e.CallJSON(ctx, "unified_inference", params)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, code := e.CallJSON(ctx, "unified_inference", params); code != dredge.CodeOK {
+					b.Fatal(code)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
-}
-
-// BenchmarkUnifiedInferenceCached is BenchmarkUnifiedInferenceJSON with the
-// default memory cache, the request repeated: every call after the first is
-// a hit.
-func BenchmarkUnifiedInferenceCached(b *testing.B) {
-	e := newEngine(b)
-	ctx := context.Background()
-	params := json.RawMessage(`{"dredge_insight":"a distinct insight","quasimoto_coords":[0.5],"string_modes":[1,2,3]}`)
-	e.CallJSON(ctx, "unified_inference", params)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		if _, code := e.CallJSON(ctx, "unified_inference", params); code != dredge.CodeOK {
-			b.Fatal(code)
-		}
-	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
 // BenchmarkUnifiedInferenceCachedCanonical hits the canonical key only: the

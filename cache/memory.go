@@ -98,17 +98,10 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
 // GetShared is Get without the copy: the returned slice is the stored value
 // itself and must not be modified. It implements [SharedGetter].
 func (m *Memory) GetShared(ctx context.Context, key string) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
+	if err := m.enter(ctx, key); err != nil {
 		return nil, err
 	}
-	if err := checkKey(key); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed.Load() {
-		return nil, ErrClosed
-	}
 	e, ok := m.rc.Get(key)
 	if !ok || e.key != key {
 		m.c.misses.Add(1)
@@ -118,10 +111,9 @@ func (m *Memory) GetShared(ctx context.Context, key string) ([]byte, error) {
 	return e.value, nil
 }
 
-// Set stores a copy of value and waits until ristretto has applied it, so
-// the next Get sees it. It is safe for concurrent use; concurrent Sets
-// serialise on ristretto's single write goroutine.
-func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+// enter checks ctx and key and takes the read lock of a call on an open
+// cache; when it returns nil the caller must release m.mu.RUnlock.
+func (m *Memory) enter(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -129,10 +121,21 @@ func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 		return err
 	}
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	if m.closed.Load() {
+		m.mu.RUnlock()
 		return ErrClosed
 	}
+	return nil
+}
+
+// Set stores a copy of value and waits until ristretto has applied it, so
+// the next Get sees it. It is safe for concurrent use; concurrent Sets
+// serialise on ristretto's single write goroutine.
+func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	if err := m.enter(ctx, key); err != nil {
+		return err
+	}
+	defer m.mu.RUnlock()
 	v := make([]byte, len(value))
 	copy(v, value)
 	cost := int64(len(key)+len(value)) + memEntryOverhead
@@ -143,17 +146,10 @@ func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Dur
 
 // Delete removes key. It is safe for concurrent use.
 func (m *Memory) Delete(ctx context.Context, key string) error {
-	if err := ctx.Err(); err != nil {
+	if err := m.enter(ctx, key); err != nil {
 		return err
 	}
-	if err := checkKey(key); err != nil {
-		return err
-	}
-	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.closed.Load() {
-		return ErrClosed
-	}
 	m.rc.Del(key)
 	return nil
 }
