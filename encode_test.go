@@ -38,4 +38,28 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
 	}
+
+	spec := &SpectrumResult{Success: true, Dimensions: 10, MaxModes: 3, EnergySpectrum: []float64{0.5, 1, 1.5e-7}}
+	type plainSpec SpectrumResult
+	checkAppend(t, spec, (*plainSpec)(spec))
+	for _, out := range []Values{Column(1, -2.5e-9, 3e21), Rows([]float64{1, 2}, []float64{3, 4.25})} {
+		inf := &InferenceResult{Success: true, ModelID: "siren_<0>", Output: out, Cached: true}
+		type plainInf InferenceResult
+		checkAppend(t, inf, (*plainInf)(inf))
+	}
+}
+
+func checkAppend(t *testing.T, a interface{ AppendJSON([]byte) ([]byte, error) }, plain any) {
+	t.Helper()
+	got, err := a.AppendJSON(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
+	}
 }

@@ -344,6 +344,23 @@ func modelInputs(m stringtheory.Model, in Inputs) (map[string][]float64, int, er
 	return out, n, nil
 }
 
+// AppendJSON appends the result's JSON encoding to b, as json.Marshal
+// would write it.
+func (r *InferenceResult) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"success":`...)
+	b = strconv.AppendBool(b, r.Success)
+	b = append(b, `,"model_id":`...)
+	b = appendString(b, r.ModelID)
+	b = append(b, `,"output":`...)
+	var err error
+	if b, err = appendMatrix(b, r.Output.Data, r.Output.Width); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"cached":`...)
+	b = strconv.AppendBool(b, r.Cached)
+	return append(b, '}'), nil
+}
+
 // Inference evaluates a loaded model at the given points.
 func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceResult, error) {
 	if err := e.check(); err != nil {
@@ -466,6 +483,27 @@ func (p *SpectrumParams) resolve() (maxModes, dims int, err error) {
 		}
 	}
 	return
+}
+
+// AppendJSON appends the result's JSON encoding to b, as json.Marshal
+// would write it.
+func (r *SpectrumResult) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"success":`...)
+	b = strconv.AppendBool(b, r.Success)
+	b = append(b, `,"dimensions":`...)
+	b = strconv.AppendInt(b, int64(r.Dimensions), 10)
+	b = append(b, `,"max_modes":`...)
+	b = strconv.AppendInt(b, int64(r.MaxModes), 10)
+	b = append(b, `,"energy_spectrum":`...)
+	var err error
+	if r.EnergySpectrum == nil {
+		b = append(b, "null"...)
+	} else if b, err = appendFloats(b, r.EnergySpectrum); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"cached":`...)
+	b = strconv.AppendBool(b, r.Cached)
+	return append(b, '}'), nil
 }
 
 // StringSpectrum returns the energy levels E_1 … E_max_modes of a string.
