@@ -47,7 +47,6 @@ type config struct {
 	logger     *slog.Logger
 	stringNN   StringNNDefaults
 	maxModels  int
-	hooks      []func(*Engine) error
 	cache      cache.Cache
 	cacheCfg   *cache.Config
 	cacheSet   bool
@@ -182,12 +181,6 @@ func New(opts ...Option) (*Engine, error) {
 	if err := e.openCache(&c); err != nil {
 		_ = e.Close()
 		return nil, err
-	}
-	for _, h := range c.hooks {
-		if err := h(e); err != nil {
-			_ = e.Close()
-			return nil, err
-		}
 	}
 	return e, nil
 }

@@ -60,7 +60,7 @@ func (e *Engine) openCache(c *config) error {
 	if _, nop := backend.(*cache.Nop); nop {
 		return nil
 	}
-	e.cacheBackend = cache.NewResultCache(backend, cache.ResultConfig{}).Stats(context.Background()).Backend
+	e.cacheBackend = cache.BackendName(backend)
 	// The copy-free Get of an in-memory backend, which fails only by missing.
 	e.shared, _ = backend.(cache.SharedGetter)
 	if e.mon.MetricsEnabled() {

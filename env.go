@@ -1,6 +1,7 @@
 package dredge
 
 import (
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"os"
 	"strconv"
 	"strings"
@@ -89,11 +90,9 @@ func envBool(lookup func(string) (string, bool), name string, def bool) (bool, e
 	if !ok || strings.TrimSpace(v) == "" {
 		return def, nil
 	}
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes", "on":
-		return true, nil
-	case "0", "false", "no", "off":
-		return false, nil
+	b, err := envvar.ParseBool(v)
+	if err != nil {
+		return false, invalid(name, "must be true or false, got %q", truncate(v, 32))
 	}
-	return false, invalid(name, "must be true or false, got %q", truncate(v, 32))
+	return b, nil
 }

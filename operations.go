@@ -182,7 +182,6 @@ func floatField(name string, p *float64, def float64, positive bool) (float64, e
 func (e *Engine) modelConfig(typ string, c *ModelConfig) (stringtheory.Config, error) {
 	var cfg stringtheory.Config
 	var err error
-	big := 1 << 30
 	set := func(dst *int, name string, p *int, lo, hi int) {
 		if err == nil {
 			*dst, err = intField(name, p, lo, hi)
@@ -197,7 +196,6 @@ func (e *Engine) modelConfig(typ string, c *ModelConfig) (stringtheory.Config, e
 	set(&cfg.OutFeatures, "config.out_features", c.OutFeatures, 1, stringtheory.MaxHidden)
 	set(&cfg.InputDim, "config.input_dim", c.InputDim, 1, stringtheory.MaxInputDim)
 	set(&cfg.NumFeatures, "config.num_features", c.NumFeatures, 1, stringtheory.MaxFeatures)
-	_ = big
 	if err != nil {
 		return cfg, err
 	}

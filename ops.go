@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"sort"
@@ -236,18 +237,10 @@ type jsonAppender interface {
 // unwrapMarshal extracts the error a MarshalJSON method returned.
 func unwrapMarshal(err error) error {
 	var me *json.MarshalerError
-	if ok := asMarshalerError(err, &me); ok {
+	if errors.As(err, &me) {
 		return me.Err
 	}
 	return err
-}
-
-func asMarshalerError(err error, me **json.MarshalerError) bool {
-	e, ok := err.(*json.MarshalerError)
-	if ok {
-		*me = e
-	}
-	return ok
 }
 
 // Request is the legacy request envelope {"operation": …, "params": …}.
@@ -259,15 +252,15 @@ type Request struct {
 // HandleRequest decodes a legacy request envelope and runs it with
 // [Engine.CallJSON].
 func (e *Engine) HandleRequest(ctx context.Context, body []byte) ([]byte, Code) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		err := invalid("request", "body must be a JSON object {\"operation\": …, \"params\": …}")
+		return ErrorJSON(err), CodeOf(err)
+	}
 	var r Request
 	if err := decodeParams(body, &r); err != nil {
 		if fe, ok := err.(*FieldError); ok && fe.Field == "params" {
 			err = invalid("request", "%s", fe.Reason)
 		}
-		return ErrorJSON(err), CodeOf(err)
-	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		err := invalid("request", "body must be a JSON object {\"operation\": …, \"params\": …}")
 		return ErrorJSON(err), CodeOf(err)
 	}
 	return e.CallJSON(ctx, r.Operation, r.Params)

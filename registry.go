@@ -20,13 +20,11 @@ type entry struct {
 	cfg         stringtheory.Config
 	mu          sync.RWMutex
 	model       stringtheory.Model
-	version     uint64 // incremented when the parameters change
-	fingerprint string // paramsFingerprint of the parameters
+	fingerprint string // paramsFingerprint of the parameters: their version
 }
 
 // changed records a change of the parameters; mu must be held for writing.
 func (e *entry) changed() {
-	e.version++
 	e.fingerprint = paramsFingerprint(e.model.Values())
 }
 
@@ -50,7 +48,7 @@ func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model
 	}
 	n := r.counts[typ]
 	r.counts[typ] = n + 1
-	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, version: 1, fingerprint: paramsFingerprint(m.Values())}
+	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, fingerprint: paramsFingerprint(m.Values())}
 	r.byID[e.id] = e
 	return e, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"log/slog"
 	"math"
 	"net/url"
@@ -85,7 +86,7 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	bad := func(name string, err error) { errs = append(errs, &ConfigError{Name: name, Err: err}) }
 
 	if v, ok := get("CACHE_ENABLED"); ok {
-		b, err := strconv.ParseBool(v)
+		b, err := envvar.ParseBool(v)
 		if err != nil {
 			bad("CACHE_ENABLED", fmt.Errorf("%q is not a boolean", v))
 		}

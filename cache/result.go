@@ -175,7 +175,7 @@ func (r *ResultCache) Stats(ctx context.Context) Stats {
 	bs, err := r.backend.Stats(ctx)
 	if err != nil {
 		if bs.Backend == "" {
-			bs.Backend = backendName(r.backend)
+			bs.Backend = BackendName(r.backend)
 		}
 		bs.Entries = -1
 	}
@@ -194,7 +194,9 @@ func (r *ResultCache) Stats(ctx context.Context) Stats {
 	return s
 }
 
-func backendName(c Cache) string {
+// BackendName returns the backend type of c as [Stats.Backend] names it
+// ("memory", "file", "redis", "none"), without asking the backend.
+func BackendName(c Cache) string {
 	switch c.(type) {
 	case *Memory:
 		return BackendMemory

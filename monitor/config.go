@@ -2,9 +2,9 @@ package monitor
 
 import (
 	"fmt"
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 )
 
@@ -100,16 +100,10 @@ func ConfigFromEnv() (Config, error) {
 
 func envBool(name string, def bool) (bool, error) {
 	raw := os.Getenv(name)
-	v := strings.ToLower(strings.TrimSpace(raw))
-	switch v {
-	case "":
+	if strings.TrimSpace(raw) == "" {
 		return def, nil
-	case "yes", "on":
-		return true, nil
-	case "no", "off":
-		return false, nil
 	}
-	b, err := strconv.ParseBool(v)
+	b, err := envvar.ParseBool(raw)
 	if err != nil {
 		return def, &EnvError{Name: name, Value: raw, Err: err}
 	}

@@ -1,10 +1,12 @@
 package stringtheory
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 
 	"github.com/dredge-cli/dredge/accel"
 )
@@ -125,7 +127,7 @@ func New(modelType string, cfg Config) (Model, error) {
 		}
 		return newWave(modelType, dim, n, true, rng), nil
 	case TypeInterferenceBasis:
-		d, f, o := orDefault(cfg.Dim, 1), orDefault(cfg.NumFields, 8), orDefault(cfg.OutFeatures, 1)
+		d, f, o := cmp.Or(cfg.Dim, 1), cmp.Or(cfg.NumFields, 8), cmp.Or(cfg.OutFeatures, 1)
 		if d < 1 || d > 16 {
 			return nil, fieldErr("config.dim", "must be between 1 and 16, got %d", d)
 		}
@@ -137,7 +139,7 @@ func New(modelType string, cfg Config) (Model, error) {
 		}
 		return newInterference(d, f, o, rng), nil
 	case TypeSIREN:
-		in, h, l := orDefault(cfg.InputDim, 1), orDefault(cfg.HiddenSize, 64), orDefault(cfg.NumLayers, 2)
+		in, h, l := cmp.Or(cfg.InputDim, 1), cmp.Or(cfg.HiddenSize, 64), cmp.Or(cfg.NumLayers, 2)
 		w0 := cfg.W0
 		if w0 == 0 {
 			w0 = 30
@@ -150,7 +152,7 @@ func New(modelType string, cfg Config) (Model, error) {
 		}
 		return newSIREN(in, h, l, w0, rng), nil
 	case TypeRFF:
-		in, f := orDefault(cfg.InputDim, 1), orDefault(cfg.NumFeatures, 128)
+		in, f := cmp.Or(cfg.InputDim, 1), cmp.Or(cfg.NumFeatures, 128)
 		sigma := cfg.Sigma
 		if sigma == 0 {
 			sigma = 5
@@ -166,7 +168,7 @@ func New(modelType string, cfg Config) (Model, error) {
 		}
 		return newRFF(in, f, sigma, rng), nil
 	case TypeStringNN:
-		d, h, l := orDefault(cfg.Dimensions, 10), orDefault(cfg.HiddenSize, 64), orDefault(cfg.NumLayers, 2)
+		d, h, l := cmp.Or(cfg.Dimensions, 10), cmp.Or(cfg.HiddenSize, 64), cmp.Or(cfg.NumLayers, 2)
 		if d < 1 || d > MaxInputDim {
 			return nil, fieldErr("config.dimensions", "must be between 1 and %d, got %d", MaxInputDim, d)
 		}
@@ -176,13 +178,6 @@ func New(modelType string, cfg Config) (Model, error) {
 		return newStringNN(d, h, l, cfg.UseBatchNorm, rng), nil
 	}
 	return nil, &FieldError{Field: "model_type", Reason: fmt.Sprintf("unknown model type %q (known: %v)", modelType, ModelTypes)}
-}
-
-func orDefault(v, d int) int {
-	if v == 0 {
-		return d
-	}
-	return v
 }
 
 func checkWidths(in, hidden, layers int) error {
@@ -319,7 +314,7 @@ func waveParamNames(dim int) []string {
 		}
 	default:
 		for i := 1; i <= dim; i++ {
-			s := itoa(i)
+			s := strconv.Itoa(i)
 			k, v, l = append(k, "k"+s), append(v, "v"+s), append(l, "lmbda_"+s)
 		}
 	}
@@ -350,7 +345,7 @@ func newWave(typ string, dim, waves int, head bool, rng *rand.Rand) *Wave {
 	for j := 0; j < waves; j++ {
 		prefix := ""
 		if head {
-			prefix = "waves." + itoa(j) + "."
+			prefix = "waves." + strconv.Itoa(j) + "."
 		}
 		for _, n := range names {
 			v := w.add(prefix+n, true, 1)
@@ -583,11 +578,11 @@ func newStringNN(d, h, layers int, bn bool, rng *rand.Rand) *Network {
 	idx := 0
 	in := d
 	for i := 0; i < layers; i++ {
-		l := m.linear(rng, "network."+itoa(idx)+".", in, h, accel.Tanh)
+		l := m.linear(rng, "network."+strconv.Itoa(idx)+".", in, h, accel.Tanh)
 		idx++
 		if bn {
 			l.BatchNorm = true
-			p := "network." + itoa(idx) + "."
+			p := "network." + strconv.Itoa(idx) + "."
 			g := m.add(p+"weight", true, h)
 			for j := range g {
 				g[j] = 1
@@ -608,7 +603,7 @@ func newStringNN(d, h, layers int, bn bool, rng *rand.Rand) *Network {
 		idx++ // the Tanh module
 		in = h
 	}
-	m.linear(rng, "network."+itoa(idx)+".", in, 1, accel.Identity)
+	m.linear(rng, "network."+strconv.Itoa(idx)+".", in, 1, accel.Identity)
 	return m
 }
 
@@ -618,7 +613,7 @@ func newSIREN(in, h, layers int, w0 float64, rng *rand.Rand) *Network {
 	}}
 	prev := in
 	for i := 0; i < layers; i++ {
-		l := m.linear(rng, itoa(i)+".linear.", prev, h, accel.Sine)
+		l := m.linear(rng, strconv.Itoa(i)+".linear.", prev, h, accel.Sine)
 		l.Scale = w0
 		wv := m.values[l.Weight.Offset : l.Weight.Offset+l.Weight.Size()]
 		if i == 0 {
@@ -628,7 +623,7 @@ func newSIREN(in, h, layers int, w0 float64, rng *rand.Rand) *Network {
 		}
 		prev = h
 	}
-	m.linear(rng, itoa(layers)+".", prev, 1, accel.Identity)
+	m.linear(rng, strconv.Itoa(layers)+".", prev, 1, accel.Identity)
 	return m
 }
 

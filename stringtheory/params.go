@@ -54,9 +54,6 @@ func (p *params) Tensors() []Tensor {
 // Values returns a copy of the flat parameter vector.
 func (p *params) Values() []float64 { return slices.Clone(p.values) }
 
-// values returns the flat vector itself.
-func (p *params) vector() []float64 { return p.values }
-
 // NumParameters reports the number of trainable values, as PyTorch's
 // sum(p.numel() for p in model.parameters()) does.
 func (p *params) NumParameters() int {

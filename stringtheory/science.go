@@ -144,7 +144,7 @@ func (s Vibration) coupledAmplitude(modes []int, coords []float64) float64 {
 func checkModes(field string, modes []int) error {
 	for i, n := range modes {
 		if n < 1 || n > MaxModes {
-			return fieldErr(field+"["+itoa(i)+"]", "mode number must be between 1 and %d, got %d", MaxModes, n)
+			return fieldErr(field+"["+strconv.Itoa(i)+"]", "mode number must be between 1 and %d, got %d", MaxModes, n)
 		}
 	}
 	return nil
@@ -243,28 +243,6 @@ func (s Vibration) UnifiedInference(insight string, coords []float64, modes []in
 		CoupledAmplitude: amp,
 		UnifiedField:     UnifiedFieldResult{X: fx, Amplitudes: fa, Dimensions: s.Dimensions},
 	}, nil
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	p := len(b)
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	for i > 0 {
-		p--
-		b[p] = byte('0' + i%10)
-		i /= 10
-	}
-	if neg {
-		p--
-		b[p] = '-'
-	}
-	return string(b[p:])
 }
 
 // defaultFieldJSON is the JSON encoding of the default unified field's

@@ -1,9 +1,11 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -197,13 +199,11 @@ func envBool(get func(string) (string, bool), name string) (bool, error) {
 	if !ok {
 		return false, nil
 	}
-	switch strings.ToLower(v) {
-	case "1", "true", "yes", "on":
-		return true, nil
-	case "0", "false", "no", "off":
-		return false, nil
+	b, err := envvar.ParseBool(v)
+	if err != nil {
+		return false, &ConfigError{Name: name, Reason: "must be true or false, got " + quote(v)}
 	}
-	return false, &ConfigError{Name: name, Reason: "must be true or false, got " + quote(v)}
+	return b, nil
 }
 
 func envInt(get func(string) (string, bool), name string, lo, hi int64) (int64, error) {
@@ -272,33 +272,15 @@ func (c Config) withDefaults() (Config, error) {
 	case c.MaxBodyBytes < 0:
 		return c, &ConfigError{Name: "MaxBodyBytes", Reason: "must not be negative"}
 	}
-	if c.RateLimitRequests == 0 {
-		c.RateLimitRequests = DefaultRateLimitRequests
-	}
-	if c.RateLimitWindow == 0 {
-		c.RateLimitWindow = DefaultRateLimitWindow
-	}
-	if c.MaxBodyBytes == 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.RequestTimeout == 0 {
-		c.RequestTimeout = DefaultRequestTimeout
-	}
-	if c.BodyReadTimeout == 0 {
-		c.BodyReadTimeout = DefaultBodyReadTimeout
-	}
-	if c.ReadHeaderTimeout == 0 {
-		c.ReadHeaderTimeout = DefaultReadHeaderTimeout
-	}
-	if c.IdleTimeout == 0 {
-		c.IdleTimeout = DefaultIdleTimeout
-	}
-	if c.MaxHeaderBytes == 0 {
-		c.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
+	c.RateLimitRequests = cmp.Or(c.RateLimitRequests, DefaultRateLimitRequests)
+	c.RateLimitWindow = cmp.Or(c.RateLimitWindow, DefaultRateLimitWindow)
+	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
+	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
+	c.BodyReadTimeout = cmp.Or(c.BodyReadTimeout, DefaultBodyReadTimeout)
+	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)
+	c.MaxHeaderBytes = cmp.Or(c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	c.ShutdownTimeout = cmp.Or(c.ShutdownTimeout, DefaultShutdownTimeout)
 	if c.now == nil {
 		c.now = time.Now
 	}
