@@ -63,7 +63,10 @@ func (e *Engine) openCache(c *config) error {
 	e.cacheBackend = cache.BackendName(backend)
 	// The copy-free Get of an in-memory backend, which fails only by missing.
 	e.shared, _ = backend.(cache.SharedGetter)
-	if e.mon.MetricsEnabled() {
+	// A memory backend fails only when closed, which the Engine checks
+	// first: left unwrapped, the result cache can hand it results
+	// without copies.
+	if e.mon.MetricsEnabled() && e.shared == nil {
 		backend = &countedCache{Cache: backend, onErr: func() { e.mon.CacheError(e.cacheBackend) }}
 	}
 	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
@@ -108,6 +111,22 @@ type cacheable interface {
 // key, so that a repeated request is answered without decoding it.
 type rawCacheable interface {
 	rawCacheable()
+}
+
+// resolvedKey is a key whose string is computed once for the lookup and
+// the store of one request.
+type resolvedKey string
+
+func (k resolvedKey) CacheKey() (string, error) { return string(k), nil }
+
+// resolve computes k's string once; a key that fails is kept as it is, so
+// that the result cache reports its error.
+func resolve(k cache.Key) cache.Key {
+	s, err := k.CacheKey()
+	if err != nil {
+		return k
+	}
+	return resolvedKey(s)
 }
 
 // rawKey names a response by the operation and the exact bytes of its params.

@@ -99,6 +99,19 @@ func (e *encoder) int(n int64) {
 	e.buf = binary.BigEndian.AppendUint64(e.buf, uint64(n))
 }
 
+func (e *encoder) ints(v []int) {
+	e.buf = append(e.buf, tagList)
+	e.uvarint(uint64(len(v)))
+	for _, n := range v {
+		e.int(int64(n))
+	}
+}
+
+func (e *encoder) structHeader(fields int) {
+	e.buf = append(e.buf, tagStruct)
+	e.uvarint(uint64(fields))
+}
+
 // encode has fast paths for the types the typed keys use and falls back to
 // reflection.
 func (e *encoder) encode(v any) error {
@@ -122,11 +135,25 @@ func (e *encoder) encode(v any) error {
 			}
 		}
 	case []int:
-		e.buf = append(e.buf, tagList)
-		e.uvarint(uint64(len(v)))
-		for _, n := range v {
-			e.int(int64(n))
+		e.ints(v)
+	case UnifiedKey:
+		// The struct encoding, written out: these keys are made on every
+		// request, and reflection would triple their cost.
+		e.structHeader(3)
+		e.str("Insight")
+		e.str(v.Insight)
+		e.str("Coords")
+		if err := e.floats(v.Coords); err != nil {
+			return err
 		}
+		e.str("Modes")
+		e.ints(v.Modes)
+	case SpectrumKey:
+		e.structHeader(2)
+		e.str("MaxModes")
+		e.int(int64(v.MaxModes))
+		e.str("Dimensions")
+		e.int(int64(v.Dimensions))
 	default:
 		return e.value(reflect.ValueOf(v))
 	}
@@ -211,8 +238,7 @@ func (e *encoder) value(v reflect.Value) error {
 				n++
 			}
 		}
-		e.buf = append(e.buf, tagStruct)
-		e.uvarint(uint64(n))
+		e.structHeader(n)
 		for i := range t.NumField() {
 			if f := t.Field(i); f.IsExported() {
 				e.str(f.Name)

@@ -132,13 +132,19 @@ func (m *Memory) enter(ctx context.Context, key string) error {
 // the next Get sees it. It is safe for concurrent use; concurrent Sets
 // serialise on ristretto's single write goroutine.
 func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
+	v := make([]byte, len(value))
+	copy(v, value)
+	return m.setOwned(ctx, key, v, ttl)
+}
+
+// setOwned is Set storing v itself: the caller hands it over and must not
+// modify it afterwards.
+func (m *Memory) setOwned(ctx context.Context, key string, v []byte, ttl time.Duration) error {
 	if err := m.enter(ctx, key); err != nil {
 		return err
 	}
 	defer m.mu.RUnlock()
-	v := make([]byte, len(value))
-	copy(v, value)
-	cost := int64(len(key)+len(value)) + memEntryOverhead
+	cost := int64(len(key)+len(v)) + memEntryOverhead
 	m.rc.SetWithTTL(key, memEntry{key: key, value: v}, cost, effectiveTTL(ttl, m.defaultTTL))
 	m.rc.Wait()
 	return nil

@@ -111,7 +111,9 @@ func (r *ResultCache) fail(msg string, err error) {
 }
 
 // Get returns the stored result for k and true, or nil and false on a
-// miss, a backend error, or a key that cannot be encoded.
+// miss, a backend error, or a key that cannot be encoded. The result may be
+// shared with the cache (a [Memory] backend returns it without a copy): the
+// caller must not modify it.
 func (r *ResultCache) Get(ctx context.Context, k Key) ([]byte, bool) {
 	if r == nil || r.backend == nil {
 		return nil, false
@@ -122,7 +124,12 @@ func (r *ResultCache) Get(ctx context.Context, k Key) ([]byte, bool) {
 		r.fail("cache: result key", err)
 		return nil, false
 	}
-	v, err := r.backend.Get(ctx, key)
+	var v []byte
+	if m, ok := r.backend.(*Memory); ok {
+		v, err = m.GetShared(ctx, key)
+	} else {
+		v, err = r.backend.Get(ctx, key)
+	}
 	if err != nil {
 		r.misses.Add(1)
 		return nil, false
@@ -132,7 +139,8 @@ func (r *ResultCache) Get(ctx context.Context, k Key) ([]byte, bool) {
 }
 
 // Set stores v as the result for k. Errors are counted and logged, not
-// returned.
+// returned. Set may keep v (a [Memory] backend stores it without a copy):
+// the caller must not modify v afterwards.
 func (r *ResultCache) Set(ctx context.Context, k Key, v []byte) {
 	if r == nil || r.backend == nil {
 		return
@@ -140,6 +148,10 @@ func (r *ResultCache) Set(ctx context.Context, k Key, v []byte) {
 	key, err := k.CacheKey()
 	if err != nil {
 		r.fail("cache: result key", err)
+		return
+	}
+	if m, ok := r.backend.(*Memory); ok {
+		_ = m.setOwned(ctx, key, v, r.ttl) // fails only when closed or cancelled
 		return
 	}
 	_ = r.backend.Set(ctx, key, v, r.ttl) // the backend counts and logs its errors

@@ -203,7 +203,7 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, op string) {
 	ctx, cancel := h.opContext(r)
 	body, code := h.eng.CallJSON(ctx, op, buf.Bytes())
 	cancel()
-	writeJSON(w, StatusOf(code), body)
+	writeResult(w, r, StatusOf(code), body)
 }
 
 // serveMCP serves /mcp: the legacy envelope, or the MCP transport when
@@ -239,7 +239,7 @@ func (h *handler) serveMCP(w http.ResponseWriter, r *http.Request) {
 	if code == dredge.CodeInvalidArgument && !isObject(buf.Bytes()) {
 		status = http.StatusBadRequest
 	}
-	writeJSON(w, status, body)
+	writeResult(w, r, status, body)
 }
 
 func (h *handler) opContext(r *http.Request) (context.Context, context.CancelFunc) {

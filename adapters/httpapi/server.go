@@ -14,7 +14,8 @@ import (
 // headers), IdleTimeout and MaxHeaderBytes. It sets no WriteTimeout, which
 // would cut the MCP transport's event streams; operations are bounded by
 // [Config.RequestTimeout] instead. The server's own errors go to
-// cfg.Logger at level Warn.
+// cfg.Logger at level Warn. Its ConnContext lets the handler find the
+// connections [Run] wraps.
 func NewServer(addr string, h http.Handler, cfg Config) *http.Server {
 	cfg, _ = cfg.withDefaults() // only the timeouts are used: they cannot be invalid
 	srv := &http.Server{
@@ -23,6 +24,7 @@ func NewServer(addr string, h http.Handler, cfg Config) *http.Server {
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		ConnContext:       connContext,
 	}
 	if cfg.Logger != nil {
 		srv.ErrorLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)
@@ -35,6 +37,12 @@ func NewServer(addr string, h http.Handler, cfg Config) *http.Server {
 // grace (≤ 0: [DefaultShutdownTimeout]) for the requests in flight to
 // finish before closing the rest. It returns nil after a clean shutdown,
 // the error that stopped the server otherwise.
+//
+// Run wraps the connections it accepts (TLS ones excepted) so that an
+// operation's answer too large for net/http's 4 KiB connection buffer
+// still leaves in one write, not two or more; other writes, streams
+// included, go straight through. A ConnContext hook of srv sees the
+// wrapped connection.
 func Run(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
 	if ln == nil {
 		addr := srv.Addr
@@ -47,7 +55,7 @@ func Run(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Dura
 		}
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(coalescingListener{ln}) }()
 	select {
 	case err := <-served:
 		return err // failed before ctx was done
