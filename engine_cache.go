@@ -225,16 +225,19 @@ func (p *InferenceParams) cacheKey(e *Engine) (cache.Key, error) {
 	return inferenceKey{id: ent.id, version: version, inputs: p.Inputs}, nil
 }
 
-// cachedTrue marks a stored response as served from the cache: every
-// cacheable result ends with "cached":false}.
-func cachedTrue(body []byte) []byte {
+// markCached returns a stored answer marked as served from the cache:
+// every cacheable result ends with "cached":false} when it is computed, and
+// the answers stored under exact-request keys are marked already.
+func markCached(body []byte) []byte {
 	const f, t = `"cached":false}`, `"cached":true}`
 	if !bytes.HasSuffix(body, []byte(f)) {
-		return nil
+		return body
 	}
-	out := make([]byte, 0, len(body))
-	out = append(out, body[:len(body)-len(f)]...)
-	return append(out, t...)
+	// make-and-copy allocates without zeroing first.
+	out := make([]byte, len(body)-len(f)+len(t))
+	copy(out, body)
+	copy(out[len(out)-len(t):], t)
+	return out
 }
 
 // paramsFingerprint identifies a model's parameter values.

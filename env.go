@@ -17,7 +17,7 @@ import (
 //   - DEVICE: auto (default), cpu or cuda;
 //   - STRING_NN_LAYERS, STRING_NN_HIDDEN, STRING_NN_BATCH_NORM: the
 //     string-theory MLP's defaults;
-//   - CACHE_ENABLED, CACHE_BACKEND, CACHE_TTL, FILE_CACHE_DIR, REDIS_URL or
+//   - CACHE_ENABLED, CACHE_BACKEND, CACHE_TTL, CACHE_MAX_BYTES, FILE_CACHE_DIR, REDIS_URL or
 //     REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_PASSWORD: the result cache (see
 //     [cache.ConfigFromEnv]); a Redis cache connects lazily, so the Engine
 //     starts while Redis is down and serves uncached until it is back;

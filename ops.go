@@ -56,8 +56,9 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 					return nil, err
 				}
 				if k != nil {
-					key = k
+					key = resolve(k)
 					if body, ok := e.cacheGet(ctx, key); ok {
+						body = markCached(body)
 						if rawK != nil {
 							e.results.Set(ctx, rawK, body)
 						}
@@ -73,11 +74,11 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 			if err != nil {
 				return nil, err
 			}
-			// One store per miss: the exact-request key is stored when the
-			// canonical key first hits, so that only repeated requests pay for it.
-			if stored := cachedTrue(body); stored != nil {
-				e.results.Set(ctx, key, stored)
-			}
+			// One store per miss, of the answer itself ("cached": false),
+			// without a copy: a hit on the canonical key makes the
+			// "cached": true answer once and stores it under the
+			// exact-request key, which repeated requests hit.
+			e.results.Set(ctx, key, body)
 			return encoded{res: res, body: body}, nil
 		},
 	}
@@ -140,6 +141,11 @@ func decodeParams(raw []byte, p any) error {
 	}
 	if raw[0] != '{' {
 		return invalid("params", "must be a JSON object")
+	}
+	// A fast decoder declines what it cannot decode exactly as
+	// encoding/json would, errors included; encoding/json decodes that.
+	if f, ok := p.(fastDecoder); ok && !fastDecodeOff.Load() && f.decodeFast(raw) {
+		return nil
 	}
 	if err := json.Unmarshal(raw, p); err != nil {
 		return decodeError("", err)
@@ -223,11 +229,30 @@ func encodeResult(res any) ([]byte, error) {
 	case json.RawMessage:
 		return r, nil
 	case jsonAppender:
-		return r.AppendJSON(make([]byte, 0, 4096))
+		// Encode into a pooled buffer, then copy: one allocation of the
+		// exact size, which make-and-copy does not zero first.
+		p := encodeBuffers.Get().(*[]byte)
+		b, err := r.AppendJSON((*p)[:0])
+		var out []byte
+		if err == nil {
+			out = make([]byte, len(b))
+			copy(out, b)
+		}
+		if cap(b) <= maxPooledEncodeBuffer {
+			*p = b[:0]
+			encodeBuffers.Put(p)
+		}
+		return out, err
 	}
 	b, err := json.Marshal(res)
 	return b, unwrapMarshal(err)
 }
+
+// encodeBuffers holds the buffers results are encoded in.
+var encodeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// maxPooledEncodeBuffer is the largest encode buffer kept for reuse.
+const maxPooledEncodeBuffer = 64 << 10
 
 // jsonAppender is implemented by results with a hand-written encoder.
 type jsonAppender interface {

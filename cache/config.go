@@ -62,6 +62,8 @@ func (e *ConfigError) Unwrap() []error { return []error{ErrInvalidArgument, e.Er
 //	CACHE_BACKEND   memory|file|redis, default memory
 //	CACHE_TTL       seconds (decimal) or a Go duration such as 90m,
 //	                default 3600; 0 means no expiry
+//	CACHE_MAX_BYTES size bound of the memory or file backend in bytes,
+//	                default 64 MiB (memory) and 1 GiB (file)
 //	FILE_CACHE_DIR  directory of the file backend, default [DefaultFileDir]
 //	REDIS_URL       redis://[user:password@]host:port/db (wins over the next)
 //	REDIS_HOST      default 127.0.0.1
@@ -107,6 +109,13 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 		if d == 0 {
 			cfg.TTL = NoExpiry
 		}
+	}
+	if v, ok := get("CACHE_MAX_BYTES"); ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			bad("CACHE_MAX_BYTES", fmt.Errorf("%q is not a size in bytes (1 or more)", v))
+		}
+		cfg.MaxBytes = n
 	}
 	if v, ok := get("FILE_CACHE_DIR"); ok {
 		cfg.FileDir = v

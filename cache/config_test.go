@@ -43,6 +43,13 @@ func TestConfigFromEnv(t *testing.T) {
 			env:  map[string]string{"CACHE_TTL": "0"},
 			want: Config{Enabled: true, Backend: "memory", TTL: NoExpiry},
 		},
+		{
+			name: "max bytes",
+			env:  map[string]string{"CACHE_MAX_BYTES": "16777216"},
+			want: Config{Enabled: true, Backend: "memory", TTL: time.Hour, MaxBytes: 16 << 20},
+		},
+		{name: "bad max bytes", env: map[string]string{"CACHE_MAX_BYTES": "16MB"}, wantErr: []string{"CACHE_MAX_BYTES"}},
+		{name: "zero max bytes", env: map[string]string{"CACHE_MAX_BYTES": "0"}, wantErr: []string{"CACHE_MAX_BYTES"}},
 		{name: "bad enabled", env: map[string]string{"CACHE_ENABLED": "yes please"}, wantErr: []string{"CACHE_ENABLED"}},
 		{name: "bad backend", env: map[string]string{"CACHE_BACKEND": "memcached"}, wantErr: []string{"CACHE_BACKEND"}},
 		{name: "bad ttl", env: map[string]string{"CACHE_TTL": "soon"}, wantErr: []string{"CACHE_TTL"}},

@@ -40,9 +40,84 @@ type Memory struct {
 	rc         *ristretto.Cache[string, memEntry]
 	defaultTTL time.Duration
 	c          counters
+	pending    pending
 
 	mu     sync.RWMutex // held for writing by Clear and Close
 	closed atomic.Bool
+}
+
+// ristretto applies a Set of a new key later, on its own goroutine, and
+// waiting for it (ristretto's Wait) costs a round trip through that
+// goroutine, which under load costs more than the rest of a Set. So a
+// Memory keeps the entries it has handed to ristretto in a small map that
+// Get also looks in, and waits for ristretto only once every drainEvery
+// Sets, after which the entries handed over before the wait are dropped
+// from the map: ristretto has stored or rejected them by then.
+type pending struct {
+	mu      sync.RWMutex
+	entries map[string]pendingEntry
+	seq     uint64       // Sets so far
+	n       atomic.Int64 // len(entries), read without the lock by Get
+}
+
+type pendingEntry struct {
+	memEntry
+	seq     uint64
+	expires time.Time // zero: no expiry
+}
+
+// drainEvery is the number of Sets between two waits for ristretto.
+const drainEvery = 256
+
+// put records e, handed to ristretto, and returns its sequence number.
+func (p *pending) put(e memEntry, expires time.Time) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.entries == nil {
+		p.entries = make(map[string]pendingEntry)
+	}
+	p.seq++
+	p.entries[e.key] = pendingEntry{memEntry: e, seq: p.seq, expires: expires}
+	p.n.Store(int64(len(p.entries)))
+	return p.seq
+}
+
+// get returns the pending entry of key, if any and not expired.
+func (p *pending) get(key string) (memEntry, bool) {
+	if p.n.Load() == 0 {
+		return memEntry{}, false
+	}
+	p.mu.RLock()
+	e, ok := p.entries[key]
+	p.mu.RUnlock()
+	if !ok || (!e.expires.IsZero() && !time.Now().Before(e.expires)) {
+		return memEntry{}, false
+	}
+	return e.memEntry, true
+}
+
+func (p *pending) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.entries)
+	p.n.Store(0)
+}
+
+// drop forgets the entries handed over up to sequence number upTo, or
+// key's entry alone when key is not empty.
+func (p *pending) drop(key string, upTo uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if key != "" {
+		delete(p.entries, key)
+	} else {
+		for k, e := range p.entries {
+			if e.seq <= upTo {
+				delete(p.entries, k)
+			}
+		}
+	}
+	p.n.Store(int64(len(p.entries)))
 }
 
 type memEntry struct {
@@ -102,7 +177,11 @@ func (m *Memory) GetShared(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	defer m.mu.RUnlock()
-	e, ok := m.rc.Get(key)
+	// A pending entry is newer than a stored one: it may replace it.
+	e, ok := m.pending.get(key)
+	if !ok {
+		e, ok = m.rc.Get(key)
+	}
 	if !ok || e.key != key {
 		m.c.misses.Add(1)
 		return nil, ErrNotFound
@@ -128,9 +207,8 @@ func (m *Memory) enter(ctx context.Context, key string) error {
 	return nil
 }
 
-// Set stores a copy of value and waits until ristretto has applied it, so
-// the next Get sees it. It is safe for concurrent use; concurrent Sets
-// serialise on ristretto's single write goroutine.
+// Set stores a copy of value; the next Get sees it. It is safe for
+// concurrent use.
 func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	v := make([]byte, len(value))
 	copy(v, value)
@@ -145,9 +223,32 @@ func (m *Memory) setOwned(ctx context.Context, key string, v []byte, ttl time.Du
 	}
 	defer m.mu.RUnlock()
 	cost := int64(len(key)+len(v)) + memEntryOverhead
-	m.rc.SetWithTTL(key, memEntry{key: key, value: v}, cost, effectiveTTL(ttl, m.defaultTTL))
-	m.rc.Wait()
+	ttl = effectiveTTL(ttl, m.defaultTTL)
+	var expires time.Time
+	if ttl > 0 {
+		expires = time.Now().Add(ttl)
+	}
+	e := memEntry{key: key, value: v}
+	seq := m.pending.put(e, expires)
+	if !m.rc.SetWithTTL(key, e, cost, ttl) {
+		// Dropped (ristretto's buffer was full) or larger than the cache.
+		m.pending.drop(key, 0)
+		return nil
+	}
+	if seq%drainEvery == 0 {
+		m.rc.Wait()
+		m.pending.drop("", seq)
+	}
 	return nil
+}
+
+// settle waits until ristretto has applied every Set so far.
+func (m *Memory) settle() {
+	m.pending.mu.RLock()
+	seq := m.pending.seq
+	m.pending.mu.RUnlock()
+	m.rc.Wait()
+	m.pending.drop("", seq)
 }
 
 // Delete removes key. It is safe for concurrent use.
@@ -157,6 +258,7 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 	}
 	defer m.mu.RUnlock()
 	m.rc.Del(key)
+	m.pending.drop(key, 0)
 	return nil
 }
 
@@ -172,6 +274,7 @@ func (m *Memory) Clear(ctx context.Context) error {
 		return ErrClosed
 	}
 	m.rc.Clear()
+	m.pending.clear()
 	return nil
 }
 
@@ -187,6 +290,7 @@ func (m *Memory) Stats(ctx context.Context) (Stats, error) {
 	if m.closed.Load() {
 		return Stats{}, ErrClosed
 	}
+	m.settle()
 	var n int64
 	m.rc.IterValues(func(memEntry) bool { n++; return false })
 	return m.c.stats(BackendMemory, n, m.defaultTTL), nil
@@ -201,5 +305,6 @@ func (m *Memory) Close() error {
 		return nil
 	}
 	m.rc.Close()
+	m.pending.clear()
 	return nil
 }
