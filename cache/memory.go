@@ -96,6 +96,16 @@ func (p *pending) get(key string) (memEntry, bool) {
 	return e.memEntry, true
 }
 
+func (p *pending) has(key string) bool {
+	if p.n.Load() == 0 {
+		return false
+	}
+	p.mu.RLock()
+	_, ok := p.entries[key]
+	p.mu.RUnlock()
+	return ok
+}
+
 func (p *pending) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -208,7 +218,7 @@ func (m *Memory) enter(ctx context.Context, key string) error {
 }
 
 // Set stores a copy of value; the next Get sees it. It is safe for
-// concurrent use.
+// concurrent use; of concurrent Sets of one key, any may win.
 func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	v := make([]byte, len(value))
 	copy(v, value)
@@ -229,12 +239,18 @@ func (m *Memory) setOwned(ctx context.Context, key string, v []byte, ttl time.Du
 		expires = time.Now().Add(ttl)
 	}
 	e := memEntry{key: key, value: v}
-	seq := m.pending.put(e, expires)
-	if !m.rc.SetWithTTL(key, e, cost, ttl) {
-		// Dropped (ristretto's buffer was full) or larger than the cache.
-		m.pending.drop(key, 0)
-		return nil
+	if m.pending.has(key) {
+		// ristretto keeps the first of two new entries of a key it has
+		// not stored yet: let it store the earlier one, so that this Set
+		// replaces it in place.
+		m.settle()
 	}
+	if !m.rc.SetWithTTL(key, e, cost, ttl) {
+		return nil // dropped (ristretto's buffer was full) or larger than the cache
+	}
+	// Recorded after ristretto has the entry: a wait that starts later
+	// covers it, so dropping it then is safe.
+	seq := m.pending.put(e, expires)
 	if seq%drainEvery == 0 {
 		m.rc.Wait()
 		m.pending.drop("", seq)
@@ -257,6 +273,11 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	defer m.mu.RUnlock()
+	// A Set ristretto has not applied yet would be applied after the
+	// delete takes effect, and undo it.
+	if m.pending.n.Load() > 0 {
+		m.settle()
+	}
 	m.rc.Del(key)
 	m.pending.drop(key, 0)
 	return nil

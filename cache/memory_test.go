@@ -95,3 +95,54 @@ func BenchmarkMemoryGet(b *testing.B) {
 		}
 	}
 }
+
+// TestMemoryReadYourWrites checks that a Get right after Set sees the value,
+// and after Delete does not, while ristretto applies new keys on its own
+// goroutine: over more Sets than one wait-free batch, overwriting keys
+// before ristretto has stored them, from several goroutines at once.
+func TestMemoryReadYourWrites(t *testing.T) {
+	m := newMemory(t, cache.MemoryConfig{})
+	defer m.Close()
+	ctx := t.Context()
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			errs <- func() error {
+				for i := range 2000 {
+					k := fmt.Sprintf("g%d/k%d", g, i)
+					for _, v := range []string{"first", "second"} {
+						if err := m.Set(ctx, k, []byte(v), 0); err != nil {
+							return err
+						}
+						got, err := m.Get(ctx, k)
+						if err != nil || string(got) != v {
+							return fmt.Errorf("Get(%s) after Set %q = %q, %v", k, v, got, err)
+						}
+					}
+					if i%3 == 0 {
+						if err := m.Delete(ctx, k); err != nil {
+							return err
+						}
+						if got, err := m.Get(ctx, k); err == nil {
+							return fmt.Errorf("Get(%s) after Delete = %q", k, got)
+						}
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := m.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stats waits for ristretto: every key not deleted is stored.
+	if want := int64(4 * (2000 - 667)); s.Entries != want {
+		t.Errorf("Stats.Entries = %d, want %d", s.Entries, want)
+	}
+}
