@@ -3,6 +3,7 @@ package dredge_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,6 +51,28 @@ func BenchmarkUnifiedInferenceJSON(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 		})
 	}
+}
+
+// BenchmarkUnifiedInferenceMiss is the HTTP load test's request without
+// the HTTP: the legacy envelope through HandleRequest with a distinct
+// insight each time, so that every call misses the default memory cache
+// and stores its answer.
+func BenchmarkUnifiedInferenceMiss(b *testing.B) {
+	e := newEngine(b)
+	ctx := context.Background()
+	prefix := []byte(`{"operation":"unified_inference","params":{"dredge_insight":"insight `)
+	suffix := []byte(`","quasimoto_coords":[0.5],"string_modes":[1,2,3]}}`)
+	req := make([]byte, 0, 256)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		req = append(strconv.AppendInt(append(req[:0], prefix...), int64(i), 10), suffix...)
+		if _, code := e.HandleRequest(ctx, req); code != dredge.CodeOK {
+			b.Fatal(code)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 }
 
 // BenchmarkUnifiedInferenceCachedCanonical hits the canonical key only: the
