@@ -2,6 +2,7 @@ package dredge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -128,7 +129,6 @@ type Engine struct {
 	models    registry
 
 	results      *cache.ResultCache // nil: caching disabled
-	shared       cache.SharedGetter // the backend's copy-free Get, if it has one
 	cacheBackend string
 	hits, misses atomic.Int64 // per request, for get_cache_stats
 
@@ -211,7 +211,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 				errs = append(errs, cerr)
 			}
 		}
-		err = joinErrors(errs)
+		err = errors.Join(errs...)
 	})
 	return err
 }

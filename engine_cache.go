@@ -61,12 +61,10 @@ func (e *Engine) openCache(c *config) error {
 		return nil
 	}
 	e.cacheBackend = cache.BackendName(backend)
-	// The copy-free Get of an in-memory backend, which fails only by missing.
-	e.shared, _ = backend.(cache.SharedGetter)
-	// A memory backend fails only when closed, which the Engine checks
-	// first: left unwrapped, the result cache can hand it results
-	// without copies.
-	if e.mon.MetricsEnabled() && e.shared == nil {
+	// A memory backend (the SharedGetter) fails only when closed, which
+	// the Engine checks first: left unwrapped, the result cache can hand
+	// it results without copies.
+	if _, shared := backend.(cache.SharedGetter); !shared && e.mon.MetricsEnabled() {
 		backend = &countedCache{Cache: backend, onErr: func() { e.mon.CacheError(e.cacheBackend) }}
 	}
 	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
@@ -254,38 +252,21 @@ func paramsFingerprint(v []float64) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// cacheGet returns the cached response under the canonical key k and
-// counts the request as a hit or a miss.
-func (e *Engine) cacheGet(ctx context.Context, k cache.Key) ([]byte, bool) {
+// cacheGet returns the cached response under k and counts the request as
+// a hit, and as a miss when countMiss is set: a miss on an exact-request
+// key goes on to the canonical key, which counts it. Backend errors are
+// misses (the backend counts and logs them).
+func (e *Engine) cacheGet(ctx context.Context, k cache.Key, countMiss bool) ([]byte, bool) {
 	body, ok := e.results.Get(ctx, k)
-	if ok {
+	switch {
+	case ok:
 		e.hits.Add(1)
 		e.cacheHit()
-	} else {
+	case countMiss:
 		e.misses.Add(1)
 		e.cacheMiss()
 	}
 	return body, ok
-}
-
-// rawGet looks up an exact-request key. Only hits are counted: a miss goes
-// on to the canonical key, which counts it. Backend errors are misses (the
-// backend counts and logs them).
-func (e *Engine) rawGet(ctx context.Context, k rawKey) ([]byte, bool) {
-	key, _ := k.CacheKey()
-	var body []byte
-	var err error
-	if e.shared != nil {
-		body, err = e.shared.GetShared(ctx, key) // read only: never modified
-	} else {
-		body, err = e.results.Backend().Get(ctx, key)
-	}
-	if err != nil {
-		return nil, false
-	}
-	e.hits.Add(1)
-	e.cacheHit()
-	return body, true
 }
 
 // cacheStats reports the result cache's statistics with hits and misses

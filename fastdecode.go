@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 )
@@ -262,36 +263,15 @@ func (s *fastScanner) key() (key []byte, more bool) {
 
 // skipUnknown skips the value of a member whose key is none of fields,
 // setting bad where encoding/json would match the key to one of them
-// case-insensitively.
+// case-insensitively (keys are ASCII here, so Unicode folding is ASCII's).
 func (s *fastScanner) skipUnknown(key []byte, fields ...string) {
 	for _, f := range fields {
-		if equalFoldASCII(key, f) {
+		if strings.EqualFold(string(key), f) {
 			s.bad = true
 			return
 		}
 	}
 	s.skip(2)
-}
-
-// equalFoldASCII reports whether the ASCII strings b and f are equal under
-// case folding.
-func equalFoldASCII(b []byte, f string) bool {
-	if len(b) != len(f) {
-		return false
-	}
-	for i, c := range b {
-		if lowerASCII(c) != lowerASCII(f[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lowerASCII(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
 }
 
 // null reads a null if one comes next.

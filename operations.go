@@ -227,7 +227,7 @@ func (e *Engine) modelConfig(typ string, c *ModelConfig) (stringtheory.Config, e
 
 // newModel builds a model of typ from c, restoring c.Parameters.
 func (e *Engine) newModel(typ string, c *ModelConfig) (stringtheory.Config, stringtheory.Model, error) {
-	if !knownModelType(typ) {
+	if !slices.Contains(stringtheory.ModelTypes, typ) {
 		return stringtheory.Config{}, nil, modelTypeError(typ)
 	}
 	cfg, err := e.modelConfig(typ, c)

@@ -40,9 +40,8 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 			var rawK, key cache.Key
 			if e.results != nil {
 				if _, ok := any(&p).(rawCacheable); ok && len(raw) <= maxRawKeyBytes {
-					rk := rawKey{op: name, params: raw}
-					rawK = rk
-					if body, ok := e.rawGet(ctx, rk); ok {
+					rawK = resolve(rawKey{op: name, params: raw})
+					if body, ok := e.cacheGet(ctx, rawK, false); ok {
 						return json.RawMessage(body), nil
 					}
 				}
@@ -57,7 +56,7 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 				}
 				if k != nil {
 					key = resolve(k)
-					if body, ok := e.cacheGet(ctx, key); ok {
+					if body, ok := e.cacheGet(ctx, key, true); ok {
 						body = markCached(body)
 						if rawK != nil {
 							e.results.Set(ctx, rawK, body)

@@ -1,7 +1,6 @@
 package dredge
 
 import (
-	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -82,23 +81,6 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
-}
-
-func joinErrors(errs []error) error {
-	if len(errs) == 0 {
-		return nil
-	}
-	return errors.Join(errs...)
-}
-
-// knownModelType reports whether typ names a model type.
-func knownModelType(typ string) bool {
-	for _, t := range stringtheory.ModelTypes {
-		if t == typ {
-			return true
-		}
-	}
-	return false
 }
 
 func modelTypeError(typ string) error {
