@@ -172,6 +172,17 @@ type quasimotoFile struct {
 	} `json:"baselines"`
 }
 
+// sirenLayers counts SIREN's sine layers among its parameter names.
+func sirenLayers(params map[string][]float64) int {
+	layers := 0
+	for name := range params {
+		if strings.HasSuffix(name, ".linear.weight") {
+			layers++
+		}
+	}
+	return layers
+}
+
 // forward builds a model, restores parameters and evaluates it on inputs.
 func forward(t *testing.T, typ string, cfg stringtheory.Config, params, inputs map[string][]float64, n int) []float64 {
 	t.Helper()
@@ -217,13 +228,7 @@ func TestConformanceQuasimoto(t *testing.T) {
 			golden.CheckSlice(t, golden.Fmt("baselines[%d] rff", i), out, c.Output, rel, abs)
 		case stringtheory.TypeSIREN:
 			shape := c.ParameterShape["0.linear.weight"]
-			layers := 0
-			for name := range c.Parameters {
-				if strings.HasSuffix(name, ".linear.weight") {
-					layers++
-				}
-			}
-			cfg := stringtheory.Config{InputDim: shape[1], HiddenSize: shape[0], NumLayers: layers, W0: c.W0}
+			cfg := stringtheory.Config{InputDim: shape[1], HiddenSize: shape[0], NumLayers: sirenLayers(c.Parameters), W0: c.W0}
 			n := len(c.Inputs["x"]) / shape[1]
 			out := forward(t, c.Model, cfg, c.Parameters, c.Inputs, n)
 			golden.CheckSlice(t, golden.Fmt("baselines[%d] siren", i), out, c.Output, rel, abs)
@@ -308,15 +313,15 @@ type trainingData struct {
 			XFirst []float64 `json:"x_first"`
 			Y      []float64 `json:"y"`
 		} `json:"glitchy_chirp"`
-		Grid4D struct {
-			GridSize int       `json:"grid_size"`
-			Signal   []float64 `json:"signal"`
-		} `json:"grid_4d"`
-		Grid6D struct {
-			GridSize int       `json:"grid_size"`
-			Signal   []float64 `json:"signal"`
-		} `json:"grid_6d"`
+		Grid4D gridData `json:"grid_4d"`
+		Grid6D gridData `json:"grid_6d"`
 	} `json:"data"`
+}
+
+// gridData is a grid data set's side and signal in training.json.
+type gridData struct {
+	GridSize int       `json:"grid_size"`
+	Signal   []float64 `json:"signal"`
 }
 
 func TestConformanceDatasets(t *testing.T) {

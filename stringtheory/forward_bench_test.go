@@ -9,10 +9,7 @@ import (
 )
 
 func benchForward(b *testing.B, typ string, cfg stringtheory.Config, n int) {
-	m, err := stringtheory.New(typ, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
+	m := newModel(b, typ, cfg)
 	in := map[string][]float64{}
 	for _, f := range m.Inputs() {
 		v := make([]float64, n*f.Width)

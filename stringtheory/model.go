@@ -119,9 +119,7 @@ func New(modelType string, cfg Config) (Model, error) {
 		case TypeEnsemble6D:
 			dim, n = 5, 6
 		}
-		if cfg.NWaves != 0 {
-			n = cfg.NWaves
-		}
+		n = cmp.Or(cfg.NWaves, n)
 		if n < 1 || n > MaxWaves {
 			return nil, fieldErr("config.n_waves", "must be between 1 and %d, got %d", MaxWaves, n)
 		}
@@ -140,10 +138,7 @@ func New(modelType string, cfg Config) (Model, error) {
 		return newInterference(d, f, o, rng), nil
 	case TypeSIREN:
 		in, h, l := cmp.Or(cfg.InputDim, 1), cmp.Or(cfg.HiddenSize, 64), cmp.Or(cfg.NumLayers, 2)
-		w0 := cfg.W0
-		if w0 == 0 {
-			w0 = 30
-		}
+		w0 := cmp.Or(cfg.W0, 30)
 		if err := checkWidths(in, h, l); err != nil {
 			return nil, err
 		}
@@ -153,10 +148,7 @@ func New(modelType string, cfg Config) (Model, error) {
 		return newSIREN(in, h, l, w0, rng), nil
 	case TypeRFF:
 		in, f := cmp.Or(cfg.InputDim, 1), cmp.Or(cfg.NumFeatures, 128)
-		sigma := cfg.Sigma
-		if sigma == 0 {
-			sigma = 5
-		}
+		sigma := cmp.Or(cfg.Sigma, 5)
 		if in < 1 || in > MaxInputDim {
 			return nil, fieldErr("config.input_dim", "must be between 1 and %d, got %d", MaxInputDim, in)
 		}

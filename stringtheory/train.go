@@ -1,6 +1,7 @@
 package stringtheory
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -70,21 +71,15 @@ type TrainResult struct {
 
 // withDefaults validates c and fills in its defaults.
 func (c TrainConfig) withDefaults() (TrainConfig, error) {
-	if c.Epochs == 0 {
-		c.Epochs = DefaultEpochs
-	}
+	c.Epochs = cmp.Or(c.Epochs, DefaultEpochs)
 	if c.Epochs < 1 || c.Epochs > MaxEpochs {
 		return c, fieldErr("config.epochs", "must be between 1 and %d, got %d", MaxEpochs, c.Epochs)
 	}
-	if c.LearningRate == 0 {
-		c.LearningRate = DefaultLearningRate
-	}
+	c.LearningRate = cmp.Or(c.LearningRate, DefaultLearningRate)
 	if !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 0) {
 		return c, fieldErr("config.learning_rate", "must be a finite positive number, got %v", c.LearningRate)
 	}
-	if c.Samples == 0 {
-		c.Samples = DefaultSamples
-	}
+	c.Samples = cmp.Or(c.Samples, DefaultSamples)
 	if c.Samples < 0 {
 		return c, fieldErr("config.samples", "must not be negative, got %d", c.Samples)
 	}
@@ -299,6 +294,7 @@ type netLayer struct {
 	rm, rv         accel.Buffer
 	bn             accel.Buffer // batch-norm output (n × Out)
 	sm, si         accel.Buffer // batch-norm saved mean and inverse std
+	pre            accel.Buffer // the activation's input: bn, or z without batch norm
 	a              accel.Buffer // activation output (n × Out); z when Act is Identity
 	da, dpre, dz   accel.Buffer // gradients with respect to a, the activation's input and z
 	din            accel.Buffer // gradient with respect to in (nil for the first layer)
@@ -329,7 +325,7 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		nl.dw, nl.db = view(s.grad, l.Weight), view(s.grad, l.Bias)
 		nl.z = r.alloc(n * l.Out)
 		nl.dz = r.alloc(n * l.Out)
-		pre := nl.z
+		nl.pre = nl.z
 		if l.BatchNorm {
 			nl.g, nl.be = view(s.params, l.Gamma), view(s.params, l.Beta)
 			nl.dg, nl.dbe = view(s.grad, l.Gamma), view(s.grad, l.Beta)
@@ -337,12 +333,12 @@ func (s *session) networkSession(m *Network, data Dataset) {
 			nl.bn = r.alloc(n * l.Out)
 			nl.sm, nl.si = r.alloc(l.Out), r.alloc(l.Out)
 			nl.dpre = r.alloc(n * l.Out)
-			pre = nl.bn
+			nl.pre = nl.bn
 		} else {
 			nl.dpre = nl.dz
 		}
 		if l.Act == accel.Identity {
-			nl.a, nl.da = pre, nl.dpre
+			nl.a, nl.da = nl.pre, nl.dpre
 		} else {
 			nl.a, nl.da = r.alloc(n*l.Out), r.alloc(n*l.Out)
 		}
@@ -356,24 +352,22 @@ func (s *session) networkSession(m *Network, data Dataset) {
 	y := r.upload(data.Target)
 	dev := s.dev
 	s.lossGrad = func(grad bool) (float64, error) {
+		mom := BatchNormMomentum
+		if !grad {
+			mom = 0 // evaluation only: leave the running statistics alone
+		}
 		for i := range layers {
 			l := &layers[i]
 			if err := dev.Linear(l.in, n, l.In, l.w, l.b, l.Out, l.z); err != nil {
 				return 0, err
 			}
-			pre := l.z
 			if l.BatchNorm {
-				mom := BatchNormMomentum
-				if !grad {
-					mom = 0 // evaluation only: leave the running statistics alone
-				}
 				if err := dev.BatchNorm(l.z, n, l.Out, l.g, l.be, l.rm, l.rv, BatchNormEps, mom, true, l.bn, l.sm, l.si); err != nil {
 					return 0, err
 				}
-				pre = l.bn
 			}
 			if l.Act != accel.Identity {
-				if err := dev.Activate(l.Act, l.Scale, pre, n*l.Out, l.a); err != nil {
+				if err := dev.Activate(l.Act, l.Scale, l.pre, n*l.Out, l.a); err != nil {
 					return 0, err
 				}
 			}
@@ -387,12 +381,8 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		}
 		for i := len(layers) - 1; i >= 0; i-- {
 			l := &layers[i]
-			pre := l.z
-			if l.BatchNorm {
-				pre = l.bn
-			}
 			if l.Act != accel.Identity {
-				if err := dev.ActivateBackward(l.Act, l.Scale, pre, l.a, l.da, n*l.Out, l.dpre); err != nil {
+				if err := dev.ActivateBackward(l.Act, l.Scale, l.pre, l.a, l.da, n*l.Out, l.dpre); err != nil {
 					return 0, err
 				}
 			}

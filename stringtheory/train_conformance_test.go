@@ -1,11 +1,13 @@
 package stringtheory_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -81,13 +83,7 @@ func (c *trajectory) config(t *testing.T) stringtheory.Config {
 			t.Fatal(err)
 		}
 		in := len(d.X) / len(d.Y)
-		layers := 0
-		for name := range c.Initial {
-			if strings.HasSuffix(name, ".linear.weight") {
-				layers++
-			}
-		}
-		return stringtheory.Config{InputDim: in, HiddenSize: len(c.Initial["0.linear.weight"]) / in, NumLayers: layers, W0: c.W0}
+		return stringtheory.Config{InputDim: in, HiddenSize: len(c.Initial["0.linear.weight"]) / in, NumLayers: sirenLayers(c.Initial), W0: c.W0}
 	case stringtheory.TypeRFF:
 		if len(c.BShape) != 2 {
 			t.Fatalf("rff: B_shape %v", c.BShape)
@@ -108,6 +104,16 @@ func (c *trajectory) dataset(t *testing.T, f *trainingFile, m stringtheory.Model
 		if g := gridPattern.FindStringSubmatch(name); g != nil {
 			size, _ = strconv.Atoi(g[1])
 		}
+		// grid builds the named grid at the name's size (the file's by
+		// default), with the file's signal when the sizes match.
+		grid := func(build func(side int) stringtheory.Dataset, g gridData) stringtheory.Dataset {
+			side := cmp.Or(size, g.GridSize)
+			d := build(side)
+			if side == g.GridSize && len(g.Signal) == d.N {
+				d.Target = g.Signal
+			}
+			return d
+		}
 		switch {
 		case strings.HasPrefix(name, "glitchy_chirp"):
 			d := stringtheory.GlitchyChirp()
@@ -116,23 +122,9 @@ func (c *trajectory) dataset(t *testing.T, f *trainingFile, m stringtheory.Model
 			}
 			return d
 		case strings.HasPrefix(name, "grid_4d"):
-			if size == 0 {
-				size = f.Data.Grid4D.GridSize
-			}
-			d := stringtheory.Grid4D(size)
-			if size == f.Data.Grid4D.GridSize && len(f.Data.Grid4D.Signal) == d.N {
-				d.Target = f.Data.Grid4D.Signal
-			}
-			return d
+			return grid(stringtheory.Grid4D, f.Data.Grid4D)
 		case strings.HasPrefix(name, "grid_6d"):
-			if size == 0 {
-				size = f.Data.Grid6D.GridSize
-			}
-			d := stringtheory.Grid6D(size)
-			if size == f.Data.Grid6D.GridSize && len(f.Data.Grid6D.Signal) == d.N {
-				d.Target = f.Data.Grid6D.Signal
-			}
-			return d
+			return grid(stringtheory.Grid6D, f.Data.Grid6D)
 		}
 		t.Fatalf("%s: unknown data set %q", c.Model, name)
 	}
@@ -176,29 +168,19 @@ func checkTrajectory(t *testing.T, dev accel.Device, f *trainingFile, c *traject
 	init := c.Initial
 	if c.Model == stringtheory.TypeRFF {
 		init = map[string][]float64{"B": c.B}
-		for k, v := range c.Initial {
-			init[k] = v
-		}
+		maps.Copy(init, c.Initial)
 	}
 	if err := m.SetValues(init); err != nil {
 		t.Fatalf("SetValues: %v", err)
 	}
 	data := c.dataset(t, f, m)
-	steps := c.Steps
-	if steps == 0 {
-		steps = len(c.Losses)
-	}
+	steps := cmp.Or(c.Steps, len(c.Losses))
 	res, err := stringtheory.Train(context.Background(), dev, m, data, stringtheory.TrainConfig{Epochs: steps, LearningRate: c.learningRate(t)})
 	if err != nil {
 		t.Fatalf("Train: %v", err)
 	}
 	golden.CheckSlice(t, label+" losses", res.Losses, c.Losses, golden.TrainingRel, trainAbs)
-	names := make([]string, 0, len(c.Final))
-	for name := range c.Final {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Final)) {
 		got, ok := m.(interface {
 			Tensor(string) ([]float64, bool)
 		}).Tensor(name)

@@ -31,27 +31,13 @@ const (
 func DatasetFor(m Model) (Dataset, error) {
 	switch mm := m.(type) {
 	case *Wave:
-		switch mm.family.Dim {
-		case 1:
-			return GlitchyChirp(), nil
-		case 3:
-			return Grid4D(DefaultGrid4D), nil
-		case 5:
-			return Grid6D(DefaultGrid6D), nil
+		if d, ok := paperSet(mm.family.Dim); ok {
+			return d, nil
 		}
 	case *Interference:
 		s := mm.shape
 		if s.Outputs == 1 {
-			var d Dataset
-			switch s.Dim {
-			case 1:
-				d = GlitchyChirp()
-			case 3:
-				d = Grid4D(DefaultGrid4D)
-			case 5:
-				d = Grid6D(DefaultGrid6D)
-			}
-			if d.N > 0 {
+			if d, ok := paperSet(s.Dim); ok {
 				return rowsOf(d, s.Dim), nil
 			}
 		}
@@ -65,6 +51,20 @@ func DatasetFor(m Model) (Dataset, error) {
 		return Synthetic(SyntheticRows, mm.in, mm.OutputWidth()), nil
 	}
 	return Dataset{}, fieldErr("model_type", "no training set for model type %q", m.Type())
+}
+
+// paperSet returns the paper's data set with dim spatial axes: the glitchy
+// chirp (1), the 4D grid (3) or the 6D grid (5) at their default sizes.
+func paperSet(dim int) (Dataset, bool) {
+	switch dim {
+	case 1:
+		return GlitchyChirp(), true
+	case 3:
+		return Grid4D(DefaultGrid4D), true
+	case 5:
+		return Grid6D(DefaultGrid6D), true
+	}
+	return Dataset{}, false
 }
 
 // rowsOf repacks a grid or chirp data set with dim spatial columns (named

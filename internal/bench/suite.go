@@ -38,7 +38,7 @@ type Fit struct {
 }
 
 // Spec says what to train: a model type and configuration, the epochs and
-// the learning rate (0: the paper's 1e-3).
+// the learning rate (0: [stringtheory.DefaultLearningRate], the paper's 1e-3).
 type Spec struct {
 	Name   string
 	Type   string
@@ -82,11 +82,7 @@ func Train(ctx context.Context, dev accel.Device, s Spec, seed uint64, onEpoch f
 	if err != nil {
 		return Run{}, err
 	}
-	lr := s.LR
-	if lr == 0 {
-		lr = 1e-3
-	}
-	tc := stringtheory.TrainConfig{Epochs: s.Epochs, LearningRate: lr}
+	tc := stringtheory.TrainConfig{Epochs: s.Epochs, LearningRate: s.LR}
 	if onEpoch != nil {
 		tc.OnEpoch = func(e int, _ float64) { onEpoch(e) }
 	}
