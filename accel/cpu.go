@@ -114,59 +114,35 @@ func (c *CPU) Slice(b Buffer) ([]float64, error) {
 
 // buf returns the slice of b, checking ownership and a minimum length.
 func (c *CPU) buf(b Buffer, min int, what string) ([]float64, error) {
-	cb, ok := b.(*cpuBuffer)
-	if !ok || cb == nil {
-		if b == nil {
-			return nil, fmt.Errorf("%w: %s is nil", ErrShape, what)
-		}
-		return nil, fmt.Errorf("%w: %s", ErrForeignBuffer, what)
-	}
-	if cb.owner != c {
-		return nil, fmt.Errorf("%w: %s", ErrForeignBuffer, what)
-	}
-	if min < 0 {
-		return nil, fmt.Errorf("%w: %s size is negative or overflows", ErrShape, what)
-	}
-	if len(cb.data) < min {
-		return nil, fmt.Errorf("%w: %s holds %d values, need %d", ErrShape, what, len(cb.data), min)
-	}
-	return cb.data, nil
+	ck := c.check()
+	s := ck.buf(b, min, what)
+	return s, ck.Err
 }
 
-// bufCheck checks a kernel's buffers in turn, each as buf does. After the
-// first failure it checks nothing more and err keeps that failure, so the
-// buffer reported is the first that fails. It lives on the stack:
-//
-//	ck := c.check()
-//	xs := ck.buf(x, n, "input")
-//	bs := ck.opt(b, n, "bias")
-//	if ck.err != nil {
-//		return ck.err
-//	}
-type bufCheck struct {
-	c   *CPU
-	err error
-}
+// state tells a [BufferCheck] whether c made b; CPU buffers are never
+// marked freed (Free empties them).
+func (c *CPU) state(b *cpuBuffer) (owned, freed bool) { return b.owner == c, false }
 
-func (c *CPU) check() bufCheck { return bufCheck{c: c} }
+// bufCheck is c's [BufferCheck], giving slices: nil once a check has
+// failed, and for an absent optional buffer.
+type bufCheck struct{ BufferCheck[*cpuBuffer, *CPU] }
 
-// buf checks b as c.buf does; it returns nil once a check has failed.
+func (c *CPU) check() bufCheck { return bufCheck{NewBufferCheck(c, (*CPU).state)} }
+
 func (k *bufCheck) buf(b Buffer, min int, what string) []float64 {
-	if k.err != nil {
-		return nil
-	}
-	s, err := k.c.buf(b, min, what)
-	k.err = err
-	return s
+	return k.Buf(b, min, what).slice()
 }
 
-// opt is buf for optional buffers: nil (untyped or typed) gives a nil
-// slice and passes.
 func (k *bufCheck) opt(b Buffer, min int, what string) []float64 {
-	if cb, ok := b.(*cpuBuffer); b == nil || ok && cb == nil {
+	return k.Opt(b, min, what).slice()
+}
+
+// slice returns b's values, nil for a nil b.
+func (b *cpuBuffer) slice() []float64 {
+	if b == nil {
 		return nil
 	}
-	return k.buf(b, min, what)
+	return b.data
 }
 
 // Chunking of point loops. A kernel splits its points into a number of
@@ -240,22 +216,6 @@ func (c *CPU) getScratch(n int) *[]float64 {
 
 func (c *CPU) putScratch(p *[]float64) { c.scratch.Put(p) }
 
-// mul returns a·b, or −1 when either is negative or the product overflows
-// (buffer checks reject a negative length).
-func mul(a, b int) int {
-	if a < 0 || b < 0 || (a != 0 && b > math.MaxInt/a) {
-		return -1
-	}
-	return a * b
-}
-
-func checkPoints(n int) error {
-	if n < 0 {
-		return fmt.Errorf("%w: negative point count %d", ErrShape, n)
-	}
-	return nil
-}
-
 // interference holds the offsets of an interference basis's parameters.
 type interference struct {
 	d, f, o                                int
@@ -280,26 +240,48 @@ func layoutInterference(s Interference) interference {
 // sigmaFloor is the lower clamp of the interference basis's widths.
 const sigmaFloor = 1e-3
 
+// envelope holds the per-call constants of an interference basis's
+// Gaussian envelope: each axis's width σ (clamped to sigmaFloor), whether
+// it is unclamped (then its log_sigma has a gradient), and the normaliser
+// Π σ · (2π)^(Dim/2).
+type envelope struct {
+	sig  []float64
+	free []bool
+	norm float64
+}
+
+func newEnvelope(l interference, p []float64) envelope {
+	e := envelope{sig: make([]float64, l.d), free: make([]bool, l.d), norm: 1}
+	for a := range e.sig {
+		ea := math.Exp(p[l.ls+a])
+		e.sig[a], e.free[a] = math.Max(ea, sigmaFloor), ea >= sigmaFloor
+		e.norm *= e.sig[a]
+	}
+	e.norm *= math.Pow(2*math.Pi, float64(l.d)/2)
+	return e
+}
+
 // InterferenceForward implements [Device].
 func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, out Buffer) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	if err := checkPoints(n); err != nil {
+	if err := CheckPoints(n); err != nil {
 		return err
 	}
 	l := layoutInterference(s)
 	ck := c.check()
 	p := ck.buf(params, l.npar, "interference parameters")
-	in := ck.buf(inputs, mul(l.d+1, n), "interference inputs")
-	o := ck.buf(out, mul(n, l.o), "interference output")
-	if ck.err != nil {
-		return ck.err
+	in := ck.buf(inputs, MulSize(l.d+1, n), "interference inputs")
+	o := ck.buf(out, MulSize(n, l.o), "interference output")
+	if ck.Err != nil {
+		return ck.Err
 	}
+	env := newEnvelope(l, p)
 	c.forChunks(n, chunkCount(n, l.f*4), func(_, lo, hi int) {
 		re := make([]float64, 2*l.f)
 		for i := lo; i < hi; i++ {
-			interferenceFields(l, p, in, n, i, re, nil)
+			interferenceFields(l, env, p, in, n, i, re, nil)
 			row := o[i*l.o : (i+1)*l.o]
 			for q := 0; q < l.o; q++ {
 				wq := p[l.w+q*2*l.f : l.w+(q+1)*2*l.f]
@@ -317,24 +299,21 @@ func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, 
 // interferenceFields writes [Re ψ, Im ψ] of point i into re (2F values) and,
 // when tmp is not nil, intermediates for the gradient: per field
 // (cosθ, sinθ, mod, cz, cos m, sin m) then per axis (u, σ) and env.
-func interferenceFields(l interference, p, in []float64, n, i int, re, tmp []float64) float64 {
+func interferenceFields(l interference, e envelope, p, in []float64, n, i int, re, tmp []float64) float64 {
 	d, F := l.d, l.f
 	t := in[d*n+i]
 	q := 0.0
-	norm := 1.0
 	for a := 0; a < d; a++ {
-		sig := math.Max(math.Exp(p[l.ls+a]), sigmaFloor)
+		sig := e.sig[a]
 		u := in[a*n+i] - p[l.v+a]*t
 		z := u / sig
 		q += z * z
-		norm *= sig
 		if tmp != nil {
 			tmp[6*F+2*a] = u
 			tmp[6*F+2*a+1] = sig
 		}
 	}
-	norm *= math.Pow(2*math.Pi, float64(d)/2)
-	env := math.Exp(-0.5*q) / norm
+	env := math.Exp(-0.5*q) / e.norm
 	for j := 0; j < F; j++ {
 		var th, m float64
 		for a := 0; a < d; a++ {
@@ -365,17 +344,17 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 	if err := s.Validate(); err != nil {
 		return 0, err
 	}
-	if err := checkPoints(n); err != nil {
+	if err := CheckPoints(n); err != nil {
 		return 0, err
 	}
 	l := layoutInterference(s)
 	ck := c.check()
 	p := ck.buf(params, l.npar, "interference parameters")
-	in := ck.buf(inputs, mul(l.d+1, n), "interference inputs")
-	y := ck.buf(target, mul(n, l.o), "interference target")
+	in := ck.buf(inputs, MulSize(l.d+1, n), "interference inputs")
+	y := ck.buf(target, MulSize(n, l.o), "interference target")
 	g := ck.buf(grad, l.npar, "interference gradient")
-	if ck.err != nil {
-		return 0, ck.err
+	if ck.Err != nil {
+		return 0, ck.Err
 	}
 	clear(g[:l.npar])
 	if n == 0 {
@@ -388,6 +367,7 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 	acc := c.getScratch(stride * chunks)
 	defer c.putScratch(acc)
 	scale := 2 / float64(n*O)
+	ev := newEnvelope(l, p)
 	c.forChunks(n, chunks, func(w, lo, hi int) {
 		st := (*acc)[w*stride : (w+1)*stride]
 		gw, sq := st[:l.npar], &st[l.npar]
@@ -396,7 +376,7 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 		r := st[l.npar+1+2*F+nt : l.npar+1+2*F+nt+O]
 		dre := st[l.npar+1+2*F+nt+O:]
 		for i := lo; i < hi; i++ {
-			env := interferenceFields(l, p, in, n, i, re, tmp)
+			env := interferenceFields(l, ev, p, in, n, i, re, tmp)
 			for q := 0; q < O; q++ {
 				wq := p[l.w+q*2*F : l.w+(q+1)*2*F]
 				o := 0.0
@@ -442,7 +422,7 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 			for a := 0; a < d; a++ {
 				u, sig := tmp[6*F+2*a], tmp[6*F+2*a+1]
 				gw[l.v+a] += E * env * u * t / (sig * sig)
-				if math.Exp(p[l.ls+a]) >= sigmaFloor {
+				if ev.free[a] {
 					gw[l.ls+a] += E * env * (u*u/(sig*sig) - 1)
 				}
 			}
@@ -465,16 +445,16 @@ func general(rows, cols int, data []float64) blas64.General {
 
 // Linear implements [Device].
 func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) error {
-	if rows < 0 || in < 1 || out < 1 {
-		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
+	if err := CheckLinear(rows, in, out); err != nil {
+		return err
 	}
 	ck := c.check()
-	xs := ck.buf(x, mul(rows, in), "linear input")
-	ws := ck.buf(w, mul(out, in), "linear weight")
+	xs := ck.buf(x, MulSize(rows, in), "linear input")
+	ws := ck.buf(w, MulSize(out, in), "linear weight")
 	bs := ck.opt(b, out, "linear bias")
-	ys := ck.buf(y, mul(rows, out), "linear output")
-	if ck.err != nil {
-		return ck.err
+	ys := ck.buf(y, MulSize(rows, out), "linear output")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if rows == 0 {
 		return nil
@@ -492,18 +472,18 @@ func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) err
 
 // LinearBackward implements [Device].
 func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, dw, db Buffer) error {
-	if rows < 0 || in < 1 || out < 1 {
-		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", ErrShape, rows, in, out)
+	if err := CheckLinear(rows, in, out); err != nil {
+		return err
 	}
 	ck := c.check()
-	xs := ck.buf(x, mul(rows, in), "linear input")
-	ws := ck.buf(w, mul(out, in), "linear weight")
-	dys := ck.buf(dy, mul(rows, out), "linear output gradient")
-	dxs := ck.opt(dx, mul(rows, in), "linear input gradient")
-	dws := ck.opt(dw, mul(out, in), "linear weight gradient")
+	xs := ck.buf(x, MulSize(rows, in), "linear input")
+	ws := ck.buf(w, MulSize(out, in), "linear weight")
+	dys := ck.buf(dy, MulSize(rows, out), "linear output gradient")
+	dxs := ck.opt(dx, MulSize(rows, in), "linear input gradient")
+	dws := ck.opt(dw, MulSize(out, in), "linear weight gradient")
 	dbs := ck.opt(db, out, "linear bias gradient")
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if dws != nil {
 		if rows == 0 {
@@ -528,14 +508,14 @@ func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, 
 
 // Activate implements [Device].
 func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer) error {
-	if err := checkPoints(n); err != nil {
+	if err := CheckPoints(n); err != nil {
 		return err
 	}
 	ck := c.check()
 	xs := ck.buf(x, n, "activation input")
 	ys := ck.buf(y, n, "activation output")
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	switch act {
 	case Identity:
@@ -553,37 +533,37 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 			}
 		})
 	default:
-		return fmt.Errorf("%w: unknown activation %v", ErrShape, act)
+		return CheckActivation(act)
 	}
 	return nil
 }
 
 // ActivateBackward implements [Device].
 func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n int, dx Buffer) error {
-	if err := checkPoints(n); err != nil {
+	if err := CheckPoints(n); err != nil {
 		return err
 	}
 	ck := c.check()
 	dys := ck.buf(dy, n, "activation output gradient")
 	dxs := ck.buf(dx, n, "activation input gradient")
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	switch act {
 	case Identity:
 		copy(dxs[:n], dys[:n])
 	case Tanh:
 		ys := ck.buf(y, n, "activation output")
-		if ck.err != nil {
-			return ck.err
+		if ck.Err != nil {
+			return ck.Err
 		}
 		for i := 0; i < n; i++ {
 			dxs[i] = dys[i] * (1 - ys[i]*ys[i])
 		}
 	case Sine:
 		xs := ck.buf(x, n, "activation input")
-		if ck.err != nil {
-			return ck.err
+		if ck.Err != nil {
+			return ck.Err
 		}
 		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -592,33 +572,30 @@ func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n
 			}
 		})
 	default:
-		return fmt.Errorf("%w: unknown activation %v", ErrShape, act)
+		return CheckActivation(act)
 	}
 	return nil
 }
 
 // BatchNorm implements [Device].
 func (c *CPU) BatchNorm(x Buffer, rows, cols int, gamma, beta, runMean, runVar Buffer, eps, momentum float64, train bool, y, saveMean, saveInvStd Buffer) error {
-	if rows < 0 || cols < 1 {
-		return fmt.Errorf("%w: batch norm rows %d, cols %d", ErrShape, rows, cols)
-	}
-	if train && rows < 2 {
-		return fmt.Errorf("%w: batch normalisation in training mode needs at least 2 rows, got %d", ErrShape, rows)
+	if err := CheckBatchNorm(rows, cols, train); err != nil {
+		return err
 	}
 	ck := c.check()
-	xs := ck.buf(x, mul(rows, cols), "batch norm input")
+	xs := ck.buf(x, MulSize(rows, cols), "batch norm input")
 	gs := ck.buf(gamma, cols, "batch norm weight")
 	bs := ck.buf(beta, cols, "batch norm bias")
 	rm := ck.buf(runMean, cols, "batch norm running mean")
 	rv := ck.buf(runVar, cols, "batch norm running variance")
-	ys := ck.buf(y, mul(rows, cols), "batch norm output")
+	ys := ck.buf(y, MulSize(rows, cols), "batch norm output")
 	var sm, si []float64
 	if train {
 		sm = ck.buf(saveMean, cols, "batch norm saved mean")
 		si = ck.buf(saveInvStd, cols, "batch norm saved inverse std")
 	}
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	for j := 0; j < cols; j++ {
 		var mean, inv float64
@@ -650,20 +627,20 @@ func (c *CPU) BatchNorm(x Buffer, rows, cols int, gamma, beta, runMean, runVar B
 
 // BatchNormBackward implements [Device].
 func (c *CPU) BatchNormBackward(x Buffer, rows, cols int, gamma, saveMean, saveInvStd, dy, dx, dgamma, dbeta Buffer) error {
-	if rows < 1 || cols < 1 {
-		return fmt.Errorf("%w: batch norm rows %d, cols %d", ErrShape, rows, cols)
+	if err := CheckBatchNormBackward(rows, cols); err != nil {
+		return err
 	}
 	ck := c.check()
-	xs := ck.buf(x, mul(rows, cols), "batch norm input")
+	xs := ck.buf(x, MulSize(rows, cols), "batch norm input")
 	gs := ck.buf(gamma, cols, "batch norm weight")
 	sm := ck.buf(saveMean, cols, "batch norm saved mean")
 	si := ck.buf(saveInvStd, cols, "batch norm saved inverse std")
-	dys := ck.buf(dy, mul(rows, cols), "batch norm output gradient")
-	dxs := ck.buf(dx, mul(rows, cols), "batch norm input gradient")
+	dys := ck.buf(dy, MulSize(rows, cols), "batch norm output gradient")
+	dxs := ck.buf(dx, MulSize(rows, cols), "batch norm input gradient")
 	dg := ck.buf(dgamma, cols, "batch norm weight gradient")
 	db := ck.buf(dbeta, cols, "batch norm bias gradient")
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	nf := float64(rows)
 	for j := 0; j < cols; j++ {
@@ -687,15 +664,15 @@ func (c *CPU) BatchNormBackward(x Buffer, rows, cols int, gamma, saveMean, saveI
 
 // Fourier implements [Device].
 func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) error {
-	if rows < 0 || in < 1 || features < 1 {
-		return fmt.Errorf("%w: fourier features rows %d, in %d, features %d", ErrShape, rows, in, features)
+	if err := CheckFourier(rows, in, features); err != nil {
+		return err
 	}
 	ck := c.check()
-	xs := ck.buf(x, mul(rows, in), "fourier input")
-	bs := ck.buf(b, mul(in, features), "fourier matrix")
-	ys := ck.buf(y, mul(rows, mul(2, features)), "fourier output")
-	if ck.err != nil {
-		return ck.err
+	xs := ck.buf(x, MulSize(rows, in), "fourier input")
+	bs := ck.buf(b, MulSize(in, features), "fourier matrix")
+	ys := ck.buf(y, MulSize(rows, MulSize(2, features)), "fourier output")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	c.forChunks(rows, chunkCount(rows, features*(in+4)/4), func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
@@ -715,15 +692,15 @@ func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) 
 
 // MSE implements [Device].
 func (c *CPU) MSE(pred, target Buffer, n int, dpred Buffer) (float64, error) {
-	if n < 1 {
-		return 0, fmt.Errorf("%w: mean squared error over %d values", ErrShape, n)
+	if err := CheckMSE(n); err != nil {
+		return 0, err
 	}
 	ck := c.check()
 	ps := ck.buf(pred, n, "prediction")
 	ts := ck.buf(target, n, "target")
 	ds := ck.opt(dpred, n, "prediction gradient")
-	if ck.err != nil {
-		return 0, ck.err
+	if ck.Err != nil {
+		return 0, ck.Err
 	}
 	s := 0.0
 	k := 2 / float64(n)
@@ -739,16 +716,16 @@ func (c *CPU) MSE(pred, target Buffer, n int, dpred Buffer) (float64, error) {
 
 // Adam implements [Device].
 func (c *CPU) Adam(params, grad, m, v Buffer, n, step int, lr, beta1, beta2, eps float64) error {
-	if n < 0 || step < 1 {
-		return fmt.Errorf("%w: adam over %d values at step %d", ErrShape, n, step)
+	if err := CheckAdam(n, step); err != nil {
+		return err
 	}
 	ck := c.check()
 	ps := ck.buf(params, n, "adam parameters")
 	gs := ck.buf(grad, n, "adam gradient")
 	ms := ck.buf(m, n, "adam first moment")
 	vs := ck.buf(v, n, "adam second moment")
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	bc1 := 1 - math.Pow(beta1, float64(step))
 	bc2 := 1 - math.Pow(beta2, float64(step))

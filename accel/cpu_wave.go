@@ -119,15 +119,15 @@ func (c *CPU) WaveForward(f WaveFamily, params, inputs Buffer, n int, out Buffer
 	if err := f.Validate(); err != nil {
 		return err
 	}
-	if err := checkPoints(n); err != nil {
+	if err := CheckPoints(n); err != nil {
 		return err
 	}
 	ck := c.check()
 	p := ck.buf(params, f.NumParams(), "wave parameters")
-	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
+	in := ck.buf(inputs, MulSize(f.Dim+1, n), "wave inputs")
 	o := ck.buf(out, n, "wave output")
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	switch f.Dim {
 	case 1:
@@ -252,17 +252,17 @@ func (c *CPU) WaveLossGrad(f WaveFamily, params, inputs, target Buffer, n int, g
 	if err := f.Validate(); err != nil {
 		return 0, err
 	}
-	if err := checkPoints(n); err != nil {
+	if err := CheckPoints(n); err != nil {
 		return 0, err
 	}
 	np := f.NumParams()
 	ck := c.check()
 	p := ck.buf(params, np, "wave parameters")
-	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
+	in := ck.buf(inputs, MulSize(f.Dim+1, n), "wave inputs")
 	y := ck.buf(target, n, "wave target")
 	g := ck.buf(grad, np, "wave gradient")
-	if ck.err != nil {
-		return 0, ck.err
+	if ck.Err != nil {
+		return 0, ck.Err
 	}
 	clear(g[:np])
 	if n == 0 {

@@ -23,8 +23,14 @@ var (
 	}
 )
 
-// sincosReduceMax is math's threshold for its Payne-Hanek reduction.
-const sincosReduceMax = 1 << 29
+const (
+	// sincosReduceMax is math's threshold for its Payne-Hanek reduction.
+	sincosReduceMax = 1 << 29
+	// π/4 split into three parts, as math's Cody-Waite reduction.
+	pi4a = 7.85398125648498535156e-1
+	pi4b = 3.77489470793079817668e-8
+	pi4c = 2.69515142907905952645e-15
+)
 
 // sincos returns math.Sincos(x), bit for bit, without the data-dependent
 // branches of math.Sincos's octant handling (they mispredict when many
@@ -32,11 +38,6 @@ const sincosReduceMax = 1 << 29
 // integer masks. Arguments of 2²⁹ or more in magnitude, zeros, infinities
 // and NaN go to math.Sincos.
 func sincos(x float64) (sin, cos float64) {
-	const (
-		pi4a = 7.85398125648498535156e-1  // π/4 split into three parts, as math
-		pi4b = 3.77489470793079817668e-8  //
-		pi4c = 2.69515142907905952645e-15 //
-	)
 	ax := math.Abs(x)
 	if !(ax < sincosReduceMax) || x == 0 {
 		return math.Sincos(x)
@@ -61,13 +62,10 @@ func sincos(x float64) (sin, cos float64) {
 
 // sincosBlock sets s[i], c[i] = math.Sincos(x[i]) for every i, bit for
 // bit, in one loop without calls (but for the arguments that sincos hands
-// to math.Sincos). s may be x.
+// to math.Sincos). s may be x. Its body repeats sincos's on purpose: the
+// shared part is too large for the inliner, and a call per value would
+// cost the block its speed.
 func sincosBlock(x, s, c []float64) {
-	const (
-		pi4a = 7.85398125648498535156e-1
-		pi4b = 3.77489470793079817668e-8
-		pi4c = 2.69515142907905952645e-15
-	)
 	s, c = s[:len(x)], c[:len(x)]
 	for i, v := range x {
 		ax := math.Abs(v)

@@ -3,7 +3,6 @@
 package cuda
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/dredge-cli/dredge/accel"
@@ -31,16 +30,16 @@ func (d *Device) Linear(x accel.Buffer, rows, in int, w, b accel.Buffer, out int
 	if err := d.open(); err != nil {
 		return err
 	}
-	if rows < 0 || in < 1 || out < 1 {
-		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", accel.ErrShape, rows, in, out)
+	if err := accel.CheckLinear(rows, in, out); err != nil {
+		return err
 	}
 	ck := d.check()
-	xs := ck.buf(x, mul(rows, in), "linear input")
-	ws := ck.buf(w, mul(out, in), "linear weight")
-	bs := ck.opt(b, out, "linear bias")
-	ys := ck.buf(y, mul(rows, out), "linear output")
-	if ck.err != nil {
-		return ck.err
+	xs := ck.Buf(x, accel.MulSize(rows, in), "linear input")
+	ws := ck.Buf(w, accel.MulSize(out, in), "linear weight")
+	bs := ck.Opt(b, out, "linear bias")
+	ys := ck.Buf(y, accel.MulSize(rows, out), "linear output")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if rows == 0 {
 		return nil
@@ -56,18 +55,18 @@ func (d *Device) LinearBackward(x accel.Buffer, rows, in int, w accel.Buffer, ou
 	if err := d.open(); err != nil {
 		return err
 	}
-	if rows < 0 || in < 1 || out < 1 {
-		return fmt.Errorf("%w: linear layer rows %d, in %d, out %d", accel.ErrShape, rows, in, out)
+	if err := accel.CheckLinear(rows, in, out); err != nil {
+		return err
 	}
 	ck := d.check()
-	xs := ck.buf(x, mul(rows, in), "linear input")
-	ws := ck.buf(w, mul(out, in), "linear weight")
-	dys := ck.buf(dy, mul(rows, out), "linear output gradient")
-	dxs := ck.opt(dx, mul(rows, in), "linear input gradient")
-	dws := ck.opt(dw, mul(out, in), "linear weight gradient")
-	dbs := ck.opt(db, out, "linear bias gradient")
-	if ck.err != nil {
-		return ck.err
+	xs := ck.Buf(x, accel.MulSize(rows, in), "linear input")
+	ws := ck.Buf(w, accel.MulSize(out, in), "linear weight")
+	dys := ck.Buf(dy, accel.MulSize(rows, out), "linear output gradient")
+	dxs := ck.Opt(dx, accel.MulSize(rows, in), "linear input gradient")
+	dws := ck.Opt(dw, accel.MulSize(out, in), "linear weight gradient")
+	dbs := ck.Opt(db, out, "linear bias gradient")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	return d.g.do(func() error {
 		g := d.g
@@ -95,19 +94,17 @@ func (d *Device) Activate(act accel.Activation, scale float64, x accel.Buffer, n
 	if err := d.open(); err != nil {
 		return err
 	}
-	if err := checkPoints(n); err != nil {
+	if err := accel.CheckPoints(n); err != nil {
 		return err
 	}
 	ck := d.check()
-	xs := ck.buf(x, n, "activation input")
-	ys := ck.buf(y, n, "activation output")
-	if ck.err != nil {
-		return ck.err
+	xs := ck.Buf(x, n, "activation input")
+	ys := ck.Buf(y, n, "activation output")
+	if ck.Err != nil {
+		return ck.Err
 	}
-	switch act {
-	case accel.Identity, accel.Tanh, accel.Sine:
-	default:
-		return fmt.Errorf("%w: unknown activation %v", accel.ErrShape, act)
+	if err := accel.CheckActivation(act); err != nil {
+		return err
 	}
 	if n == 0 {
 		return nil
@@ -123,27 +120,27 @@ func (d *Device) ActivateBackward(act accel.Activation, scale float64, x, y, dy 
 	if err := d.open(); err != nil {
 		return err
 	}
-	if err := checkPoints(n); err != nil {
+	if err := accel.CheckPoints(n); err != nil {
 		return err
 	}
 	ck := d.check()
-	dys := ck.buf(dy, n, "activation output gradient")
-	dxs := ck.buf(dx, n, "activation input gradient")
-	if ck.err != nil {
-		return ck.err
+	dys := ck.Buf(dy, n, "activation output gradient")
+	dxs := ck.Buf(dx, n, "activation input gradient")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	var xs, ys *buffer
 	switch act {
 	case accel.Identity:
 	case accel.Tanh:
-		ys = ck.buf(y, n, "activation output")
+		ys = ck.Buf(y, n, "activation output")
 	case accel.Sine:
-		xs = ck.buf(x, n, "activation input")
+		xs = ck.Buf(x, n, "activation input")
 	default:
-		return fmt.Errorf("%w: unknown activation %v", accel.ErrShape, act)
+		return accel.CheckActivation(act)
 	}
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if n == 0 {
 		return nil
@@ -160,26 +157,23 @@ func (d *Device) BatchNorm(x accel.Buffer, rows, cols int, gamma, beta, runMean,
 	if err := d.open(); err != nil {
 		return err
 	}
-	if rows < 0 || cols < 1 {
-		return fmt.Errorf("%w: batch norm rows %d, cols %d", accel.ErrShape, rows, cols)
-	}
-	if train && rows < 2 {
-		return fmt.Errorf("%w: batch normalisation in training mode needs at least 2 rows, got %d", accel.ErrShape, rows)
+	if err := accel.CheckBatchNorm(rows, cols, train); err != nil {
+		return err
 	}
 	ck := d.check()
-	xs := ck.buf(x, mul(rows, cols), "batch norm input")
-	gs := ck.buf(gamma, cols, "batch norm weight")
-	bs := ck.buf(beta, cols, "batch norm bias")
-	rm := ck.buf(runMean, cols, "batch norm running mean")
-	rv := ck.buf(runVar, cols, "batch norm running variance")
-	ys := ck.buf(y, mul(rows, cols), "batch norm output")
+	xs := ck.Buf(x, accel.MulSize(rows, cols), "batch norm input")
+	gs := ck.Buf(gamma, cols, "batch norm weight")
+	bs := ck.Buf(beta, cols, "batch norm bias")
+	rm := ck.Buf(runMean, cols, "batch norm running mean")
+	rv := ck.Buf(runVar, cols, "batch norm running variance")
+	ys := ck.Buf(y, accel.MulSize(rows, cols), "batch norm output")
 	var sm, si *buffer
 	if train {
-		sm = ck.buf(saveMean, cols, "batch norm saved mean")
-		si = ck.buf(saveInvStd, cols, "batch norm saved inverse std")
+		sm = ck.Buf(saveMean, cols, "batch norm saved mean")
+		si = ck.Buf(saveInvStd, cols, "batch norm saved inverse std")
 	}
-	if ck.err != nil {
-		return ck.err
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if rows == 0 {
 		return nil
@@ -205,20 +199,20 @@ func (d *Device) BatchNormBackward(x accel.Buffer, rows, cols int, gamma, saveMe
 	if err := d.open(); err != nil {
 		return err
 	}
-	if rows < 1 || cols < 1 {
-		return fmt.Errorf("%w: batch norm rows %d, cols %d", accel.ErrShape, rows, cols)
+	if err := accel.CheckBatchNormBackward(rows, cols); err != nil {
+		return err
 	}
 	ck := d.check()
-	xs := ck.buf(x, mul(rows, cols), "batch norm input")
-	gs := ck.buf(gamma, cols, "batch norm weight")
-	sm := ck.buf(saveMean, cols, "batch norm saved mean")
-	si := ck.buf(saveInvStd, cols, "batch norm saved inverse std")
-	dys := ck.buf(dy, mul(rows, cols), "batch norm output gradient")
-	dxs := ck.buf(dx, mul(rows, cols), "batch norm input gradient")
-	dg := ck.buf(dgamma, cols, "batch norm weight gradient")
-	db := ck.buf(dbeta, cols, "batch norm bias gradient")
-	if ck.err != nil {
-		return ck.err
+	xs := ck.Buf(x, accel.MulSize(rows, cols), "batch norm input")
+	gs := ck.Buf(gamma, cols, "batch norm weight")
+	sm := ck.Buf(saveMean, cols, "batch norm saved mean")
+	si := ck.Buf(saveInvStd, cols, "batch norm saved inverse std")
+	dys := ck.Buf(dy, accel.MulSize(rows, cols), "batch norm output gradient")
+	dxs := ck.Buf(dx, accel.MulSize(rows, cols), "batch norm input gradient")
+	dg := ck.Buf(dgamma, cols, "batch norm weight gradient")
+	db := ck.Buf(dbeta, cols, "batch norm bias gradient")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	return d.g.do(func() error {
 		g := d.g
@@ -236,15 +230,15 @@ func (d *Device) Fourier(x accel.Buffer, rows, in int, b accel.Buffer, features 
 	if err := d.open(); err != nil {
 		return err
 	}
-	if rows < 0 || in < 1 || features < 1 {
-		return fmt.Errorf("%w: fourier features rows %d, in %d, features %d", accel.ErrShape, rows, in, features)
+	if err := accel.CheckFourier(rows, in, features); err != nil {
+		return err
 	}
 	ck := d.check()
-	xs := ck.buf(x, mul(rows, in), "fourier input")
-	bs := ck.buf(b, mul(in, features), "fourier matrix")
-	ys := ck.buf(y, mul(rows, mul(2, features)), "fourier output")
-	if ck.err != nil {
-		return ck.err
+	xs := ck.Buf(x, accel.MulSize(rows, in), "fourier input")
+	bs := ck.Buf(b, accel.MulSize(in, features), "fourier matrix")
+	ys := ck.Buf(y, accel.MulSize(rows, accel.MulSize(2, features)), "fourier output")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if rows == 0 {
 		return nil
@@ -261,15 +255,15 @@ func (d *Device) MSE(pred, target accel.Buffer, n int, dpred accel.Buffer) (floa
 	if err := d.open(); err != nil {
 		return 0, err
 	}
-	if n < 1 {
-		return 0, fmt.Errorf("%w: mean squared error over %d values", accel.ErrShape, n)
+	if err := accel.CheckMSE(n); err != nil {
+		return 0, err
 	}
 	ck := d.check()
-	ps := ck.buf(pred, n, "prediction")
-	ts := ck.buf(target, n, "target")
-	ds := ck.opt(dpred, n, "prediction gradient")
-	if ck.err != nil {
-		return 0, ck.err
+	ps := ck.Buf(pred, n, "prediction")
+	ts := ck.Buf(target, n, "target")
+	ds := ck.Opt(dpred, n, "prediction gradient")
+	if ck.Err != nil {
+		return 0, ck.Err
 	}
 	var s float64
 	err := d.g.do(func() error {
@@ -298,16 +292,16 @@ func (d *Device) Adam(params, grad, m, v accel.Buffer, n, step int, lr, beta1, b
 	if err := d.open(); err != nil {
 		return err
 	}
-	if n < 0 || step < 1 {
-		return fmt.Errorf("%w: adam over %d values at step %d", accel.ErrShape, n, step)
+	if err := accel.CheckAdam(n, step); err != nil {
+		return err
 	}
 	ck := d.check()
-	ps := ck.buf(params, n, "adam parameters")
-	gs := ck.buf(grad, n, "adam gradient")
-	ms := ck.buf(m, n, "adam first moment")
-	vs := ck.buf(v, n, "adam second moment")
-	if ck.err != nil {
-		return ck.err
+	ps := ck.Buf(params, n, "adam parameters")
+	gs := ck.Buf(grad, n, "adam gradient")
+	ms := ck.Buf(m, n, "adam first moment")
+	vs := ck.Buf(v, n, "adam second moment")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if n == 0 {
 		return nil

@@ -245,79 +245,19 @@ func (d *Device) View(b accel.Buffer, off, n int) (accel.Buffer, error) {
 	return &buffer{owner: d, mem: cb.mem, off: cb.off + off, n: n, view: true}, nil
 }
 
-// buf returns b as a buffer of d, checking ownership and a minimum length,
-// as the CPU device does.
+// buf returns b as a buffer of d, checking ownership and a minimum length.
 func (d *Device) buf(b accel.Buffer, min int, what string) (*buffer, error) {
-	cb, ok := b.(*buffer)
-	if !ok || cb == nil {
-		if b == nil {
-			return nil, fmt.Errorf("%w: %s is nil", accel.ErrShape, what)
-		}
-		return nil, fmt.Errorf("%w: %s", accel.ErrForeignBuffer, what)
-	}
-	if cb.owner != d {
-		return nil, fmt.Errorf("%w: %s", accel.ErrForeignBuffer, what)
-	}
-	if min < 0 {
-		return nil, fmt.Errorf("%w: %s size is negative or overflows", accel.ErrShape, what)
-	}
-	if cb.mem.freed.Load() {
-		return nil, fmt.Errorf("%w: %s was freed", accel.ErrShape, what)
-	}
-	if cb.n < min {
-		return nil, fmt.Errorf("%w: %s holds %d values, need %d", accel.ErrShape, what, cb.n, min)
-	}
-	return cb, nil
+	ck := d.check()
+	cb := ck.Buf(b, min, what)
+	return cb, ck.Err
 }
 
-// bufCheck checks a kernel's buffers in turn, each as buf does. After the
-// first failure it checks nothing more and err keeps that failure, so the
-// buffer reported is the first that fails. It lives on the stack:
-//
-//	ck := d.check()
-//	xs := ck.buf(x, n, "input")
-//	bs := ck.opt(b, n, "bias")
-//	if ck.err != nil {
-//		return ck.err
-//	}
-type bufCheck struct {
-	d   *Device
-	err error
+// check returns the [accel.BufferCheck] of a kernel's buffers; it gives a
+// nil *buffer (address 0) for an absent optional buffer.
+func (d *Device) check() accel.BufferCheck[*buffer, *Device] {
+	return accel.NewBufferCheck(d, (*Device).state)
 }
 
-func (d *Device) check() bufCheck { return bufCheck{d: d} }
-
-// buf checks b as d.buf does; it returns nil once a check has failed.
-func (k *bufCheck) buf(b accel.Buffer, min int, what string) *buffer {
-	if k.err != nil {
-		return nil
-	}
-	cb, err := k.d.buf(b, min, what)
-	k.err = err
-	return cb
-}
-
-// opt is buf for optional buffers: nil (untyped or typed) gives a nil
-// buffer (address 0) and passes.
-func (k *bufCheck) opt(b accel.Buffer, min int, what string) *buffer {
-	if cb, ok := b.(*buffer); b == nil || ok && cb == nil {
-		return nil
-	}
-	return k.buf(b, min, what)
-}
-
-// mul returns a·b, or −1 when either is negative or the product overflows
-// (buffer checks reject a negative length).
-func mul(a, b int) int {
-	if a < 0 || b < 0 || (a != 0 && b > math.MaxInt/a) {
-		return -1
-	}
-	return a * b
-}
-
-func checkPoints(n int) error {
-	if n < 0 {
-		return fmt.Errorf("%w: negative point count %d", accel.ErrShape, n)
-	}
-	return nil
-}
+// state tells an [accel.BufferCheck] whether d made b and whether b's
+// allocation was freed.
+func (d *Device) state(b *buffer) (owned, freed bool) { return b.owner == d, b.mem.freed.Load() }

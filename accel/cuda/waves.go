@@ -29,7 +29,7 @@ func begin[S interface{ Validate() error }](d *Device, s S, n int) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	return checkPoints(n)
+	return accel.CheckPoints(n)
 }
 
 // WaveForward implements [accel.Device].
@@ -38,11 +38,11 @@ func (d *Device) WaveForward(f accel.WaveFamily, params, inputs accel.Buffer, n 
 		return err
 	}
 	ck := d.check()
-	p := ck.buf(params, f.NumParams(), "wave parameters")
-	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
-	o := ck.buf(out, n, "wave output")
-	if ck.err != nil {
-		return ck.err
+	p := ck.Buf(params, f.NumParams(), "wave parameters")
+	in := ck.Buf(inputs, accel.MulSize(f.Dim+1, n), "wave inputs")
+	o := ck.Buf(out, n, "wave output")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if n == 0 {
 		return nil
@@ -80,12 +80,12 @@ func (d *Device) WaveLossGrad(f accel.WaveFamily, params, inputs, target accel.B
 	}
 	np := f.NumParams()
 	ck := d.check()
-	p := ck.buf(params, np, "wave parameters")
-	in := ck.buf(inputs, mul(f.Dim+1, n), "wave inputs")
-	y := ck.buf(target, n, "wave target")
-	gb := ck.buf(grad, np, "wave gradient")
-	if ck.err != nil {
-		return 0, ck.err
+	p := ck.Buf(params, np, "wave parameters")
+	in := ck.Buf(inputs, accel.MulSize(f.Dim+1, n), "wave inputs")
+	y := ck.Buf(target, n, "wave target")
+	gb := ck.Buf(grad, np, "wave gradient")
+	if ck.Err != nil {
+		return 0, ck.Err
 	}
 	var sq float64
 	err := d.g.do(func() error {
@@ -161,11 +161,11 @@ func (d *Device) InterferenceForward(s accel.Interference, params, inputs accel.
 		return err
 	}
 	ck := d.check()
-	p := ck.buf(params, s.NumParams(), "interference parameters")
-	in := ck.buf(inputs, mul(s.Dim+1, n), "interference inputs")
-	o := ck.buf(out, mul(n, s.Outputs), "interference output")
-	if ck.err != nil {
-		return ck.err
+	p := ck.Buf(params, s.NumParams(), "interference parameters")
+	in := ck.Buf(inputs, accel.MulSize(s.Dim+1, n), "interference inputs")
+	o := ck.Buf(out, accel.MulSize(n, s.Outputs), "interference output")
+	if ck.Err != nil {
+		return ck.Err
 	}
 	if n == 0 {
 		return nil
@@ -185,12 +185,12 @@ func (d *Device) InterferenceLossGrad(s accel.Interference, params, inputs, targ
 	}
 	np := s.NumParams()
 	ck := d.check()
-	p := ck.buf(params, np, "interference parameters")
-	in := ck.buf(inputs, mul(s.Dim+1, n), "interference inputs")
-	y := ck.buf(target, mul(n, s.Outputs), "interference target")
-	gb := ck.buf(grad, np, "interference gradient")
-	if ck.err != nil {
-		return 0, ck.err
+	p := ck.Buf(params, np, "interference parameters")
+	in := ck.Buf(inputs, accel.MulSize(s.Dim+1, n), "interference inputs")
+	y := ck.Buf(target, accel.MulSize(n, s.Outputs), "interference target")
+	gb := ck.Buf(grad, np, "interference gradient")
+	if ck.Err != nil {
+		return 0, ck.Err
 	}
 	norm0 := math.Pow(2*math.Pi, float64(s.Dim)/2)
 	var sq float64
