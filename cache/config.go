@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dredge-cli/dredge/internal/envvar"
 	"log/slog"
 	"math"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/redis/rueidis"
+	"github.com/dredge-cli/dredge/internal/envvar"
 )
 
 // Config chooses and configures a backend for [Open].
@@ -122,10 +120,7 @@ func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
 	}
 	if v, ok := get("REDIS_URL"); ok {
 		cfg.Redis.URL = v
-		if _, err := rueidis.ParseURL(v); err != nil {
-			if ue, ok := errors.AsType[*url.Error](err); ok {
-				err = ue.Err // *url.Error repeats the URL, password included
-			}
+		if _, err := parseRedisURL(v); err != nil {
 			bad("REDIS_URL", err)
 		}
 	}

@@ -83,9 +83,14 @@ func (e *encoder) float(f float64) error {
 	return nil
 }
 
+// header starts a list, map or struct of n elements.
+func (e *encoder) header(tag byte, n int) {
+	e.buf = append(e.buf, tag)
+	e.uvarint(uint64(n))
+}
+
 func (e *encoder) floats(fs []float64) error {
-	e.buf = append(e.buf, tagList)
-	e.uvarint(uint64(len(fs)))
+	e.header(tagList, len(fs))
 	for _, f := range fs {
 		if err := e.float(f); err != nil {
 			return err
@@ -100,16 +105,10 @@ func (e *encoder) int(n int64) {
 }
 
 func (e *encoder) ints(v []int) {
-	e.buf = append(e.buf, tagList)
-	e.uvarint(uint64(len(v)))
+	e.header(tagList, len(v))
 	for _, n := range v {
 		e.int(int64(n))
 	}
-}
-
-func (e *encoder) structHeader(fields int) {
-	e.buf = append(e.buf, tagStruct)
-	e.uvarint(uint64(fields))
 }
 
 // encode has fast paths for the types the typed keys use and falls back to
@@ -127,8 +126,7 @@ func (e *encoder) encode(v any) error {
 	case []float64:
 		return e.floats(v)
 	case [][]float64:
-		e.buf = append(e.buf, tagList)
-		e.uvarint(uint64(len(v)))
+		e.header(tagList, len(v))
 		for _, row := range v {
 			if err := e.floats(row); err != nil {
 				return err
@@ -139,7 +137,7 @@ func (e *encoder) encode(v any) error {
 	case UnifiedKey:
 		// The struct encoding, written out: these keys are made on every
 		// request, and reflection would triple their cost.
-		e.structHeader(3)
+		e.header(tagStruct, 3)
 		e.str("Insight")
 		e.str(v.Insight)
 		e.str("Coords")
@@ -149,7 +147,7 @@ func (e *encoder) encode(v any) error {
 		e.str("Modes")
 		e.ints(v.Modes)
 	case SpectrumKey:
-		e.structHeader(2)
+		e.header(tagStruct, 2)
 		e.str("MaxModes")
 		e.int(int64(v.MaxModes))
 		e.str("Dimensions")
@@ -198,8 +196,7 @@ func (e *encoder) value(v reflect.Value) error {
 		}
 		return e.value(v.Elem())
 	case reflect.Slice, reflect.Array:
-		e.buf = append(e.buf, tagList)
-		e.uvarint(uint64(v.Len()))
+		e.header(tagList, v.Len())
 		for i := range v.Len() {
 			if err := e.value(v.Index(i)); err != nil {
 				return err
@@ -209,23 +206,18 @@ func (e *encoder) value(v reflect.Value) error {
 		type pair struct{ k, v []byte }
 		pairs := make([]pair, 0, v.Len())
 		for it := v.MapRange(); it.Next(); {
-			var p pair
-			for i, x := range []reflect.Value{it.Key(), it.Value()} {
-				sub := encoder{depth: e.depth}
-				if err := sub.value(x); err != nil {
-					return err
-				}
-				if i == 0 {
-					p.k = sub.buf
-				} else {
-					p.v = sub.buf
-				}
+			k, err := e.sub(it.Key())
+			if err != nil {
+				return err
 			}
-			pairs = append(pairs, p)
+			val, err := e.sub(it.Value())
+			if err != nil {
+				return err
+			}
+			pairs = append(pairs, pair{k, val})
 		}
 		slices.SortFunc(pairs, func(a, b pair) int { return bytes.Compare(a.k, b.k) })
-		e.buf = append(e.buf, tagMap)
-		e.uvarint(uint64(len(pairs)))
+		e.header(tagMap, len(pairs))
 		for _, p := range pairs {
 			e.buf = append(e.buf, p.k...)
 			e.buf = append(e.buf, p.v...)
@@ -238,7 +230,7 @@ func (e *encoder) value(v reflect.Value) error {
 				n++
 			}
 		}
-		e.structHeader(n)
+		e.header(tagStruct, n)
 		for i := range t.NumField() {
 			if f := t.Field(i); f.IsExported() {
 				e.str(f.Name)
@@ -251,4 +243,11 @@ func (e *encoder) value(v reflect.Value) error {
 		return fmt.Errorf("cache: fingerprint of a %s: %w", v.Type(), ErrInvalidArgument)
 	}
 	return nil
+}
+
+// sub returns the encoding of v on its own, at e's depth.
+func (e *encoder) sub(v reflect.Value) ([]byte, error) {
+	s := encoder{depth: e.depth}
+	err := s.value(v)
+	return s.buf, err
 }

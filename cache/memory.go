@@ -56,8 +56,7 @@ type Memory struct {
 type pending struct {
 	mu      sync.RWMutex
 	entries map[string]pendingEntry
-	seq     uint64       // Sets so far
-	n       atomic.Int64 // len(entries), read without the lock by Get
+	seq     uint64 // Sets so far
 }
 
 type pendingEntry struct {
@@ -73,20 +72,13 @@ const drainEvery = 256
 func (p *pending) put(e memEntry, expires time.Time) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.entries == nil {
-		p.entries = make(map[string]pendingEntry)
-	}
 	p.seq++
 	p.entries[e.key] = pendingEntry{memEntry: e, seq: p.seq, expires: expires}
-	p.n.Store(int64(len(p.entries)))
 	return p.seq
 }
 
 // get returns the pending entry of key, if any and not expired.
 func (p *pending) get(key string) (memEntry, bool) {
-	if p.n.Load() == 0 {
-		return memEntry{}, false
-	}
 	p.mu.RLock()
 	e, ok := p.entries[key]
 	p.mu.RUnlock()
@@ -96,38 +88,44 @@ func (p *pending) get(key string) (memEntry, bool) {
 	return e.memEntry, true
 }
 
+// has reports whether key has an entry ristretto may not have applied yet,
+// expired or not.
 func (p *pending) has(key string) bool {
-	if p.n.Load() == 0 {
-		return false
-	}
 	p.mu.RLock()
 	_, ok := p.entries[key]
 	p.mu.RUnlock()
 	return ok
 }
 
+// last returns the sequence number of the latest entry recorded.
+func (p *pending) last() uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.seq
+}
+
 func (p *pending) clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	clear(p.entries)
-	p.n.Store(0)
 }
 
-// drop forgets the entries handed over up to sequence number upTo, or
-// key's entry alone when key is not empty.
-func (p *pending) drop(key string, upTo uint64) {
+// drop forgets key's entry.
+func (p *pending) drop(key string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if key != "" {
-		delete(p.entries, key)
-	} else {
-		for k, e := range p.entries {
-			if e.seq <= upTo {
-				delete(p.entries, k)
-			}
+	delete(p.entries, key)
+}
+
+// dropThrough forgets the entries recorded up to sequence number seq.
+func (p *pending) dropThrough(seq uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, e := range p.entries {
+		if e.seq <= seq {
+			delete(p.entries, k)
 		}
 	}
-	p.n.Store(int64(len(p.entries)))
 }
 
 type memEntry struct {
@@ -142,6 +140,7 @@ const memEntryOverhead = 64
 var (
 	_ Cache        = (*Memory)(nil)
 	_ SharedGetter = (*Memory)(nil)
+	_ ownedSetter  = (*Memory)(nil)
 )
 
 // NewMemory returns an empty memory cache. It fails only when ristretto
@@ -167,7 +166,11 @@ func NewMemory(cfg MemoryConfig) (*Memory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: memory: %w", err)
 	}
-	return &Memory{rc: rc, defaultTTL: defaultTTL(cfg.DefaultTTL)}, nil
+	return &Memory{
+		rc:         rc,
+		defaultTTL: defaultTTL(cfg.DefaultTTL),
+		pending:    pending{entries: make(map[string]pendingEntry)},
+	}, nil
 }
 
 // Get returns a copy of the value under key or ErrNotFound. It is safe for
@@ -250,21 +253,18 @@ func (m *Memory) setOwned(ctx context.Context, key string, v []byte, ttl time.Du
 	}
 	// Recorded after ristretto has the entry: a wait that starts later
 	// covers it, so dropping it then is safe.
-	seq := m.pending.put(e, expires)
-	if seq%drainEvery == 0 {
-		m.rc.Wait()
-		m.pending.drop("", seq)
+	if m.pending.put(e, expires)%drainEvery == 0 {
+		m.settle()
 	}
 	return nil
 }
 
-// settle waits until ristretto has applied every Set so far.
+// settle waits until ristretto has applied every Set recorded so far and
+// forgets their pending entries.
 func (m *Memory) settle() {
-	m.pending.mu.RLock()
-	seq := m.pending.seq
-	m.pending.mu.RUnlock()
+	seq := m.pending.last()
 	m.rc.Wait()
-	m.pending.drop("", seq)
+	m.pending.dropThrough(seq)
 }
 
 // Delete removes key. It is safe for concurrent use.
@@ -273,13 +273,13 @@ func (m *Memory) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	defer m.mu.RUnlock()
-	// A Set ristretto has not applied yet would be applied after the
-	// delete takes effect, and undo it.
-	if m.pending.n.Load() > 0 {
+	// A Set of key ristretto has not applied yet would be applied after
+	// the delete takes effect, and undo it. Every such Set is pending.
+	if m.pending.has(key) {
 		m.settle()
 	}
 	m.rc.Del(key)
-	m.pending.drop(key, 0)
+	m.pending.drop(key)
 	return nil
 }
 

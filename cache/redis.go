@@ -159,11 +159,7 @@ func (cfg RedisConfig) clientOption() (rueidis.ClientOption, error) {
 	var opt rueidis.ClientOption
 	if cfg.URL != "" {
 		var err error
-		if opt, err = rueidis.ParseURL(cfg.URL); err != nil {
-			// A *url.Error repeats the URL, password included: drop it.
-			if ue, ok := errors.AsType[*url.Error](err); ok {
-				err = ue.Err
-			}
+		if opt, err = parseRedisURL(cfg.URL); err != nil {
 			return opt, fmt.Errorf("cache: redis URL: %w: %w", ErrInvalidArgument, err)
 		}
 	} else {
@@ -182,6 +178,16 @@ func (cfg RedisConfig) clientOption() (rueidis.ClientOption, error) {
 	opt.DisableRetry = true
 	opt.DisableCache = opt.DisableCache || cfg.ClientCache <= 0
 	return opt, nil
+}
+
+// parseRedisURL is rueidis.ParseURL with an error that does not repeat the
+// URL: a *url.Error would, password included.
+func parseRedisURL(u string) (rueidis.ClientOption, error) {
+	opt, err := rueidis.ParseURL(u)
+	if ue, ok := errors.AsType[*url.Error](err); ok {
+		err = ue.Err
+	}
+	return opt, err
 }
 
 // newClient connects; when the server cannot do client-side caching (no

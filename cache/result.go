@@ -112,8 +112,8 @@ func (r *ResultCache) fail(msg string, err error) {
 
 // Get returns the stored result for k and true, or nil and false on a
 // miss, a backend error, or a key that cannot be encoded. The result may be
-// shared with the cache (a [Memory] backend returns it without a copy): the
-// caller must not modify it.
+// shared with the cache (a [SharedGetter] backend such as [Memory] returns
+// it without a copy): the caller must not modify it.
 func (r *ResultCache) Get(ctx context.Context, k Key) ([]byte, bool) {
 	if r == nil || r.backend == nil {
 		return nil, false
@@ -125,8 +125,8 @@ func (r *ResultCache) Get(ctx context.Context, k Key) ([]byte, bool) {
 		return nil, false
 	}
 	var v []byte
-	if m, ok := r.backend.(*Memory); ok {
-		v, err = m.GetShared(ctx, key)
+	if sg, ok := r.backend.(SharedGetter); ok {
+		v, err = sg.GetShared(ctx, key)
 	} else {
 		v, err = r.backend.Get(ctx, key)
 	}
@@ -150,11 +150,18 @@ func (r *ResultCache) Set(ctx context.Context, k Key, v []byte) {
 		r.fail("cache: result key", err)
 		return
 	}
-	if m, ok := r.backend.(*Memory); ok {
-		_ = m.setOwned(ctx, key, v, r.ttl) // fails only when closed or cancelled
+	if o, ok := r.backend.(ownedSetter); ok {
+		_ = o.setOwned(ctx, key, v, r.ttl) // fails only when closed or cancelled
 		return
 	}
 	_ = r.backend.Set(ctx, key, v, r.ttl) // the backend counts and logs its errors
+}
+
+// ownedSetter is implemented by backends that can store a value without
+// copying it ([Memory]): setOwned keeps v, which the caller must not modify
+// afterwards.
+type ownedSetter interface {
+	setOwned(ctx context.Context, key string, v []byte, ttl time.Duration) error
 }
 
 // Delete removes the result for k, if any. Errors are dropped.

@@ -68,17 +68,23 @@ type series struct {
 }
 
 func newSeries(kvs ...attribute.KeyValue) *series {
-	return &series{opts: []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}}
+	return &series{opts: observeOpts(kvs...)}
 }
 
-// loadSeries returns the series stored under key in m, creating it with
-// kvs on first use.
-func loadSeries(m *sync.Map, key string, kvs ...attribute.KeyValue) *series {
+// observeOpts returns the options observing a value with the attributes kvs.
+func observeOpts(kvs ...attribute.KeyValue) []metric.ObserveOption {
+	return []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(kvs...))}
+}
+
+// load returns the value stored under key in m, storing the one create
+// returns on first use (create may run more than once when goroutines race;
+// one value wins).
+func load[V any](m *sync.Map, key string, create func() V) V {
 	if v, ok := m.Load(key); ok {
-		return v.(*series)
+		return v.(V)
 	}
-	v, _ := m.LoadOrStore(key, newSeries(kvs...))
-	return v.(*series)
+	v, _ := m.LoadOrStore(key, create())
+	return v.(V)
 }
 
 // cacheSeries counts the cache events of one backend.
@@ -103,14 +109,6 @@ func newHistogram(kvs ...attribute.KeyValue) *histogram {
 	h := &histogram{attrs: attribute.NewSet(kvs...)}
 	h.min.Store(math.MaxInt64)
 	return h
-}
-
-func loadHistogram(m *sync.Map, key string, kvs ...attribute.KeyValue) *histogram {
-	if v, ok := m.Load(key); ok {
-		return v.(*histogram)
-	}
-	v, _ := m.LoadOrStore(key, newHistogram(kvs...))
-	return v.(*histogram)
 }
 
 func (h *histogram) observe(d time.Duration) {
@@ -160,40 +158,37 @@ type histogramProducer struct{ m *Monitor }
 func (p histogramProducer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	m := p.m
 	now := time.Now()
-	var ops, timers []metricdata.HistogramDataPoint[float64]
-	m.ops.Range(func(_, v any) bool {
-		if dp, ok := v.(*Operation).hist.dataPoint(m.start, now); ok {
-			ops = append(ops, dp)
-		}
-		return true
-	})
-	m.timers.Range(func(_, v any) bool {
-		if dp, ok := v.(*histogram).dataPoint(m.start, now); ok {
-			timers = append(timers, dp)
-		}
-		return true
-	})
 	var metrics []metricdata.Metrics
-	if len(ops) > 0 {
-		metrics = append(metrics, metricdata.Metrics{
-			Name:        nameOperationDuration,
-			Description: descOperationDuration,
-			Unit:        "s",
-			Data:        metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality, DataPoints: ops},
-		})
-	}
-	if len(timers) > 0 {
-		metrics = append(metrics, metricdata.Metrics{
-			Name:        nameTimerDuration,
-			Description: descTimerDuration,
-			Unit:        "s",
-			Data:        metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality, DataPoints: timers},
-		})
-	}
+	metrics = appendDurations(metrics, nameOperationDuration, descOperationDuration, &m.ops,
+		func(v any) *histogram { return v.(*Operation).hist }, m.start, now)
+	metrics = appendDurations(metrics, nameTimerDuration, descTimerDuration, &m.timers,
+		func(v any) *histogram { return v.(*histogram) }, m.start, now)
 	if len(metrics) == 0 {
 		return nil, nil
 	}
 	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: ScopeName}, Metrics: metrics}}, nil
+}
+
+// appendDurations appends the duration histogram called name, with a data
+// point for each histogram hist finds in the values of hists that has
+// observations; it appends nothing when none has.
+func appendDurations(metrics []metricdata.Metrics, name, desc string, hists *sync.Map, hist func(any) *histogram, start, now time.Time) []metricdata.Metrics {
+	var dps []metricdata.HistogramDataPoint[float64]
+	hists.Range(func(_, v any) bool {
+		if dp, ok := hist(v).dataPoint(start, now); ok {
+			dps = append(dps, dp)
+		}
+		return true
+	})
+	if len(dps) == 0 {
+		return metrics
+	}
+	return append(metrics, metricdata.Metrics{
+		Name:        name,
+		Description: desc,
+		Unit:        "s",
+		Data:        metricdata.Histogram[float64]{Temporality: metricdata.CumulativeTemporality, DataPoints: dps},
+	})
 }
 
 // observe is the callback of the observable instruments.

@@ -2,10 +2,11 @@ package monitor
 
 import (
 	"fmt"
-	"github.com/dredge-cli/dredge/internal/envvar"
 	"log/slog"
 	"os"
 	"strings"
+
+	"github.com/dredge-cli/dredge/internal/envvar"
 )
 
 // DefaultServiceName is the service.name resource attribute used when

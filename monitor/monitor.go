@@ -281,32 +281,29 @@ func parseEndpoint(s string) (*url.URL, error) {
 }
 
 func (in *instruments) init(meter metric.Meter, callback metric.Callback) error {
-	var err, e error
-	in.operations, e = meter.Int64ObservableCounter(nameOperations,
-		metric.WithDescription(descOperations), metric.WithUnit("{operation}"))
-	err = errors.Join(err, e)
-	in.cacheHits, e = meter.Int64ObservableCounter(nameCacheHits,
-		metric.WithDescription(descCacheHits), metric.WithUnit("{hit}"))
-	err = errors.Join(err, e)
-	in.cacheMisses, e = meter.Int64ObservableCounter(nameCacheMisses,
-		metric.WithDescription(descCacheMisses), metric.WithUnit("{miss}"))
-	err = errors.Join(err, e)
-	in.cacheErrors, e = meter.Int64ObservableCounter(nameCacheErrors,
-		metric.WithDescription(descCacheErrors), metric.WithUnit("{error}"))
-	err = errors.Join(err, e)
-	in.modelsLoaded, e = meter.Int64ObservableUpDownCounter(nameModelsLoaded,
+	var errs []error
+	counter := func(name, desc, unit string) metric.Int64ObservableCounter {
+		c, err := meter.Int64ObservableCounter(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+		return c
+	}
+	gauge := func(name, desc, unit string) metric.Int64ObservableGauge {
+		g, err := meter.Int64ObservableGauge(name, metric.WithDescription(desc), metric.WithUnit(unit))
+		errs = append(errs, err)
+		return g
+	}
+	in.operations = counter(nameOperations, descOperations, "{operation}")
+	in.cacheHits = counter(nameCacheHits, descCacheHits, "{hit}")
+	in.cacheMisses = counter(nameCacheMisses, descCacheMisses, "{miss}")
+	in.cacheErrors = counter(nameCacheErrors, descCacheErrors, "{error}")
+	var err error
+	in.modelsLoaded, err = meter.Int64ObservableUpDownCounter(nameModelsLoaded,
 		metric.WithDescription(descModelsLoaded), metric.WithUnit("{model}"))
-	err = errors.Join(err, e)
-	in.queueDepth, e = meter.Int64ObservableGauge(nameQueueDepth,
-		metric.WithDescription(descQueueDepth), metric.WithUnit("{task}"))
-	err = errors.Join(err, e)
-	in.workersBusy, e = meter.Int64ObservableGauge(nameWorkersBusy,
-		metric.WithDescription(descWorkersBusy), metric.WithUnit("{worker}"))
-	err = errors.Join(err, e)
-	in.trainingEpochs, e = meter.Int64ObservableCounter(nameTrainingEpochs,
-		metric.WithDescription(descTrainingEpochs), metric.WithUnit("{epoch}"))
-	err = errors.Join(err, e)
-	if err == nil {
+	errs = append(errs, err)
+	in.queueDepth = gauge(nameQueueDepth, descQueueDepth, "{task}")
+	in.workersBusy = gauge(nameWorkersBusy, descWorkersBusy, "{worker}")
+	in.trainingEpochs = counter(nameTrainingEpochs, descTrainingEpochs, "{epoch}")
+	if err = errors.Join(errs...); err == nil {
 		_, err = meter.RegisterCallback(callback,
 			in.operations, in.cacheHits, in.cacheMisses, in.cacheErrors,
 			in.modelsLoaded, in.queueDepth, in.workersBusy, in.trainingEpochs)
@@ -412,14 +409,9 @@ func (m *Monitor) CacheError(backend string) {
 }
 
 func (m *Monitor) cache(backend string) *cacheSeries {
-	if v, ok := m.backends.Load(backend); ok {
-		return v.(*cacheSeries)
-	}
-	c := &cacheSeries{opts: []metric.ObserveOption{
-		metric.WithAttributeSet(attribute.NewSet(attribute.String(LabelBackend, backend))),
-	}}
-	v, _ := m.backends.LoadOrStore(backend, c)
-	return v.(*cacheSeries)
+	return load(&m.backends, backend, func() *cacheSeries {
+		return &cacheSeries{opts: observeOpts(attribute.String(LabelBackend, backend))}
+	})
 }
 
 // ModelLoaded adds delta (negative when unloading) to the number of models

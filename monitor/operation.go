@@ -35,21 +35,18 @@ func (m *Monitor) Operation(name string) *Operation {
 	if m == nil || !m.metricsOn && !m.tracingOn {
 		return nil
 	}
-	if v, ok := m.ops.Load(name); ok {
-		return v.(*Operation)
-	}
-	op := &Operation{
-		m:    m,
-		name: name,
-		spanOpts: []trace.SpanStartOption{
-			trace.WithSpanKind(trace.SpanKindInternal),
-			trace.WithAttributes(AttrOperation.String(name)),
-		},
-		hist:    newHistogram(attribute.String(LabelOperation, name)),
-		success: newSeries(attribute.String(LabelOperation, name), attribute.String(LabelOutcome, OutcomeSuccess)),
-	}
-	v, _ := m.ops.LoadOrStore(name, op)
-	return v.(*Operation)
+	return load(&m.ops, name, func() *Operation {
+		return &Operation{
+			m:    m,
+			name: name,
+			spanOpts: []trace.SpanStartOption{
+				trace.WithSpanKind(trace.SpanKindInternal),
+				trace.WithAttributes(AttrOperation.String(name)),
+			},
+			hist:    newHistogram(attribute.String(LabelOperation, name)),
+			success: newSeries(attribute.String(LabelOperation, name), attribute.String(LabelOutcome, OutcomeSuccess)),
+		}
+	})
 }
 
 // StartOperation starts timing an operation and, when spans are exported, a
@@ -101,8 +98,9 @@ func (o *Operation) record(outcome string, d time.Duration) {
 	if outcome == OutcomeSuccess || outcome == "" {
 		o.success.n.Add(1)
 	} else {
-		loadSeries(&o.outcomes, outcome,
-			attribute.String(LabelOperation, o.name), attribute.String(LabelOutcome, outcome)).n.Add(1)
+		load(&o.outcomes, outcome, func() *series {
+			return newSeries(attribute.String(LabelOperation, o.name), attribute.String(LabelOutcome, outcome))
+		}).n.Add(1)
 	}
 	o.hist.observe(d)
 }
@@ -232,5 +230,5 @@ func (m *Monitor) ObserveDuration(name string, d time.Duration) {
 }
 
 func (m *Monitor) timer(name string) *histogram {
-	return loadHistogram(&m.timers, name, attribute.String(LabelTimer, name))
+	return load(&m.timers, name, func() *histogram { return newHistogram(attribute.String(LabelTimer, name)) })
 }
