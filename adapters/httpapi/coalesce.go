@@ -37,13 +37,12 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 	return &coalescingConn{Conn: c}, nil
 }
 
-// coalescingConn is a net.Conn that can hold back writes; see holdAnswer.
+// coalescingConn is a net.Conn that can hold back writes; see hold.
 type coalescingConn struct {
 	net.Conn
 
-	mu      sync.Mutex
-	holding bool
-	held    *[]byte // nil unless holding or not yet flushed
+	mu   sync.Mutex
+	held *[]byte // non-nil while holding
 }
 
 var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
@@ -53,21 +52,18 @@ var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &
 // handler runs.
 func (c *coalescingConn) hold() {
 	c.mu.Lock()
-	c.holding = true
+	if c.held == nil {
+		c.held = heldPool.Get().(*[]byte)
+	}
 	c.mu.Unlock()
 }
 
 func (c *coalescingConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.holding {
-		if c.held == nil {
-			c.held = heldPool.Get().(*[]byte)
-		}
-		if len(*c.held)+len(p) <= maxHeldAnswer {
-			*c.held = append(*c.held, p...)
-			return len(p), nil
-		}
+	if c.held != nil && len(*c.held)+len(p) <= maxHeldAnswer {
+		*c.held = append(*c.held, p...)
+		return len(p), nil
 	}
 	if err := c.flushLocked(); err != nil {
 		return 0, err
@@ -77,7 +73,6 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 
 // flushLocked writes what is held and stops holding.
 func (c *coalescingConn) flushLocked() error {
-	c.holding = false
 	if c.held == nil {
 		return nil
 	}
@@ -135,9 +130,13 @@ const coalesceAbove = 3584
 // writeResult writes a JSON answer like writeJSON, in one write to the
 // connection when [Run] accepted it.
 func writeResult(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	if len(body) < coalesceAbove || len(body) > maxHeldAnswer-4096 {
+		writeJSON(w, status, body)
+		return
+	}
 	cc, _ := r.Context().Value(connContextKey{}).(*coalescingConn)
 	f, canFlush := w.(http.Flusher)
-	if cc == nil || !canFlush || len(body) < coalesceAbove || len(body) > maxHeldAnswer-4096 {
+	if cc == nil || !canFlush {
 		writeJSON(w, status, body)
 		return
 	}

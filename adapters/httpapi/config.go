@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/dredge-cli/dredge/internal/envvar"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/envvar"
 )
 
 // Defaults of the zero [Config].
@@ -82,7 +82,8 @@ type Config struct {
 
 	// Ready reports whether the service's dependencies answer; GET /ready
 	// answers 503 while it returns an error. Nil checks only that the
-	// Engine is open; [CacheReady] checks a cache backend as well.
+	// Engine is open; [dredge.Engine.Ready] checks the Engine's cache
+	// backend as well, [CacheReady] any cache backend.
 	Ready func(ctx context.Context) error
 
 	// MCP, when set, serves the Model Context Protocol's Streamable HTTP

@@ -73,8 +73,8 @@
 // API_KEY, API_KEYS_FILE, RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS,
 // RATE_LIMIT_WINDOW, TRUST_PROXY, MAX_BODY_BYTES and REQUEST_TIMEOUT; bad
 // values are a [*ConfigError] naming the variable. [Config.Ready] decides
-// readiness; [CacheReady] builds a check that asks a cache backend (such as
-// Redis) for a probe key.
+// readiness: [dredge.Engine.Ready] asks the Engine's cache backend (such as
+// Redis) for a probe key; [CacheReady] builds the same check for any cache.
 //
 // # Logging
 //

@@ -23,6 +23,7 @@ import (
 const readyTimeout = 2 * time.Second
 
 var (
+	healthy  = []byte(`{"status":"healthy","version":"` + dredge.Version + `"}`)
 	ready    = []byte(`{"status":"ready","version":"` + dredge.Version + `"}`)
 	notReady = []byte(`{"status":"not_ready","success":false,"error":"a dependency is not ready","code":"unavailable"}`)
 )
@@ -39,8 +40,8 @@ type handler struct {
 	lim    *limiter            // nil: no rate limiting
 	log    *slog.Logger        // nil: no access log
 
-	index, opsList, health []byte
-	metrics                http.Handler // nil: metrics off
+	index, opsList []byte
+	metrics        http.Handler // nil: metrics off
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -57,6 +58,14 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Ready == nil {
+		cfg.Ready = func(ctx context.Context) error {
+			// Fails once the Engine is closed, and does no I/O (CacheStats
+			// would count a file cache's entries on every probe).
+			_, err := eng.Capabilities(ctx)
+			return err
+		}
+	}
 	h := &handler{eng: eng, cfg: cfg, mux: http.NewServeMux(), mcp: cfg.MCP, log: cfg.Logger}
 	if cfg.AuthEnabled {
 		for i, k := range cfg.APIKeys {
@@ -72,7 +81,6 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	if mon := eng.Monitor(); mon.MetricsEnabled() {
 		h.metrics = mon.Handler()
 	}
-	h.health = []byte(`{"status":"healthy","version":"` + dredge.Version + `"}`)
 
 	type route struct {
 		methods, path string
@@ -144,7 +152,7 @@ func (h *handler) serveIndex(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) serveHealth(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, h.health)
+	writeJSON(w, http.StatusOK, healthy)
 }
 
 func (h *handler) serveOpsList(w http.ResponseWriter, r *http.Request) {
@@ -154,14 +162,7 @@ func (h *handler) serveOpsList(w http.ResponseWriter, r *http.Request) {
 func (h *handler) serveReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	check := h.cfg.Ready
-	if check == nil {
-		check = func(ctx context.Context) error {
-			_, err := h.eng.CacheStats(ctx) // fails once the Engine is closed
-			return err
-		}
-	}
-	if err := check(ctx); err != nil {
+	if err := h.cfg.Ready(ctx); err != nil {
 		// The reason may name internal addresses: it goes to the log, not
 		// to the unauthenticated caller.
 		if h.log != nil {

@@ -77,11 +77,6 @@ func (c *clock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// newRequest is httptest.NewRequest.
-func newRequest(method, target string, body io.Reader) *http.Request {
-	return httptest.NewRequest(method, target, body)
-}
-
 // serve serves r and returns the answer.
 func serve(h http.Handler, r *http.Request) *http.Response {
 	w := httptest.NewRecorder()

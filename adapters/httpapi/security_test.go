@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,7 +71,7 @@ func TestRateLimit(t *testing.T) {
 	clk := newClock()
 	h := newTestHandler(t, Config{RateLimitEnabled: true, RateLimitRequests: 3, RateLimitWindow: 30 * time.Second, now: clk.now})
 	get := func(remote string) *http.Response {
-		r := newRequest("GET", "/v1/ops", nil)
+		r := httptest.NewRequest("GET", "/v1/ops", nil)
 		r.RemoteAddr = remote
 		return serve(h, r)
 	}
@@ -94,7 +95,7 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("an IPv6 address: %d", res.StatusCode)
 	}
 	for _, p := range []string{"/health", "/ready"} {
-		r := newRequest("GET", p, nil)
+		r := httptest.NewRequest("GET", p, nil)
 		r.RemoteAddr = "192.0.2.1:1000"
 		if res := serve(h, r); res.StatusCode != 200 {
 			t.Errorf("%s past the limit: %d", p, res.StatusCode)
@@ -118,7 +119,7 @@ func TestRateLimitPerKey(t *testing.T) {
 	h := newTestHandler(t, Config{AuthEnabled: true, APIKeys: []string{keyA, keyB},
 		RateLimitEnabled: true, RateLimitRequests: 2, RateLimitWindow: time.Minute, now: clk.now})
 	call := func(key, remote string) int {
-		r := newRequest("GET", "/v1/ops", nil)
+		r := httptest.NewRequest("GET", "/v1/ops", nil)
 		r.RemoteAddr = remote
 		if key != "" {
 			r.Header.Set("X-API-Key", key)
@@ -148,7 +149,7 @@ func TestTrustProxy(t *testing.T) {
 		h := newTestHandler(t, Config{RateLimitEnabled: true, RateLimitRequests: 1, TrustProxy: trust, now: clk.now})
 		codes := make([]int, 0, 2)
 		for _, xff := range []string{"203.0.113.1, 10.0.0.1", "203.0.113.1, 10.0.0.2"} {
-			r := newRequest("GET", "/v1/ops", nil)
+			r := httptest.NewRequest("GET", "/v1/ops", nil)
 			r.RemoteAddr = "10.0.0.100:5000" // the proxy
 			r.Header.Set("X-Forwarded-For", xff)
 			codes = append(codes, serve(h, r).StatusCode)
@@ -227,7 +228,7 @@ func TestAcceptance(t *testing.T) {
 func TestAccessLog(t *testing.T) {
 	var logs bytes.Buffer
 	h := newTestHandler(t, Config{Logger: newLogger(&logs)})
-	r := newRequest("POST", "/v1/ops/string_spectrum?token=hidden", strings.NewReader(`{"max_modes":2}`))
+	r := httptest.NewRequest("POST", "/v1/ops/string_spectrum?token=hidden", strings.NewReader(`{"max_modes":2}`))
 	r.RemoteAddr = "192.0.2.9:4242"
 	r.Header.Set("Authorization", "Bearer hidden")
 	res := serve(h, r)

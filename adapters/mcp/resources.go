@@ -3,6 +3,7 @@ package mcp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -26,40 +27,36 @@ const (
 
 const jsonMIME = "application/json"
 
-// modelLister is what the models resource needs of the Engine.
-type modelLister interface {
-	Models(ctx context.Context) ([]dredge.ModelSummary, error)
-}
-
-var _ modelLister = (*dredge.Engine)(nil)
-
 func addResources(srv *sdk.Server, eng *dredge.Engine) {
-	srv.AddResource(&sdk.Resource{
+	// addJSON adds a resource whose content is the JSON read returns.
+	addJSON := func(r *sdk.Resource, read func(context.Context) ([]byte, error)) {
+		r.MIMEType = jsonMIME
+		srv.AddResource(r, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+			body, err := read(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", r.URI, err)
+			}
+			return jsonContents(req.Params.URI, body), nil
+		})
+	}
+	addJSON(&sdk.Resource{
 		URI:         CapabilitiesURI,
 		Name:        "capabilities",
 		Title:       "DREDGE capabilities",
 		Description: "Model types, operations and features (caching, metrics, device): list_capabilities' JSON.",
-		MIMEType:    jsonMIME,
-	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
+	}, func(ctx context.Context) ([]byte, error) {
 		body, code := eng.CallJSON(ctx, "list_capabilities", nil)
 		if code != dredge.CodeOK {
-			return nil, fmt.Errorf("reading %s: %s", CapabilitiesURI, code)
+			return nil, errors.New(string(code))
 		}
-		return jsonContents(req.Params.URI, body), nil
+		return body, nil
 	})
-	srv.AddResource(&sdk.Resource{
+	addJSON(&sdk.Resource{
 		URI:         ModelsURI,
 		Name:        "models",
 		Title:       "Loaded models",
 		Description: "The models loaded with load_model: id, type, parameter count and configuration.",
-		MIMEType:    jsonMIME,
-	}, func(ctx context.Context, req *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
-		body, err := modelsJSON(ctx, eng)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", ModelsURI, err)
-		}
-		return jsonContents(req.Params.URI, body), nil
-	})
+	}, func(ctx context.Context) ([]byte, error) { return modelsJSON(ctx, eng) })
 	srv.AddResourceTemplate(&sdk.ResourceTemplate{
 		URITemplate: ModelURITemplate,
 		Name:        "model",
@@ -88,8 +85,8 @@ func addResources(srv *sdk.Server, eng *dredge.Engine) {
 }
 
 // modelsJSON encodes the loaded models for [ModelsURI].
-func modelsJSON(ctx context.Context, l modelLister) ([]byte, error) {
-	ms, err := l.Models(ctx)
+func modelsJSON(ctx context.Context, eng *dredge.Engine) ([]byte, error) {
+	ms, err := eng.Models(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -192,7 +193,7 @@ func (e *schemaEdit) def(path string, v any) {
 // optional removes a top-level property from required (it has a default).
 func (e *schemaEdit) optional(name string) {
 	e.at(name)
-	e.root.Required = removeString(e.root.Required, name)
+	e.root.Required = slices.DeleteFunc(e.root.Required, func(r string) bool { return r == name })
 }
 
 // anyOfRequired requires at least one of the named top-level properties.
@@ -221,19 +222,6 @@ func dropNull(s *jsonschema.Schema) {
 	for _, a := range s.AnyOf {
 		dropNull(a)
 	}
-}
-
-func removeString(list []string, s string) []string {
-	out := list[:0]
-	for _, v := range list {
-		if v != s {
-			out = append(out, v)
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -85,7 +85,7 @@ func NewServer(eng *dredge.Engine, opts *Options) *sdk.Server {
 	return srv
 }
 
-// tools returns one tool per operation of the table, in the table's order.
+// tools returns one tool per operation of the table, sorted by name.
 func tools() ([]*sdk.Tool, error) {
 	names := dredge.Operations()
 	out := make([]*sdk.Tool, 0, len(names))
