@@ -8,8 +8,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/dredge-cli/dredge/cache"
@@ -68,6 +70,7 @@ func (e *Engine) openCache(c *config) error {
 		backend = &countedCache{Cache: backend, onErr: func() { e.mon.CacheError(e.cacheBackend) }}
 	}
 	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
+	e.rawStored = newRawFilter()
 	return nil
 }
 
@@ -109,6 +112,61 @@ type cacheable interface {
 // key, so that a repeated request is answered without decoding it.
 type rawCacheable interface {
 	rawCacheable()
+}
+
+// rawFilter remembers, approximately, which exact-request keys its Engine
+// has stored. Those entries are made only when a request repeats one already
+// answered, so most requests have none, and looking one up would cost a
+// SHA-256 and a cache lookup (a Redis round trip, with that backend) on
+// every miss. The filter answers from a hash of the request's bytes into a
+// bitmap instead. It can be wrong both ways without changing any answer:
+// "stored" for a key that is not (the lookup then misses, as it did without
+// the filter), and "not stored" after it has been reset or for an entry
+// another process stored (the request is then decoded and answered from its
+// canonical key, "cached": true all the same, and the exact-request entry
+// is stored again).
+type rawFilter struct {
+	seed maphash.Seed
+	set  atomic.Int64 // bits set since the last reset
+	bits []atomic.Uint64
+}
+
+// rawFilterBits is the filter's size: 128 KiB. It is reset when a quarter
+// of its bits are set, so that it says "stored" wrongly at most a quarter
+// of the time.
+const rawFilterBits = 1 << 20
+
+func newRawFilter() *rawFilter {
+	return &rawFilter{seed: maphash.MakeSeed(), bits: make([]atomic.Uint64, rawFilterBits/64)}
+}
+
+// slot returns the bit of an exact request: its operation and params.
+func (f *rawFilter) slot(op string, params []byte) uint64 {
+	var h maphash.Hash
+	h.SetSeed(f.seed)
+	h.WriteString(op)
+	h.WriteByte(0)
+	h.Write(params)
+	return h.Sum64() % rawFilterBits
+}
+
+// has reports whether the entry of slot may have been stored.
+func (f *rawFilter) has(slot uint64) bool {
+	return f.bits[slot/64].Load()&(1<<(slot%64)) != 0
+}
+
+// add records that the entry of slot has been stored.
+func (f *rawFilter) add(slot uint64) {
+	mask := uint64(1) << (slot % 64)
+	if f.bits[slot/64].Or(mask)&mask != 0 {
+		return // set already
+	}
+	if f.set.Add(1) > rawFilterBits/4 {
+		f.set.Store(0)
+		for i := range f.bits {
+			f.bits[i].Store(0)
+		}
+	}
 }
 
 // resolvedKey is a key whose string is computed once for the lookup and

@@ -56,10 +56,11 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // CodeOf classifies err into a [Code]; nil gives [CodeOK].
 func CodeOf(err error) Code {
+	if err == nil {
+		return CodeOK // before e, which escapes: no allocation on success
+	}
 	var e *Error
 	switch {
-	case err == nil:
-		return CodeOK
 	case errors.As(err, &e):
 		return e.Code
 	case errors.Is(err, ErrInvalidArgument):

@@ -38,8 +38,10 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 		call: func(ctx context.Context, e *Engine, raw []byte) (any, error) {
 			var p P
 			var rawK, key cache.Key
-			if e.results != nil {
-				if _, ok := any(&p).(rawCacheable); ok && len(raw) <= maxRawKeyBytes {
+			var rawSlot uint64
+			_, byRaw := any(&p).(rawCacheable)
+			if byRaw = byRaw && e.results != nil && len(raw) <= maxRawKeyBytes; byRaw {
+				if rawSlot = e.rawStored.slot(name, raw); e.rawStored.has(rawSlot) {
 					rawK = resolve(rawKey{op: name, params: raw})
 					if body, ok := e.cacheGet(ctx, rawK, false); ok {
 						return json.RawMessage(body), nil
@@ -58,8 +60,12 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 					key = resolve(k)
 					if body, ok := e.cacheGet(ctx, key, true); ok {
 						body = markCached(body)
-						if rawK != nil {
+						if byRaw {
+							if rawK == nil {
+								rawK = resolve(rawKey{op: name, params: raw})
+							}
 							e.results.Set(ctx, rawK, body)
+							e.rawStored.add(rawSlot)
 						}
 						return json.RawMessage(body), nil
 					}

@@ -3,9 +3,11 @@ package httpapi
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // net/http writes an answer through a 4 KiB buffer per connection, so an
@@ -37,12 +39,97 @@ func (l coalescingListener) Accept() (net.Conn, error) {
 	return &coalescingConn{Conn: c}, nil
 }
 
-// coalescingConn is a net.Conn that can hold back writes; see hold.
+// coalescingConn is a net.Conn that can hold back writes (see hold) and
+// sets its deadlines lazily.
+//
+// net/http sets a connection's deadlines six to nine times per request
+// (header and idle timeouts, its background read, the body read timeout),
+// each a timer update in the runtime's poller, although a deadline only
+// matters to a read or write that has to wait. A coalescingConn records
+// the deadlines it is given and passes one on to the connection before
+// the next read or write, when it differs from the one the connection has;
+// a deadline set while a read or write is in progress is passed on at once,
+// since it may be there to interrupt it.
 type coalescingConn struct {
 	net.Conn
 
 	mu   sync.Mutex
 	held *[]byte // non-nil while holding
+
+	dl                sync.Mutex // guards the fields below
+	readDL, readSet   time.Time  // wanted, and set on the connection
+	writeDL, writeSet time.Time
+	reads, writes     int // calls in progress on the connection
+}
+
+func (c *coalescingConn) Read(p []byte) (int, error) {
+	if err := c.begin(&c.reads, &c.readDL, &c.readSet, c.Conn.SetReadDeadline); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Read(p)
+	c.end(&c.reads)
+	return n, err
+}
+
+// write writes p to the connection; c.mu is held.
+func (c *coalescingConn) write(p []byte) (int, error) {
+	if err := c.begin(&c.writes, &c.writeDL, &c.writeSet, c.Conn.SetWriteDeadline); err != nil {
+		return 0, err
+	}
+	n, err := c.Conn.Write(p)
+	c.end(&c.writes)
+	return n, err
+}
+
+// begin passes the wanted deadline on before a read or write, and counts
+// the call in progress.
+func (c *coalescingConn) begin(calls *int, want, set *time.Time, apply func(time.Time) error) error {
+	c.dl.Lock()
+	defer c.dl.Unlock()
+	if !want.Equal(*set) {
+		if err := apply(*want); err != nil {
+			return err
+		}
+		*set = *want
+	}
+	*calls++
+	return nil
+}
+
+func (c *coalescingConn) end(calls *int) {
+	c.dl.Lock()
+	*calls--
+	c.dl.Unlock()
+}
+
+// setDeadline records t as the wanted deadline, and passes it on at once
+// when a call is in progress.
+func (c *coalescingConn) setDeadline(t time.Time, calls int, want, set *time.Time, apply func(time.Time) error) error {
+	*want = t
+	if calls == 0 || t.Equal(*set) {
+		return nil
+	}
+	*set = t
+	return apply(t)
+}
+
+func (c *coalescingConn) SetReadDeadline(t time.Time) error {
+	c.dl.Lock()
+	defer c.dl.Unlock()
+	return c.setDeadline(t, c.reads, &c.readDL, &c.readSet, c.Conn.SetReadDeadline)
+}
+
+func (c *coalescingConn) SetWriteDeadline(t time.Time) error {
+	c.dl.Lock()
+	defer c.dl.Unlock()
+	return c.setDeadline(t, c.writes, &c.writeDL, &c.writeSet, c.Conn.SetWriteDeadline)
+}
+
+func (c *coalescingConn) SetDeadline(t time.Time) error {
+	c.dl.Lock()
+	defer c.dl.Unlock()
+	return errors.Join(c.setDeadline(t, c.reads, &c.readDL, &c.readSet, c.Conn.SetReadDeadline),
+		c.setDeadline(t, c.writes, &c.writeDL, &c.writeSet, c.Conn.SetWriteDeadline))
 }
 
 var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
@@ -68,7 +155,7 @@ func (c *coalescingConn) Write(p []byte) (int, error) {
 	if err := c.flushLocked(); err != nil {
 		return 0, err
 	}
-	return c.Conn.Write(p)
+	return c.write(p)
 }
 
 // flushLocked writes what is held and stops holding.
@@ -80,7 +167,7 @@ func (c *coalescingConn) flushLocked() error {
 	c.held = nil
 	var err error
 	if len(*b) > 0 {
-		_, err = c.Conn.Write(*b)
+		_, err = c.write(*b)
 	}
 	if cap(*b) <= maxHeldAnswer {
 		*b = (*b)[:0]

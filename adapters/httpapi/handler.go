@@ -245,7 +245,7 @@ func (h *handler) serveMCP(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) opContext(r *http.Request) (context.Context, context.CancelFunc) {
 	if h.cfg.RequestTimeout > 0 {
-		return context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+		return withLazyTimeout(r.Context(), h.cfg.RequestTimeout)
 	}
 	return r.Context(), func() {}
 }
