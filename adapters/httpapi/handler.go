@@ -258,13 +258,19 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		writeTooLarge(w, limit)
 		return nil, false
 	}
-	var rc *http.ResponseController
-	if t := h.cfg.BodyReadTimeout; t > 0 && r.ContentLength != 0 {
-		// Without a server ReadTimeout (which would cut the MCP event
-		// streams), this bounds clients that trickle a body.
-		if c := http.NewResponseController(w); c.SetReadDeadline(time.Now().Add(t)) == nil {
-			rc = c
+	// Without a server ReadTimeout (which would cut the MCP event streams),
+	// a read deadline bounds clients that trickle a body. A connection
+	// accepted by Run is at hand without a ResponseController.
+	cc, _ := r.Context().Value(connContextKey{}).(*coalescingConn)
+	setReadDeadline := func(t time.Time) error {
+		if cc != nil {
+			return cc.SetReadDeadline(t)
 		}
+		return http.NewResponseController(w).SetReadDeadline(t)
+	}
+	deadline := false
+	if t := h.cfg.BodyReadTimeout; t > 0 && r.ContentLength != 0 {
+		deadline = setReadDeadline(time.Now().Add(t)) == nil
 	}
 	buf := getBuffer()
 	if n := r.ContentLength; n > 0 {
@@ -275,12 +281,17 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 	// Also when Content-Length is known: a wrapping handler may have
 	// replaced the body without updating it.
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	if err == nil && rc != nil {
-		// The server's background read must not time out while the
-		// handler runs. After a failure the deadline stays: the
-		// connection is closed after the answer, without waiting for
-		// the rest of the body.
-		_ = rc.SetReadDeadline(time.Time{})
+	if err == nil {
+		// Closed, the body needs no check for unread bytes when the
+		// answer is written.
+		_ = r.Body.Close()
+		if deadline {
+			// The server's background read must not time out while the
+			// handler runs. After a failure the deadline stays: the
+			// connection is closed after the answer, without waiting
+			// for the rest of the body.
+			_ = setReadDeadline(time.Time{})
+		}
 	}
 	if err != nil {
 		putBuffer(buf)
