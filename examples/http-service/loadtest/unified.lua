@@ -4,7 +4,14 @@
 --
 --   go build -o /tmp/http-service ./examples/http-service
 --   LOG_LEVEL=warn /tmp/http-service -addr 127.0.0.1:3001 &
---   wrk -t2 -c32 -d20s --latency -s examples/http-service/loadtest/unified.lua http://127.0.0.1:3001/mcp
+--   wrk -t2 -c32 -d10s -s examples/http-service/loadtest/unified.lua http://127.0.0.1:3001/mcp   # warm-up
+--   wrk -t2 -c32 -d15s --latency -s examples/http-service/loadtest/unified.lua http://127.0.0.1:3001/mcp
+--
+-- The warm-up run matters: a fresh process spends its first seconds
+-- faulting in its heap (about 200 MB with the default 64 MiB cache, which
+-- this load fills in a second), and on a virtual machine page faults are
+-- dear: a measured run straight after the start was 6-30% slower than one
+-- on the warm server.
 --
 -- The legacy endpoint answers HTTP 200 with "success": false when an
 -- operation fails, so with CHECK=1 in the environment the script also
