@@ -60,8 +60,9 @@
 // [Config.TrustProxy]. Buckets that have refilled are dropped and their
 // number is bounded, so memory stays bounded whatever the clients do.
 //
-// Each operation runs under a context deadline ([Config.RequestTimeout]);
-// reading a body has its own ([Config.BodyReadTimeout]), since a server
+// Each operation runs under a context deadline ([Config.RequestTimeout]),
+// made lazily: its timer starts only if something waits on the context,
+// which the quick operations never do. Reading a body has its own ([Config.BodyReadTimeout]), since a server
 // ReadTimeout would also cut the MCP transport's event streams.
 // [NewServer] sets the server's header timeout, idle timeout and header
 // size limit; [Run] serves until its context is done and then shuts down
