@@ -40,8 +40,12 @@ func def[P any, R any](name, desc string, fn func(*Engine, context.Context, *P) 
 			var rawK, key cache.Key
 			var rawSlot uint64
 			_, byRaw := any(&p).(rawCacheable)
-			if byRaw = byRaw && e.results != nil && len(raw) <= maxRawKeyBytes; byRaw {
-				if rawSlot = e.rawStored.slot(name, raw); e.rawStored.has(rawSlot) {
+			byRaw = byRaw && e.results != nil && len(raw) <= maxRawKeyBytes
+			if byRaw {
+				// Looked up by its bytes only when this Engine may have
+				// stored an entry for them: see rawFilter.
+				rawSlot = e.rawStored.slot(name, raw)
+				if e.rawStored.has(rawSlot) {
 					rawK = resolve(rawKey{op: name, params: raw})
 					if body, ok := e.cacheGet(ctx, rawK, false); ok {
 						return json.RawMessage(body), nil
