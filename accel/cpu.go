@@ -298,19 +298,17 @@ func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, 
 
 // interferenceFields writes [Re ψ, Im ψ] of point i into re (2F values) and,
 // when tmp is not nil, intermediates for the gradient: per field
-// (cosθ, sinθ, mod, cz, cos m, sin m) then per axis (u, σ) and env.
+// (cosθ, sinθ, mod, cz, cos m, sin m) then per axis u. It returns env.
 func interferenceFields(l interference, e envelope, p, in []float64, n, i int, re, tmp []float64) float64 {
 	d, F := l.d, l.f
 	t := in[d*n+i]
 	q := 0.0
 	for a := 0; a < d; a++ {
-		sig := e.sig[a]
 		u := in[a*n+i] - p[l.v+a]*t
-		z := u / sig
+		z := u / e.sig[a]
 		q += z * z
 		if tmp != nil {
-			tmp[6*F+2*a] = u
-			tmp[6*F+2*a+1] = sig
+			tmp[6*F+a] = u
 		}
 	}
 	env := math.Exp(-0.5*q) / e.norm
@@ -332,9 +330,6 @@ func interferenceFields(l interference, e envelope, p, in []float64, n, i int, r
 			tt := tmp[6*j : 6*j+6]
 			tt[0], tt[1], tt[2], tt[3], tt[4], tt[5] = ct, st, sz, cz, cm, sm
 		}
-	}
-	if tmp != nil {
-		tmp[6*F+2*d] = env
 	}
 	return env
 }
@@ -361,7 +356,7 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 		return 0, nil
 	}
 	F, d, O := l.f, l.d, l.o
-	nt := 6*F + 2*d + 1
+	nt := 6*F + d
 	stride := l.npar + 1 + 2*F + nt + O + 2*F
 	chunks := chunkCount(n, F*4)
 	acc := c.getScratch(stride * chunks)
@@ -420,7 +415,7 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 				}
 			}
 			for a := 0; a < d; a++ {
-				u, sig := tmp[6*F+2*a], tmp[6*F+2*a+1]
+				u, sig := tmp[6*F+a], ev.sig[a]
 				gw[l.v+a] += E * env * u * t / (sig * sig)
 				if ev.free[a] {
 					gw[l.ls+a] += E * env * (u*u/(sig*sig) - 1)
