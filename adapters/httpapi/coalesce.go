@@ -210,6 +210,12 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
+// requestConn returns the connection of r when Run accepted it, else nil.
+func requestConn(r *http.Request) *coalescingConn {
+	cc, _ := r.Context().Value(connContextKey{}).(*coalescingConn)
+	return cc
+}
+
 // coalesceAbove is the body size from which an answer with its headers
 // may not fit net/http's 4 KiB connection buffer.
 const coalesceAbove = 3584
@@ -221,7 +227,7 @@ func writeResult(w http.ResponseWriter, r *http.Request, status int, body []byte
 		writeJSON(w, status, body)
 		return
 	}
-	cc, _ := r.Context().Value(connContextKey{}).(*coalescingConn)
+	cc := requestConn(r)
 	f, canFlush := w.(http.Flusher)
 	if cc == nil || !canFlush {
 		writeJSON(w, status, body)

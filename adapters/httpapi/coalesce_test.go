@@ -254,16 +254,10 @@ func TestRunStreamsAfterHeldAnswer(t *testing.T) {
 		<-release
 		_, _ = io.WriteString(w, "data: last\n\n")
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, NewServer("", mux, Config{}), ln, time.Second) }()
+	addr, cancel, done := startRun(t, mux, time.Second)
 	defer func() { cancel(); <-done }()
 
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

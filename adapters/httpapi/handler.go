@@ -261,7 +261,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 	// Without a server ReadTimeout (which would cut the MCP event streams),
 	// a read deadline bounds clients that trickle a body. A connection
 	// accepted by Run is at hand without a ResponseController.
-	cc, _ := r.Context().Value(connContextKey{}).(*coalescingConn)
+	cc := requestConn(r)
 	setReadDeadline := func(t time.Time) error {
 		if cc != nil {
 			return cc.SetReadDeadline(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -33,6 +34,21 @@ func newTestHandler(t testing.TB, cfg Config, opts ...dredge.Option) *handler {
 		t.Fatal(err)
 	}
 	return h.(*handler)
+}
+
+// startRun serves h through Run on a loopback port with the given grace.
+// It returns the address, the cancel that starts the shutdown, and the
+// channel that receives Run's result.
+func startRun(t testing.TB, h http.Handler, grace time.Duration) (addr string, cancel context.CancelFunc, ran <-chan error) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan error, 1)
+	go func() { result <- Run(ctx, NewServer("", h, Config{}), ln, grace) }()
+	return ln.Addr().String(), cancel, result
 }
 
 // newLogger returns a JSON logger writing to w at level Debug.

@@ -21,14 +21,7 @@ func TestRunGracefulShutdown(t *testing.T) {
 		<-release
 		_, _ = io.WriteString(w, "finished")
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- Run(ctx, NewServer(addr, h, Config{}), ln, 5*time.Second) }()
+	addr, cancel, ran := startRun(t, h, 5*time.Second)
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	got := make(chan string, 1)
@@ -83,25 +76,18 @@ func TestRunGraceExpires(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- Run(ctx, NewServer("", h, Config{}), ln, 50*time.Millisecond) }()
+	addr, cancel, ran := startRun(t, h, 50*time.Millisecond)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if res, err := client.Get("http://" + ln.Addr().String() + "/"); err == nil {
+		if res, err := client.Get("http://" + addr + "/"); err == nil {
 			res.Body.Close()
 		}
 	}()
 	<-started
 	cancel()
-	err = <-ran
-	if !errors.Is(err, context.DeadlineExceeded) {
+	if err := <-ran; !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Run = %v, want the grace deadline", err)
 	}
 	close(release)
@@ -137,13 +123,7 @@ func TestBodyReadTimeout(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	h := newTestHandler(t, Config{BodyReadTimeout: 100 * time.Millisecond, MCP: slow})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ran := make(chan error, 1)
-	go func() { ran <- Run(ctx, NewServer("", h, Config{}), ln, time.Second) }()
+	addr, cancel, ran := startRun(t, h, time.Second)
 	defer func() {
 		cancel()
 		if err := <-ran; err != nil {
@@ -151,7 +131,7 @@ func TestBodyReadTimeout(t *testing.T) {
 		}
 	}()
 
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +144,7 @@ func TestBodyReadTimeout(t *testing.T) {
 	}
 
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-	res, err := client.Post("http://"+ln.Addr().String()+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","method":"ping","id":1}`))
+	res, err := client.Post("http://"+addr+"/mcp", "application/json", strings.NewReader(`{"jsonrpc":"2.0","method":"ping","id":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
