@@ -3,6 +3,7 @@ package dredge
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -79,7 +80,7 @@ func TestExactRequestKeys(t *testing.T) {
 			t.Fatalf("%s: %s", s.name, body)
 		}
 		gets, sets := cc.take()
-		if !mapsEqual(gets, s.gets) || !mapsEqual(sets, s.sets) {
+		if !maps.Equal(gets, s.gets) || !maps.Equal(sets, s.sets) {
 			t.Errorf("%s: gets %v sets %v, want gets %v sets %v", s.name, gets, sets, s.gets, s.sets)
 		}
 		if cached := strings.HasSuffix(string(body), `"cached":true}`); cached != s.cached {
@@ -99,18 +100,6 @@ func TestExactRequestKeys(t *testing.T) {
 	if s := e.cacheStats(ctx); s.Hits != 4 || s.Misses != 1 {
 		t.Errorf("hits %d misses %d, want 4 and 1", s.Hits, s.Misses)
 	}
-}
-
-func mapsEqual(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRawFilter(t *testing.T) {
