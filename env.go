@@ -1,12 +1,12 @@
 package dredge
 
 import (
-	"github.com/dredge-cli/dredge/internal/envvar"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"github.com/dredge-cli/dredge/monitor"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
@@ -17,10 +17,11 @@ import (
 //   - DEVICE: auto (default), cpu or cuda;
 //   - STRING_NN_LAYERS, STRING_NN_HIDDEN, STRING_NN_BATCH_NORM: the
 //     string-theory MLP's defaults;
-//   - CACHE_ENABLED, CACHE_BACKEND, CACHE_TTL, CACHE_MAX_BYTES, FILE_CACHE_DIR, REDIS_URL or
-//     REDIS_HOST/REDIS_PORT/REDIS_DB/REDIS_PASSWORD: the result cache (see
-//     [cache.ConfigFromEnv]); a Redis cache connects lazily, so the Engine
-//     starts while Redis is down and serves uncached until it is back;
+//   - CACHE_ENABLED, CACHE_BACKEND, CACHE_TTL, CACHE_MAX_BYTES,
+//     FILE_CACHE_DIR, REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_DB/
+//     REDIS_PASSWORD: the result cache (see [cache.ConfigFromEnv]); a Redis
+//     cache connects lazily, so the Engine starts while Redis is down and
+//     serves uncached until it is back;
 //   - METRICS_ENABLED, TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT: the
 //     monitor (see [monitor.ConfigFromEnv]).
 //

@@ -56,7 +56,7 @@ func (e *ConfigError) Unwrap() []error { return []error{ErrInvalidArgument, e.Er
 
 // ConfigFromEnv reads the cache configuration from the environment:
 //
-//	CACHE_ENABLED   true|false (strconv.ParseBool), default true
+//	CACHE_ENABLED   true|false (also 1|0, yes|no, on|off), default true
 //	CACHE_BACKEND   memory|file|redis, default memory
 //	CACHE_TTL       seconds (decimal) or a Go duration such as 90m,
 //	                default 3600; 0 means no expiry

@@ -190,7 +190,10 @@ func (m *Memory) GetShared(ctx context.Context, key string) ([]byte, error) {
 		return nil, err
 	}
 	defer m.mu.RUnlock()
-	// A pending entry is newer than a stored one: it may replace it.
+	// pending first: an entry leaves it only after ristretto has stored
+	// (or rejected) it, so a miss there is a lookup in ristretto's final
+	// state. In the other order a concurrent settle could drop an entry
+	// between the two lookups, and a Get right after its Set would miss.
 	e, ok := m.pending.get(key)
 	if !ok {
 		e, ok = m.rc.Get(key)
