@@ -13,6 +13,12 @@
 -- dear: a measured run straight after the start was 6-30% slower than one
 -- on the warm server.
 --
+-- compare.sh, beside this script, runs these steps against the service and
+-- against bare (a net/http server that does no work and answers as many
+-- bytes) in alternation, and prints each run's ratio to bare: this
+-- machine's speed drifts by a third within minutes, so the ratio says more
+-- than the figure.
+--
 -- The legacy endpoint answers HTTP 200 with "success": false when an
 -- operation fails, so with CHECK=1 in the environment the script also
 -- counts responses that do not start with {"success":true and prints them
