@@ -56,80 +56,83 @@ type coalescingConn struct {
 	mu   sync.Mutex
 	held *[]byte // non-nil while holding
 
-	dl                sync.Mutex // guards the fields below
-	readDL, readSet   time.Time  // wanted, and set on the connection
-	writeDL, writeSet time.Time
-	reads, writes     int // calls in progress on the connection
+	dl     sync.Mutex // guards rd and wr
+	rd, wr lazyDeadline
+}
+
+// lazyDeadline is the deadline state of one direction of a coalescingConn.
+type lazyDeadline struct {
+	want, set time.Time // wanted, and set on the connection
+	calls     int       // calls in progress on the connection
 }
 
 func (c *coalescingConn) Read(p []byte) (int, error) {
-	if err := c.begin(&c.reads, &c.readDL, &c.readSet, c.Conn.SetReadDeadline); err != nil {
+	if err := c.begin(&c.rd, c.Conn.SetReadDeadline); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Read(p)
-	c.end(&c.reads)
+	c.end(&c.rd)
 	return n, err
 }
 
 // write writes p to the connection; c.mu is held.
 func (c *coalescingConn) write(p []byte) (int, error) {
-	if err := c.begin(&c.writes, &c.writeDL, &c.writeSet, c.Conn.SetWriteDeadline); err != nil {
+	if err := c.begin(&c.wr, c.Conn.SetWriteDeadline); err != nil {
 		return 0, err
 	}
 	n, err := c.Conn.Write(p)
-	c.end(&c.writes)
+	c.end(&c.wr)
 	return n, err
 }
 
 // begin passes the wanted deadline on before a read or write, and counts
 // the call in progress.
-func (c *coalescingConn) begin(calls *int, want, set *time.Time, apply func(time.Time) error) error {
+func (c *coalescingConn) begin(d *lazyDeadline, apply func(time.Time) error) error {
 	c.dl.Lock()
 	defer c.dl.Unlock()
-	if !want.Equal(*set) {
-		if err := apply(*want); err != nil {
+	if !d.want.Equal(d.set) {
+		if err := apply(d.want); err != nil {
 			return err
 		}
-		*set = *want
+		d.set = d.want
 	}
-	*calls++
+	d.calls++
 	return nil
 }
 
-func (c *coalescingConn) end(calls *int) {
+func (c *coalescingConn) end(d *lazyDeadline) {
 	c.dl.Lock()
-	*calls--
+	d.calls--
 	c.dl.Unlock()
 }
 
 // setDeadline records t as the wanted deadline, and passes it on at once
-// when a call is in progress.
-func (c *coalescingConn) setDeadline(t time.Time, calls int, want, set *time.Time, apply func(time.Time) error) error {
-	*want = t
-	if calls == 0 || t.Equal(*set) {
+// when a call is in progress; c.dl is held.
+func (d *lazyDeadline) setDeadline(t time.Time, apply func(time.Time) error) error {
+	d.want = t
+	if d.calls == 0 || t.Equal(d.set) {
 		return nil
 	}
-	*set = t
+	d.set = t
 	return apply(t)
 }
 
 func (c *coalescingConn) SetReadDeadline(t time.Time) error {
 	c.dl.Lock()
 	defer c.dl.Unlock()
-	return c.setDeadline(t, c.reads, &c.readDL, &c.readSet, c.Conn.SetReadDeadline)
+	return c.rd.setDeadline(t, c.Conn.SetReadDeadline)
 }
 
 func (c *coalescingConn) SetWriteDeadline(t time.Time) error {
 	c.dl.Lock()
 	defer c.dl.Unlock()
-	return c.setDeadline(t, c.writes, &c.writeDL, &c.writeSet, c.Conn.SetWriteDeadline)
+	return c.wr.setDeadline(t, c.Conn.SetWriteDeadline)
 }
 
 func (c *coalescingConn) SetDeadline(t time.Time) error {
 	c.dl.Lock()
 	defer c.dl.Unlock()
-	return errors.Join(c.setDeadline(t, c.reads, &c.readDL, &c.readSet, c.Conn.SetReadDeadline),
-		c.setDeadline(t, c.writes, &c.writeDL, &c.writeSet, c.Conn.SetWriteDeadline))
+	return errors.Join(c.rd.setDeadline(t, c.Conn.SetReadDeadline), c.wr.setDeadline(t, c.Conn.SetWriteDeadline))
 }
 
 var heldPool = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}

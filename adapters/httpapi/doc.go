@@ -62,8 +62,9 @@
 //
 // Each operation runs under a context deadline ([Config.RequestTimeout]),
 // made lazily: its timer starts only if something waits on the context,
-// which the quick operations never do. Reading a body has its own ([Config.BodyReadTimeout]), since a server
-// ReadTimeout would also cut the MCP transport's event streams.
+// which the quick operations never do. Reading a body has its own
+// ([Config.BodyReadTimeout]), since a server ReadTimeout would also cut the
+// MCP transport's event streams.
 // [NewServer] sets the server's header timeout, idle timeout and header
 // size limit; [Run] serves until its context is done and then shuts down
 // gracefully, letting the requests in flight finish.
