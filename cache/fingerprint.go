@@ -69,8 +69,7 @@ type encoder struct {
 func (e *encoder) uvarint(n uint64) { e.buf = binary.AppendUvarint(e.buf, n) }
 
 func (e *encoder) str(s string) {
-	e.buf = append(e.buf, tagString)
-	e.uvarint(uint64(len(s)))
+	e.header(tagString, len(s))
 	e.buf = append(e.buf, s...)
 }
 
@@ -83,7 +82,8 @@ func (e *encoder) float(f float64) error {
 	return nil
 }
 
-// header starts a list, map or struct of n elements.
+// header writes a tag and its count: the elements of a list, map or
+// struct, the bytes of a string.
 func (e *encoder) header(tag byte, n int) {
 	e.buf = append(e.buf, tag)
 	e.uvarint(uint64(n))
