@@ -58,8 +58,8 @@ run() {
 
 results=$(mktemp)
 printf '%-6s' round; for v in "${variants[@]}"; do printf ' | %-34s' "${v%%|*} req/s p99 µs/req ratio"; done; echo
+declare -A got
 for r in $(seq "$rounds"); do
-  line=(); declare -A got=()
   for v in "${variants[@]}"; do got["${v%%|*}"]=$(run "${v%%|*}" "${v#*|}"); done
   base=$(cut -d' ' -f1 <<< "${got[bare]}")
   printf '%-6s' "$r"
@@ -70,7 +70,6 @@ for r in $(seq "$rounds"); do
     echo "$name $rps $p99 $cpu $ratio" >> "$results"
   done
   echo
-  unset got
 done
 echo "medians over $rounds rounds:"
 for v in "${variants[@]}"; do
