@@ -238,9 +238,6 @@ func (e *Engine) newModel(typ string, c *ModelConfig) (stringtheory.Config, stri
 	if err != nil {
 		return cfg, nil, err
 	}
-	if m.NumParameters() > stringtheory.MaxParameters {
-		return cfg, nil, invalid("config", "the model would have %d parameters, more than the limit %d", m.NumParameters(), stringtheory.MaxParameters)
-	}
 	if len(c.Parameters) > 0 {
 		vals := make(map[string][]float64, len(c.Parameters))
 		for k, v := range c.Parameters {
@@ -375,7 +372,7 @@ func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceR
 	if err != nil {
 		return nil, err
 	}
-	out, err := ent.model.Forward(e.dev, in, n)
+	out, err := ent.model.Forward(ctx, e.dev, in, n)
 	if err != nil {
 		return nil, err
 	}

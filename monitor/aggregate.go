@@ -217,5 +217,9 @@ func (m *Monitor) observe(_ context.Context, o metric.Observer) error {
 	o.ObserveInt64(in.queueDepth, m.queueDepth.Load())
 	o.ObserveInt64(in.workersBusy, m.workersBusy.Load())
 	o.ObserveInt64(in.trainingEpochs, m.trainingEpochs.Load())
+	o.ObserveInt64(in.modelMemory, m.modelMemory.Load())
+	o.ObserveInt64(in.modelMemoryCap, m.modelMemoryCap.Load())
+	o.ObserveInt64(in.heavyRunning, m.heavyRunning.Load())
+	o.ObserveInt64(in.heavyLimit, m.heavyLimit.Load())
 	return nil
 }

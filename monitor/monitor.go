@@ -64,6 +64,10 @@ const (
 	nameQueueDepth        = "dredge_queue_depth"        // dredge_queue_depth
 	nameWorkersBusy       = "dredge_workers_busy"       // dredge_workers_busy
 	nameTrainingEpochs    = "dredge_training_epochs"    // dredge_training_epochs_total
+	nameModelMemory       = "dredge_model_memory"       // dredge_model_memory_bytes
+	nameModelMemoryLimit  = "dredge_model_memory_limit" // dredge_model_memory_limit_bytes
+	nameHeavyRunning      = "dredge_heavy_calls"        // dredge_heavy_calls
+	nameHeavyLimit        = "dredge_heavy_calls_limit"  // dredge_heavy_calls_limit
 	nameTimerDuration     = "dredge_timer_duration"     // dredge_timer_duration_seconds
 )
 
@@ -78,6 +82,10 @@ const (
 	descQueueDepth        = "Tasks waiting in the work queue."
 	descWorkersBusy       = "Workers currently running a task."
 	descTrainingEpochs    = "Training epochs completed."
+	descModelMemory       = "Memory charged to the loaded models (parameters and optimiser state)."
+	descModelMemoryLimit  = "The loaded models' memory budget (MODEL_MEMORY_LIMIT)."
+	descHeavyRunning      = "Heavy calls (training, large inferences) running now."
+	descHeavyLimit        = "Heavy calls allowed to run at once (MAX_CONCURRENT_HEAVY)."
 	descTimerDuration     = "Time spent in blocks timed with Monitor.Timer, by timer name."
 )
 
@@ -117,6 +125,10 @@ type Monitor struct {
 	queueDepth     atomic.Int64
 	workersBusy    atomic.Int64
 	trainingEpochs atomic.Int64
+	modelMemory    atomic.Int64
+	modelMemoryCap atomic.Int64
+	heavyRunning   atomic.Int64
+	heavyLimit     atomic.Int64
 
 	shutdownOnce sync.Once
 }
@@ -131,6 +143,10 @@ type instruments struct {
 	queueDepth     metric.Int64ObservableGauge
 	workersBusy    metric.Int64ObservableGauge
 	trainingEpochs metric.Int64ObservableCounter
+	modelMemory    metric.Int64ObservableGauge
+	modelMemoryCap metric.Int64ObservableGauge
+	heavyRunning   metric.Int64ObservableGauge
+	heavyLimit     metric.Int64ObservableGauge
 }
 
 // New returns a Monitor configured by cfg. Metrics go to the Monitor's own
@@ -303,10 +319,15 @@ func (in *instruments) init(meter metric.Meter, callback metric.Callback) error 
 	in.queueDepth = gauge(nameQueueDepth, descQueueDepth, "{task}")
 	in.workersBusy = gauge(nameWorkersBusy, descWorkersBusy, "{worker}")
 	in.trainingEpochs = counter(nameTrainingEpochs, descTrainingEpochs, "{epoch}")
+	in.modelMemory = gauge(nameModelMemory, descModelMemory, "By")
+	in.modelMemoryCap = gauge(nameModelMemoryLimit, descModelMemoryLimit, "By")
+	in.heavyRunning = gauge(nameHeavyRunning, descHeavyRunning, "{call}")
+	in.heavyLimit = gauge(nameHeavyLimit, descHeavyLimit, "{call}")
 	if err = errors.Join(errs...); err == nil {
 		_, err = meter.RegisterCallback(callback,
 			in.operations, in.cacheHits, in.cacheMisses, in.cacheErrors,
-			in.modelsLoaded, in.queueDepth, in.workersBusy, in.trainingEpochs)
+			in.modelsLoaded, in.queueDepth, in.workersBusy, in.trainingEpochs,
+			in.modelMemory, in.modelMemoryCap, in.heavyRunning, in.heavyLimit)
 	}
 	if err != nil {
 		return fmt.Errorf("monitor: create instruments: %w", err)
@@ -445,6 +466,24 @@ func (m *Monitor) TrainingEpochs(n int) {
 		return
 	}
 	m.trainingEpochs.Add(int64(n))
+}
+
+// SetModelMemory records the memory charged to the loaded models and its limit, in bytes.
+func (m *Monitor) SetModelMemory(used, limit int64) {
+	if m == nil || !m.metricsOn {
+		return
+	}
+	m.modelMemory.Store(used)
+	m.modelMemoryCap.Store(limit)
+}
+
+// SetHeavyCalls records the heavy calls running and how many may run at once.
+func (m *Monitor) SetHeavyCalls(running, limit int) {
+	if m == nil || !m.metricsOn {
+		return
+	}
+	m.heavyRunning.Store(int64(running))
+	m.heavyLimit.Store(int64(limit))
 }
 
 // promLogger adapts a slog.Logger to promhttp.Logger.

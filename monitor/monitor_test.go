@@ -45,6 +45,8 @@ func workload(t testing.TB, m *monitor.Monitor) {
 	m.ModelLoaded(-1)
 	m.SetQueueDepth(7)
 	m.SetBusyWorkers(2)
+	m.SetModelMemory(4096, 1<<30)
+	m.SetHeavyCalls(1, 2)
 	m.TrainingEpochs(10)
 	m.TrainingEpochs(0) // ignored
 	tm := m.Timer("load_weights")
@@ -111,6 +113,10 @@ func TestMetricsExposition(t *testing.T) {
 		`dredge_models_loaded 2`,
 		`dredge_queue_depth 7`,
 		`dredge_workers_busy 2`,
+		`dredge_model_memory_bytes 4096`,
+		`dredge_model_memory_limit_bytes 1.073741824e+09`,
+		`dredge_heavy_calls 1`,
+		`dredge_heavy_calls_limit 2`,
 		`dredge_training_epochs_total 10`,
 		`dredge_timer_duration_seconds_count{timer="load_weights"} 2`,
 		`service_name="dredge"`,
@@ -176,9 +182,13 @@ func TestSnapshotCounts(t *testing.T) {
 		}
 	}
 	gauges := map[string]float64{
-		"dredge_models_loaded": 2,
-		"dredge_queue_depth":   7,
-		"dredge_workers_busy":  2,
+		"dredge_models_loaded":            2,
+		"dredge_queue_depth":              7,
+		"dredge_workers_busy":             2,
+		"dredge_model_memory_bytes":       4096,
+		"dredge_model_memory_limit_bytes": 1 << 30,
+		"dredge_heavy_calls":              1,
+		"dredge_heavy_calls_limit":        2,
 	}
 	if len(snap.Gauges) != len(gauges) {
 		t.Errorf("gauges = %v, want %v", snap.Gauges, gauges)

@@ -1,6 +1,7 @@
 package stringtheory_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -193,7 +194,7 @@ func forward(t *testing.T, typ string, cfg stringtheory.Config, params, inputs m
 	if err := m.SetValues(params); err != nil {
 		t.Fatalf("%s SetValues: %v", typ, err)
 	}
-	out, err := m.Forward(accel.NewCPU(accel.CPUConfig{}), inputs, n)
+	out, err := m.Forward(context.Background(), accel.NewCPU(accel.CPUConfig{}), inputs, n)
 	if err != nil {
 		t.Fatalf("%s Forward: %v", typ, err)
 	}
@@ -284,9 +285,9 @@ func TestConformanceStringNN(t *testing.T) {
 		n := c.Inputs.XShape[0]
 		var out []float64
 		if c.Mode == "train" {
-			out, err = nn.ForwardTraining(dev, in, n)
+			out, err = nn.ForwardTraining(context.Background(), dev, in, n)
 		} else {
-			out, err = nn.Forward(dev, in, n)
+			out, err = nn.Forward(context.Background(), dev, in, n)
 		}
 		if err != nil {
 			t.Fatalf("case %d: %v", i, err)

@@ -25,7 +25,7 @@ func ExampleNew() {
 
 	w, _ := stringtheory.New(stringtheory.TypeWave1D, stringtheory.Config{})
 	_ = w.SetValues(map[string][]float64{"A": {3}, "phi": {1.5707963267948966}, "epsilon": {0}})
-	out, _ := w.Forward(accel.NewCPU(accel.CPUConfig{}), map[string][]float64{"x": {0}, "t": {0}}, 1)
+	out, _ := w.Forward(context.Background(), accel.NewCPU(accel.CPUConfig{}), map[string][]float64{"x": {0}, "t": {0}}, 1)
 	fmt.Println(out)
 	// Output:
 	// quasimoto_ensemble 73 66

@@ -1,6 +1,7 @@
 package stringtheory_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -21,7 +22,7 @@ func benchForward(b *testing.B, typ string, cfg stringtheory.Config, n int) {
 	dev := accel.NewCPU(accel.CPUConfig{})
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := m.Forward(dev, in, n); err != nil {
+		if _, err := m.Forward(context.Background(), dev, in, n); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -1,8 +1,7 @@
 package stringtheory
 
 import (
-	"cmp"
-	"fmt"
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -65,7 +64,10 @@ type Model interface {
 	OutputWidth() int
 	// Forward evaluates the model at n points: in[f.Name] holds n·f.Width
 	// values (row-major) for each input f. It returns n·OutputWidth() values.
-	Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error)
+	// It works through the points in blocks (see [BlockValues]), so that
+	// its memory beyond inputs and output does not grow with n, and stops
+	// with ctx.Err() when ctx is done before a block.
+	Forward(ctx context.Context, dev accel.Device, in map[string][]float64, n int) ([]float64, error)
 }
 
 // Config configures a model built by [New]. Zero fields take the model
@@ -101,88 +103,15 @@ type Config struct {
 }
 
 // New builds a model of the given type with seeded initial parameters.
-// Invalid configurations return a *[FieldError] naming the config field.
+// Invalid configurations, and models larger than [MaxParameters] values,
+// return a *[FieldError] naming the config field before anything of the
+// model's size is allocated (see [PlanFor]).
 func New(modelType string, cfg Config) (Model, error) {
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
-	switch modelType {
-	case TypeWave1D:
-		return newWave(modelType, 1, 1, false, rng), nil
-	case TypeWave4D:
-		return newWave(modelType, 3, 1, false, rng), nil
-	case TypeWave6D:
-		return newWave(modelType, 5, 1, false, rng), nil
-	case TypeEnsemble1D, TypeEnsemble4D, TypeEnsemble6D:
-		dim, n := 1, 16
-		switch modelType {
-		case TypeEnsemble4D:
-			dim, n = 3, 8
-		case TypeEnsemble6D:
-			dim, n = 5, 6
-		}
-		n = cmp.Or(cfg.NWaves, n)
-		if n < 1 || n > MaxWaves {
-			return nil, fieldErr("config.n_waves", "must be between 1 and %d, got %d", MaxWaves, n)
-		}
-		return newWave(modelType, dim, n, true, rng), nil
-	case TypeInterferenceBasis:
-		d, f, o := cmp.Or(cfg.Dim, 1), cmp.Or(cfg.NumFields, 8), cmp.Or(cfg.OutFeatures, 1)
-		if d < 1 || d > 16 {
-			return nil, fieldErr("config.dim", "must be between 1 and 16, got %d", d)
-		}
-		if f < 1 || f > MaxFields {
-			return nil, fieldErr("config.num_fields", "must be between 1 and %d, got %d", MaxFields, f)
-		}
-		if o < 1 || o > MaxHidden {
-			return nil, fieldErr("config.out_features", "must be between 1 and %d, got %d", MaxHidden, o)
-		}
-		return newInterference(d, f, o, rng), nil
-	case TypeSIREN:
-		in, h, l := cmp.Or(cfg.InputDim, 1), cmp.Or(cfg.HiddenSize, 64), cmp.Or(cfg.NumLayers, 2)
-		w0 := cmp.Or(cfg.W0, 30)
-		if err := checkWidths(in, h, l); err != nil {
-			return nil, err
-		}
-		if !(w0 > 0) || math.IsInf(w0, 0) {
-			return nil, fieldErr("config.w0", "must be a finite positive number, got %v", w0)
-		}
-		return newSIREN(in, h, l, w0, rng), nil
-	case TypeRFF:
-		in, f := cmp.Or(cfg.InputDim, 1), cmp.Or(cfg.NumFeatures, 128)
-		sigma := cmp.Or(cfg.Sigma, 5)
-		if in < 1 || in > MaxInputDim {
-			return nil, fieldErr("config.input_dim", "must be between 1 and %d, got %d", MaxInputDim, in)
-		}
-		if f < 1 || f > MaxFeatures {
-			return nil, fieldErr("config.num_features", "must be between 1 and %d, got %d", MaxFeatures, f)
-		}
-		if !(sigma > 0) || math.IsInf(sigma, 0) {
-			return nil, fieldErr("config.sigma", "must be a finite positive number, got %v", sigma)
-		}
-		return newRFF(in, f, sigma, rng), nil
-	case TypeStringNN:
-		d, h, l := cmp.Or(cfg.Dimensions, 10), cmp.Or(cfg.HiddenSize, 64), cmp.Or(cfg.NumLayers, 2)
-		if d < 1 || d > MaxInputDim {
-			return nil, fieldErr("config.dimensions", "must be between 1 and %d, got %d", MaxInputDim, d)
-		}
-		if err := checkWidths(1, h, l); err != nil {
-			return nil, err
-		}
-		return newStringNN(d, h, l, cfg.UseBatchNorm, rng), nil
+	p, err := PlanFor(modelType, cfg)
+	if err != nil {
+		return nil, err
 	}
-	return nil, &FieldError{Field: "model_type", Reason: fmt.Sprintf("unknown model type %q (known: %v)", modelType, ModelTypes)}
-}
-
-func checkWidths(in, hidden, layers int) error {
-	if in < 1 || in > MaxInputDim {
-		return fieldErr("config.input_dim", "must be between 1 and %d, got %d", MaxInputDim, in)
-	}
-	if hidden < 1 || hidden > MaxHidden {
-		return fieldErr("config.hidden_size", "must be between 1 and %d, got %d", MaxHidden, hidden)
-	}
-	if layers < 1 || layers > MaxLayers {
-		return fieldErr("config.num_layers", "must be between 1 and %d, got %d", MaxLayers, layers)
-	}
-	return nil
+	return p.Build(), nil
 }
 
 // uniform fills v with U(−b, b) values.
@@ -264,13 +193,30 @@ func (r *run) do(err error) {
 	}
 }
 
-func (r *run) download(b accel.Buffer, n int) []float64 {
-	if r.err != nil {
-		return nil
+// BlockValues is about how many values of intermediate rows a forward
+// pass holds at once: [Model.Forward] works through its points in blocks
+// of BlockValues / (values per row) rows, at least one row.
+const BlockValues = 1 << 20
+
+// blockValues is BlockValues, changed by tests and benchmarks only.
+var blockValues = BlockValues
+
+// blockRows is the block size in rows for n points of rowValues values each.
+func blockRows(n, rowValues int) int {
+	return max(1, min(n, blockValues/max(1, rowValues)))
+}
+
+// blocks runs fn over the ranges [lo, hi) of n points, block points at a
+// time, unless an earlier step failed; it stops at the first error, or
+// with ctx.Err() when ctx is done before a block.
+func (r *run) blocks(ctx context.Context, n, block int, fn func(lo, hi int) error) {
+	for lo := 0; lo < n && r.err == nil; lo += block {
+		if err := ctx.Err(); err != nil {
+			r.err = err
+			return
+		}
+		r.err = fn(lo, min(n, lo+block))
 	}
-	out := make([]float64, n)
-	r.err = r.dev.Download(out, b)
-	return out
 }
 
 func (r *run) free() {
@@ -318,7 +264,7 @@ func waveParamNames(dim int) []string {
 	return append(names, l...)
 }
 
-// newWave builds a wave family with the initial distributions
+// initWave builds a wave family with the initial distributions
 //
 //	A = 1, log_sigma = 0, phi = 0, epsilon = 0.1,
 //	k ~ N(0, 2²) for one axis and N(0, 1) per axis otherwise,
@@ -330,8 +276,9 @@ func waveParamNames(dim int) []string {
 // offset of up to 1/√n takes Adam at 1e-3 hundreds of epochs to remove
 // (the 4D paper row's median loss falls from about 6e-3 to 8e-5 over five
 // seeds in 300 epochs).
-func newWave(typ string, dim, waves int, head bool, rng *rand.Rand) *Wave {
-	w := &Wave{typ: typ, family: accel.WaveFamily{Dim: dim, Waves: waves, Head: head}}
+func initWave(w *Wave, typ string, f accel.WaveFamily, rng *rand.Rand) {
+	dim, waves, head := f.Dim, f.Waves, f.Head
+	w.typ, w.family = typ, f
 	w.cols = append(slices.Clone(axisNames[dim]), "t")
 	names := waveParamNames(dim)
 	for j := 0; j < waves; j++ {
@@ -358,9 +305,8 @@ func newWave(typ string, dim, waves int, head bool, rng *rand.Rand) *Wave {
 	if head {
 		b := 1 / math.Sqrt(float64(waves))
 		uniform(rng, w.add("head.weight", true, 1, waves), b)
-		w.add("head.bias", true, 1) // 0: see newWave
+		w.add("head.bias", true, 1) // 0: see initWave
 	}
-	return w
 }
 
 // waveFrequency1D is the standard deviation of the initial wave numbers k
@@ -399,27 +345,41 @@ func (w *Wave) OutputWidth() int { return 1 }
 
 // Columns packs inputs into the column layout of [accel.WaveFamily].
 func (w *Wave) Columns(in map[string][]float64, n int) []float64 {
-	cols := make([]float64, 0, len(w.cols)*n)
+	return w.columns(nil, in, 0, n)
+}
+
+// columns appends the column layout of points [lo, hi) to dst[:0].
+func (w *Wave) columns(dst []float64, in map[string][]float64, lo, hi int) []float64 {
+	dst = dst[:0]
 	for _, c := range w.cols {
-		cols = append(cols, in[c][:n]...)
+		dst = append(dst, in[c][lo:hi]...)
 	}
-	return cols
+	return dst
 }
 
 // Forward implements [Model].
-func (w *Wave) Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+func (w *Wave) Forward(ctx context.Context, dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
 	if err := checkInputs(w.Inputs(), in, n); err != nil {
 		return nil, err
 	}
+	block := blockRows(n, waveRowValues(w.family.Dim))
 	r := run{dev: dev}
 	defer r.free()
 	p := r.upload(w.values)
-	x := r.upload(w.Columns(in, n))
-	out := r.alloc(n)
-	if r.err == nil {
-		r.do(dev.WaveForward(w.family, p, x, n, out))
-	}
-	res := r.download(out, n)
+	x := r.alloc(block * len(w.cols))
+	out := r.alloc(block)
+	res := make([]float64, n)
+	var cols []float64
+	r.blocks(ctx, n, block, func(lo, hi int) error {
+		cols = w.columns(cols, in, lo, hi)
+		if err := dev.Upload(x, cols); err != nil {
+			return err
+		}
+		if err := dev.WaveForward(w.family, p, x, hi-lo, out); err != nil {
+			return err
+		}
+		return dev.Download(res[lo:hi], out)
+	})
 	return res, r.err
 }
 
@@ -430,8 +390,8 @@ type Interference struct {
 	shape accel.Interference
 }
 
-func newInterference(d, f, o int, rng *rand.Rand) *Interference {
-	m := &Interference{shape: accel.Interference{Dim: d, Fields: f, Outputs: o}}
+func initInterference(m *Interference, d, f, o int, rng *rand.Rand) {
+	m.shape = accel.Interference{Dim: d, Fields: f, Outputs: o}
 	m.add("log_sigma", true, d)
 	m.add("v", true, d)
 	a := m.add("A", true, f)
@@ -447,7 +407,6 @@ func newInterference(d, f, o int, rng *rand.Rand) *Interference {
 	}
 	normal(rng, m.add("lmbda", true, f, d), 1)
 	uniform(rng, m.add("superposition.weight", true, o, 2*f), 1/math.Sqrt(float64(2*f)))
-	return m
 }
 
 // Type implements [Model].
@@ -471,32 +430,47 @@ func (m *Interference) OutputWidth() int { return m.shape.Outputs }
 
 // Columns packs inputs into the column layout of [accel.Interference].
 func (m *Interference) Columns(in map[string][]float64, n int) []float64 {
-	d := m.shape.Dim
-	cols := make([]float64, (d+1)*n)
-	x := in["x"]
+	return m.columns(nil, in, 0, n)
+}
+
+// columns writes the column layout of points [lo, hi) into dst, grown as needed.
+func (m *Interference) columns(dst []float64, in map[string][]float64, lo, hi int) []float64 {
+	d, n := m.shape.Dim, hi-lo
+	dst = slices.Grow(dst[:0], (d+1)*n)[:(d+1)*n]
+	x := in["x"][lo*d : hi*d]
 	for i := 0; i < n; i++ {
 		for a := 0; a < d; a++ {
-			cols[a*n+i] = x[i*d+a]
+			dst[a*n+i] = x[i*d+a]
 		}
 	}
-	copy(cols[d*n:], in["t"][:n])
-	return cols
+	copy(dst[d*n:], in["t"][lo:hi])
+	return dst
 }
 
 // Forward implements [Model].
-func (m *Interference) Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+func (m *Interference) Forward(ctx context.Context, dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
 	if err := checkInputs(m.Inputs(), in, n); err != nil {
 		return nil, err
 	}
+	o := m.shape.Outputs
+	block := blockRows(n, interferenceRowValues(m.shape))
 	r := run{dev: dev}
 	defer r.free()
 	p := r.upload(m.values)
-	x := r.upload(m.Columns(in, n))
-	out := r.alloc(n * m.shape.Outputs)
-	if r.err == nil {
-		r.do(dev.InterferenceForward(m.shape, p, x, n, out))
-	}
-	res := r.download(out, n*m.shape.Outputs)
+	x := r.alloc(block * (m.shape.Dim + 1))
+	out := r.alloc(block * o)
+	res := make([]float64, n*o)
+	var cols []float64
+	r.blocks(ctx, n, block, func(lo, hi int) error {
+		cols = m.columns(cols, in, lo, hi)
+		if err := dev.Upload(x, cols); err != nil {
+			return err
+		}
+		if err := dev.InterferenceForward(m.shape, p, x, hi-lo, out); err != nil {
+			return err
+		}
+		return dev.Download(res[lo*o:hi*o], out)
+	})
 	return res, r.err
 }
 
@@ -563,10 +537,10 @@ func (m *Network) linear(rng *rand.Rand, prefix string, in, out int, act accel.A
 	return l
 }
 
-func newStringNN(d, h, layers int, bn bool, rng *rand.Rand) *Network {
-	m := &Network{typ: TypeStringNN, in: d, config: map[string]any{
+func initStringNN(m *Network, d, h, layers int, bn bool, rng *rand.Rand) {
+	m.typ, m.in, m.config = TypeStringNN, d, map[string]any{
 		"dimensions": d, "hidden_size": h, "num_layers": layers, "use_batch_norm": bn,
-	}}
+	}
 	idx := 0
 	in := d
 	for i := 0; i < layers; i++ {
@@ -596,13 +570,12 @@ func newStringNN(d, h, layers int, bn bool, rng *rand.Rand) *Network {
 		in = h
 	}
 	m.linear(rng, "network."+strconv.Itoa(idx)+".", in, 1, accel.Identity)
-	return m
 }
 
-func newSIREN(in, h, layers int, w0 float64, rng *rand.Rand) *Network {
-	m := &Network{typ: TypeSIREN, in: in, config: map[string]any{
+func initSIREN(m *Network, in, h, layers int, w0 float64, rng *rand.Rand) {
+	m.typ, m.in, m.config = TypeSIREN, in, map[string]any{
 		"input_dim": in, "hidden_size": h, "num_layers": layers, "w0": w0,
-	}}
+	}
 	prev := in
 	for i := 0; i < layers; i++ {
 		l := m.linear(rng, strconv.Itoa(i)+".linear.", prev, h, accel.Sine)
@@ -616,79 +589,108 @@ func newSIREN(in, h, layers int, w0 float64, rng *rand.Rand) *Network {
 		prev = h
 	}
 	m.linear(rng, strconv.Itoa(layers)+".", prev, 1, accel.Identity)
-	return m
 }
 
-func newRFF(in, features int, sigma float64, rng *rand.Rand) *Network {
-	m := &Network{typ: TypeRFF, in: in, features: features, config: map[string]any{
+func initRFF(m *Network, in, features int, sigma float64, rng *rand.Rand) {
+	m.typ, m.in, m.features, m.config = TypeRFF, in, features, map[string]any{
 		"input_dim": in, "num_features": features, "sigma": sigma,
-	}}
+	}
 	normal(rng, m.add("B", false, in, features), sigma)
 	t := m.tensor(0)
 	m.fourier = &t
 	m.linear(rng, "linear.", 2*features, 1, accel.Identity)
-	return m
 }
 
 // Forward implements [Model]. Batch normalisation uses its running
 // statistics (inference mode).
-func (m *Network) Forward(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
-	return m.forward(dev, in, n, false)
+func (m *Network) Forward(ctx context.Context, dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+	return m.forward(ctx, dev, in, n, false)
 }
 
 // ForwardTraining evaluates the network as in training mode: batch
 // normalisation uses the batch's mean and biased variance (n must be ≥ 2
-// when the network has batch normalisation). The model is not changed.
-func (m *Network) ForwardTraining(dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
-	return m.forward(dev, in, n, true)
+// when the network has batch normalisation), so the n points are one
+// block. The model is not changed.
+func (m *Network) ForwardTraining(ctx context.Context, dev accel.Device, in map[string][]float64, n int) ([]float64, error) {
+	return m.forward(ctx, dev, in, n, true)
 }
 
-func (m *Network) forward(dev accel.Device, in map[string][]float64, n int, train bool) ([]float64, error) {
+// rowValues is about how many values one row costs a forward pass.
+func (m *Network) rowValues() int {
+	outs := 0
+	for _, l := range m.layers {
+		outs += l.Out
+	}
+	return networkRowValues(m.in, m.features, outs)
+}
+
+func (m *Network) forward(ctx context.Context, dev accel.Device, in map[string][]float64, n int, train bool) ([]float64, error) {
 	if err := checkInputs(m.Inputs(), in, n); err != nil {
 		return nil, err
+	}
+	if train && n < 2 && m.hasBatchNorm() {
+		return nil, fieldErr("inputs.x", "batch normalisation in training mode needs at least 2 rows, got %d", n)
+	}
+	block := n
+	if !train {
+		block = blockRows(n, m.rowValues())
 	}
 	r := run{dev: dev}
 	defer r.free()
 	p := r.upload(m.values)
-	x := r.upload(in["x"][:n*m.in])
-	width := m.in
+	x := r.alloc(block * m.in)
+	var fb, feats accel.Buffer
 	if m.fourier != nil {
-		b := r.view(p, m.fourier.Offset, m.fourier.Size())
-		y := r.alloc(n * 2 * m.features)
-		if r.err == nil {
-			r.do(dev.Fourier(x, n, m.in, b, m.features, y))
-		}
-		x, width = y, 2*m.features
+		fb = r.view(p, m.fourier.Offset, m.fourier.Size())
+		feats = r.alloc(block * 2 * m.features)
 	}
-	for _, l := range m.layers {
-		w := r.view(p, l.Weight.Offset, l.Weight.Size())
-		b := r.view(p, l.Bias.Offset, l.Bias.Size())
-		y := r.alloc(n * l.Out)
-		if r.err == nil {
-			r.do(dev.Linear(x, n, width, w, b, l.Out, y))
-		}
+	type layerBufs struct{ w, b, g, be, rm, rv, sm, si, y accel.Buffer }
+	bufs := make([]layerBufs, len(m.layers))
+	for i, l := range m.layers {
+		lb := &bufs[i]
+		lb.w, lb.b = r.view(p, l.Weight.Offset, l.Weight.Size()), r.view(p, l.Bias.Offset, l.Bias.Size())
+		lb.y = r.alloc(block * l.Out)
 		if l.BatchNorm {
-			g := r.view(p, l.Gamma.Offset, l.Gamma.Size())
-			be := r.view(p, l.Beta.Offset, l.Beta.Size())
-			rm := r.view(p, l.RunMean.Offset, l.RunMean.Size())
-			rv := r.view(p, l.RunVar.Offset, l.RunVar.Size())
-			var sm, si accel.Buffer
+			lb.g, lb.be = r.view(p, l.Gamma.Offset, l.Gamma.Size()), r.view(p, l.Beta.Offset, l.Beta.Size())
+			lb.rm, lb.rv = r.view(p, l.RunMean.Offset, l.RunMean.Size()), r.view(p, l.RunVar.Offset, l.RunVar.Size())
 			if train {
-				if n < 2 {
-					return nil, fieldErr("inputs.x", "batch normalisation in training mode needs at least 2 rows, got %d", n)
-				}
-				sm, si = r.alloc(l.Out), r.alloc(l.Out)
-			}
-			if r.err == nil {
-				r.do(dev.BatchNorm(y, n, l.Out, g, be, rm, rv, BatchNormEps, BatchNormMomentum, train, y, sm, si))
+				lb.sm, lb.si = r.alloc(l.Out), r.alloc(l.Out)
 			}
 		}
-		if l.Act != accel.Identity && r.err == nil {
-			r.do(dev.Activate(l.Act, l.Scale, y, n*l.Out, y))
-		}
-		x, width = y, l.Out
 	}
-	res := r.download(x, n*width)
+	outW := m.OutputWidth()
+	res := make([]float64, n*outW)
+	r.blocks(ctx, n, block, func(lo, hi int) error {
+		rows := hi - lo
+		if err := dev.Upload(x, in["x"][lo*m.in:hi*m.in]); err != nil {
+			return err
+		}
+		cur, width := x, m.in
+		if m.fourier != nil {
+			if err := dev.Fourier(x, rows, m.in, fb, m.features, feats); err != nil {
+				return err
+			}
+			cur, width = feats, 2*m.features
+		}
+		for i, l := range m.layers {
+			lb := &bufs[i]
+			if err := dev.Linear(cur, rows, width, lb.w, lb.b, l.Out, lb.y); err != nil {
+				return err
+			}
+			if l.BatchNorm {
+				if err := dev.BatchNorm(lb.y, rows, l.Out, lb.g, lb.be, lb.rm, lb.rv, BatchNormEps, BatchNormMomentum, train, lb.y, lb.sm, lb.si); err != nil {
+					return err
+				}
+			}
+			if l.Act != accel.Identity {
+				if err := dev.Activate(l.Act, l.Scale, lb.y, rows*l.Out, lb.y); err != nil {
+					return err
+				}
+			}
+			cur, width = lb.y, l.Out
+		}
+		return dev.Download(res[lo*outW:hi*outW], cur)
+	})
 	return res, r.err
 }
 

@@ -96,7 +96,7 @@ func Train(ctx context.Context, dev accel.Device, s Spec, seed uint64, onEpoch f
 		Seed: seed, Losses: res.Losses,
 	}
 	if x, ok := oneAxis(m, data); ok {
-		pred, err := m.Forward(dev, data.Inputs, data.N)
+		pred, err := m.Forward(ctx, dev, data.Inputs, data.N)
 		if err != nil {
 			return Run{}, err
 		}
