@@ -2,9 +2,15 @@ package dredge
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/dredge-cli/dredge/stringtheory"
 )
+
+// trainingRowFactor is about how many times a training run holds each
+// point's row of values: inputs and activations forward, their gradients
+// backward.
+const trainingRowFactor = 3
 
 // BenchmarkParams are benchmark's parameters.
 type BenchmarkParams struct {
@@ -49,9 +55,9 @@ func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 		return nil, err
 	}
 	var (
-		m   stringtheory.Model
-		ent *entry
-		typ = p.ModelType
+		plan stringtheory.Plan
+		ent  *entry
+		typ  = p.ModelType
 	)
 	if p.ModelID != "" {
 		if ent, err = e.models.get(p.ModelID); err != nil {
@@ -61,27 +67,56 @@ func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 			return nil, invalid("model_type", "is %q but model %s is a %q", typ, ent.id, ent.typ)
 		}
 		typ = ent.typ
-		ent.mu.RLock()
-		m, err = stringtheory.New(ent.typ, ent.cfg)
-		if err == nil {
-			err = m.SetVector(ent.model.Values())
-		}
-		ent.mu.RUnlock()
-		if err != nil {
-			return nil, err
-		}
+		plan, err = stringtheory.PlanFor(ent.typ, ent.cfg)
 	} else {
-		if _, m, err = e.newModel(typ, &p.Config); err != nil {
-			return nil, err
-		}
+		plan, err = e.planModel(typ, &p.Config)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The working copy, its gradient and Adam's moments are charged while
+	// the training runs; so are its data set and intermediate rows, once
+	// the data set is known.
+	what := fmt.Sprintf("training a %s model of %d values", typ, plan.Values)
+	charge := TrainingBytesPerValue * int64(plan.Values)
+	if err := e.budget.reserve("config", what, charge); err != nil {
+		return nil, err
+	}
+	defer func() { e.budget.release(charge) }()
+	var m stringtheory.Model
+	if ent != nil {
+		m = plan.Build()
+		ent.mu.RLock()
+		err = m.SetVector(ent.model.Values())
+		ent.mu.RUnlock()
+	} else {
+		m, err = buildModel(plan, &p.Config)
+	}
+	if err != nil {
+		return nil, err
 	}
 	data, err := stringtheory.DatasetFor(m)
 	if err != nil {
 		return nil, err
 	}
+	work := float64(epochs) * float64(data.N) * float64(plan.Parameters)
+	if err := checkWork("config.epochs", work, "lower config.epochs"); err != nil {
+		return nil, err
+	}
+	// The whole charge at once, so that a refusal names it.
+	e.budget.release(charge)
+	charge += BytesPerValue * trainingRowFactor * int64(data.N) * int64(plan.RowValues)
+	if err := e.budget.reserve("config", what, charge); err != nil {
+		charge = 0
+		return nil, err
+	}
+	if err := e.heavy.take(ctx); err != nil {
+		return nil, err
+	}
+	defer e.heavy.give()
 	res, err := stringtheory.Train(ctx, e.dev, m, data, stringtheory.TrainConfig{Epochs: epochs, LearningRate: lr, Samples: 10})
 	if err != nil {
-		return nil, err
+		return nil, stopped("benchmark", err)
 	}
 	e.trainingEpochs(res.Epochs)
 	out := &BenchmarkResult{

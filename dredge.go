@@ -54,6 +54,9 @@ type config struct {
 	monitor    *monitor.Monitor
 	monitorCfg *monitor.Config
 	monitorSet bool
+
+	modelMemory int64
+	maxHeavy    int
 }
 
 // WithDevice makes the Engine run its models on dev. It takes precedence
@@ -136,6 +139,9 @@ type Engine struct {
 	mon   *monitor.Monitor              // nil: not instrumented
 	opMon map[string]*monitor.Operation // per operation, nil entries record nothing
 
+	budget budget // memory of loaded models and running trainings
+	heavy  turns  // heavy calls running
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closers   []func(context.Context) error
@@ -183,6 +189,7 @@ func New(opts ...Option) (*Engine, error) {
 		_ = e.Close()
 		return nil, err
 	}
+	e.initResources(&c)
 	return e, nil
 }
 

@@ -1,9 +1,12 @@
 package dredge
 
 import (
+	"math"
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/dredge-cli/dredge/cache"
 	"github.com/dredge-cli/dredge/internal/envvar"
@@ -23,7 +26,12 @@ import (
 //     cache connects lazily, so the Engine starts while Redis is down and
 //     serves uncached until it is back;
 //   - METRICS_ENABLED, TRACING_ENABLED, OTEL_EXPORTER_OTLP_ENDPOINT: the
-//     monitor (see [monitor.ConfigFromEnv]).
+//     monitor (see [monitor.ConfigFromEnv]);
+//   - MODEL_MEMORY_LIMIT: the loaded models' memory budget in bytes, with an
+//     optional unit (KB, MB, GB in powers of 1000; KiB, MiB, GiB in powers
+//     of 1024), e.g. 8GiB (see [WithModelMemoryLimit]);
+//   - MAX_CONCURRENT_HEAVY: heavy calls that run at once (see
+//     [WithMaxConcurrentHeavy]).
 //
 // Unset variables keep the defaults; a malformed value makes [New] fail
 // with an error naming the variable. Options after FromEnv override it.
@@ -57,8 +65,18 @@ func fromEnv(c *config, lookup func(string) (string, bool)) error {
 			return invalid("DEVICE", "must be auto, cpu or cuda, got %q", truncate(v, 32))
 		}
 	}
-	d := c.stringNN
+	if v, ok := lookup("MODEL_MEMORY_LIMIT"); ok && strings.TrimSpace(v) != "" {
+		n, err := humanize.ParseBytes(strings.TrimSpace(v))
+		if err != nil || n < 1 || n > math.MaxInt64 {
+			return invalid("MODEL_MEMORY_LIMIT", "must be a size in bytes such as 8GiB or 500MB, got %q", truncate(v, 32))
+		}
+		c.modelMemory = int64(n)
+	}
 	var err error
+	if c.maxHeavy, err = envInt(lookup, "MAX_CONCURRENT_HEAVY", c.maxHeavy, 1, 1<<16); err != nil {
+		return err
+	}
+	d := c.stringNN
 	if d.NumLayers, err = envInt(lookup, "STRING_NN_LAYERS", d.NumLayers, 1, stringtheory.MaxLayers); err != nil {
 		return err
 	}

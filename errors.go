@@ -22,6 +22,9 @@ const (
 	CodeInternal        Code = "internal"
 	CodeUnauthenticated Code = "unauthenticated"
 	CodeRateLimited     Code = "rate_limited"
+	// CodeResourceExhausted reports a request refused because a budget
+	// (the model memory limit) is spent; what is loaded stays.
+	CodeResourceExhausted Code = "resource_exhausted"
 )
 
 // Sentinel errors. Every error an operation returns wraps one of them, so
@@ -33,6 +36,8 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrUnavailable reports a missing dependency or exhausted capacity.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrResourceExhausted reports a spent budget (the model memory limit).
+	ErrResourceExhausted = errors.New("resource exhausted")
 	// ErrClosed reports use of a closed Engine.
 	ErrClosed = errors.New("dredge: engine closed")
 )
@@ -67,6 +72,8 @@ func CodeOf(err error) Code {
 		return CodeInvalidArgument
 	case errors.Is(err, ErrNotFound):
 		return CodeNotFound
+	case errors.Is(err, ErrResourceExhausted):
+		return CodeResourceExhausted
 	case errors.Is(err, ErrUnavailable), errors.Is(err, ErrClosed),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeUnavailable

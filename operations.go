@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -31,6 +32,7 @@ type Capabilities struct {
 	Protocol     string          `json:"protocol"`
 	Capabilities CapabilityLists `json:"capabilities"`
 	Features     Features        `json:"features"`
+	Resources    Resources       `json:"resources"`
 }
 
 // CapabilityLists names the model types and operations.
@@ -67,6 +69,7 @@ func (e *Engine) Capabilities(ctx context.Context) (*Capabilities, error) {
 			GPUSupport: e.devInfo.Kind == accel.KindCUDA,
 			DeviceInfo: e.devInfo,
 		},
+		Resources: e.resources(),
 	}, nil
 }
 
@@ -225,29 +228,32 @@ func (e *Engine) modelConfig(typ string, c *ModelConfig) (stringtheory.Config, e
 	return cfg, nil
 }
 
-// newModel builds a model of typ from c, restoring c.Parameters.
-func (e *Engine) newModel(typ string, c *ModelConfig) (stringtheory.Config, stringtheory.Model, error) {
+// planModel checks c for typ and plans the model from it alone, without
+// allocating anything of the model's size.
+func (e *Engine) planModel(typ string, c *ModelConfig) (stringtheory.Plan, error) {
 	if !slices.Contains(stringtheory.ModelTypes, typ) {
-		return stringtheory.Config{}, nil, modelTypeError(typ)
+		return stringtheory.Plan{}, modelTypeError(typ)
 	}
 	cfg, err := e.modelConfig(typ, c)
 	if err != nil {
-		return cfg, nil, err
+		return stringtheory.Plan{}, err
 	}
-	m, err := stringtheory.New(typ, cfg)
-	if err != nil {
-		return cfg, nil, err
-	}
+	return stringtheory.PlanFor(typ, cfg)
+}
+
+// buildModel builds a planned model and restores c.Parameters.
+func buildModel(p stringtheory.Plan, c *ModelConfig) (stringtheory.Model, error) {
+	m := p.Build()
 	if len(c.Parameters) > 0 {
 		vals := make(map[string][]float64, len(c.Parameters))
 		for k, v := range c.Parameters {
 			vals[k] = v
 		}
 		if err := m.SetValues(vals); err != nil {
-			return cfg, nil, decodeError("config", err)
+			return nil, decodeError("config", err)
 		}
 	}
-	return cfg, m, nil
+	return m, nil
 }
 
 // LoadModel builds a model, optionally restores its parameters, and
@@ -257,12 +263,21 @@ func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		return nil, err
 	}
 	spanModelType(ctx, p.ModelType)
-	cfg, m, err := e.newModel(p.ModelType, &p.Config)
+	plan, err := e.planModel(p.ModelType, &p.Config)
 	if err != nil {
 		return nil, err
 	}
-	ent, err := e.models.add(p.ModelType, cfg, m)
+	charge := BytesPerValue * int64(plan.Values)
+	if err := e.budget.reserve("config", fmt.Sprintf("a %s model of %d values", plan.Type, plan.Values), charge); err != nil {
+		return nil, err
+	}
+	m, err := buildModel(plan, &p.Config)
+	var ent *entry
+	if err == nil {
+		ent, err = e.models.add(p.ModelType, plan.Config, m, charge)
+	}
 	if err != nil {
+		e.budget.release(charge)
 		return nil, err
 	}
 	e.modelLoaded()
@@ -366,15 +381,29 @@ func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceR
 		return nil, err
 	}
 	spanModelType(ctx, ent.typ)
-	ent.mu.RLock()
-	defer ent.mu.RUnlock()
+	// A model's inputs and sizes never change: no lock is needed to check
+	// the request against them.
 	in, n, err := modelInputs(ent.model, p.Inputs)
 	if err != nil {
 		return nil, err
 	}
+	work := float64(n) * float64(ent.model.NumParameters())
+	if err := checkWork("inputs", work, "send fewer points per request"); err != nil {
+		return nil, err
+	}
+	if work >= HeavyWork {
+		// The turn comes before the model's lock, so that a call waiting
+		// for a turn never holds up one that holds a turn.
+		if err := e.heavy.take(ctx); err != nil {
+			return nil, err
+		}
+		defer e.heavy.give()
+	}
+	ent.mu.RLock()
+	defer ent.mu.RUnlock()
 	out, err := ent.model.Forward(ctx, e.dev, in, n)
 	if err != nil {
-		return nil, err
+		return nil, stopped("inference", err)
 	}
 	w := ent.model.OutputWidth()
 	if w == 1 {

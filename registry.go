@@ -20,6 +20,7 @@ type entry struct {
 	mu          sync.RWMutex
 	model       stringtheory.Model
 	fingerprint string // paramsFingerprint of the parameters: their version
+	charge      int64  // bytes charged to the Engine's budget
 }
 
 // changed records a change of the parameters; mu must be held for writing.
@@ -35,7 +36,8 @@ type registry struct {
 	max    int
 }
 
-func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model) (*entry, error) {
+// add registers m, which is charged charge bytes (already reserved).
+func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model, charge int64) (*entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.byID == nil {
@@ -47,7 +49,7 @@ func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model
 	}
 	n := r.counts[typ]
 	r.counts[typ] = n + 1
-	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, fingerprint: paramsFingerprint(m.Values())}
+	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, fingerprint: paramsFingerprint(m.Values()), charge: charge}
 	r.byID[e.id] = e
 	return e, nil
 }
@@ -63,6 +65,12 @@ func (r *registry) get(id string) (*entry, error) {
 		return nil, notFound("model_id", "no model %q is loaded", truncate(id, 64))
 	}
 	return e, nil
+}
+
+func (r *registry) len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.byID)
 }
 
 func (r *registry) list() []*entry {

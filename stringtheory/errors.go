@@ -60,6 +60,12 @@ const (
 	MaxInputDim = 4096
 	// MaxFeatures bounds num_features of random Fourier features.
 	MaxFeatures = 1 << 16
-	// MaxParameters bounds the parameter count of any model.
+	// MaxParameters bounds the values of any model: trainable parameters
+	// and buffers.
 	MaxParameters = 1 << 24
+	// MaxWork bounds the work of one call, counted as multiply-adds of
+	// points × trainable parameters: an inference's points, or a
+	// training's data points times its epochs (about 45 s on one core of a
+	// 2020s server).
+	MaxWork = 1 << 38
 )

@@ -23,8 +23,10 @@
 // "success": true. Failures answer {"success": false, "error": …, "code": …,
 // "field": …} with the status [StatusOf] maps the code to: invalid_argument
 // 400, not_found 404, unauthenticated 401, rate_limited 429 (with
-// Retry-After in seconds), unavailable 503 (a closed Engine, or an
-// operation past [Config.RequestTimeout]), internal 500 (only for bugs). A
+// Retry-After in seconds), resource_exhausted 429 (the Engine's model
+// memory budget is spent), unavailable 503 with Retry-After: 1 (a closed
+// Engine, an operation past [Config.RequestTimeout], or a heavy call that
+// found no turn before it), internal 500 (only for bugs). A
 // body over [Config.MaxBodyBytes] is 413, a body not received within
 // [Config.BodyReadTimeout] 408, a method a route does not serve 405 with
 // Allow, an unknown path 404; bad input never gets a 5xx.

@@ -204,6 +204,11 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, op string) {
 	ctx, cancel := h.opContext(r)
 	body, code := h.eng.CallJSON(ctx, op, buf.Bytes())
 	cancel()
+	if code == dredge.CodeUnavailable {
+		// Busy (every heavy turn taken), past the deadline, or closing:
+		// the same request may well succeed a moment later.
+		w.Header()["Retry-After"] = retryAfter
+	}
 	writeResult(w, r, StatusOf(code), body)
 }
 
@@ -329,7 +334,7 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 
 // StatusOf maps an operation's [dredge.Code] to an HTTP status:
 // invalid_argument 400, not_found 404, unauthenticated 401, rate_limited
-// 429, unavailable 503, internal 500, success 200.
+// and resource_exhausted 429, unavailable 503, internal 500, success 200.
 func StatusOf(c dredge.Code) int {
 	switch c {
 	case dredge.CodeOK:
@@ -340,7 +345,7 @@ func StatusOf(c dredge.Code) int {
 		return http.StatusNotFound
 	case dredge.CodeUnauthenticated:
 		return http.StatusUnauthorized
-	case dredge.CodeRateLimited:
+	case dredge.CodeRateLimited, dredge.CodeResourceExhausted:
 		return http.StatusTooManyRequests
 	case dredge.CodeUnavailable:
 		return http.StatusServiceUnavailable
@@ -349,6 +354,7 @@ func StatusOf(c dredge.Code) int {
 }
 
 var (
+	retryAfter      = []string{"1"}
 	jsonContentType = []string{"application/json"}
 	noSniff         = []string{"nosniff"}
 )
