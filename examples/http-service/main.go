@@ -13,6 +13,7 @@ import (
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/httpapi"
 	"github.com/dredge-cli/dredge/adapters/mcp"
+	"github.com/dredge-cli/dredge/internal/memlimit"
 )
 
 func main() {
@@ -36,6 +37,11 @@ func run(addr string) error {
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Go's soft memory limit, from the memory the process may use (unless
+	// GOMEMLIMIT is set): the collector works harder before the kernel kills.
+	if limit := memlimit.SetGoLimit(); limit > 0 {
+		logger.Debug("soft memory limit", "bytes", limit)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/mcp"
+	"github.com/dredge-cli/dredge/internal/memlimit"
 )
 
 func main() {
@@ -39,6 +40,11 @@ func run() error {
 		return fmt.Errorf("LOG_LEVEL: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// Go's soft memory limit, from the memory the process may use (unless
+	// GOMEMLIMIT is set): the collector works harder before the kernel kills.
+	if limit := memlimit.SetGoLimit(); limit > 0 {
+		logger.Debug("soft memory limit", "bytes", limit)
+	}
 
 	eng, err := dredge.New(dredge.FromEnv(), dredge.WithLogger(logger))
 	if err != nil {
