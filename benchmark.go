@@ -7,11 +7,6 @@ import (
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
-// trainingRowFactor is about how many times a training run holds each
-// point's row of values: inputs and activations forward, their gradients
-// backward.
-const trainingRowFactor = 3
-
 // BenchmarkParams are benchmark's parameters.
 type BenchmarkParams struct {
 	ModelType string      `json:"model_type,omitempty" jsonschema:"model type to train (required unless model_id is given)"`
@@ -75,8 +70,8 @@ func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 		return nil, err
 	}
 	// The working copy, its gradient and Adam's moments are charged while
-	// the training runs; so are its data set and intermediate rows, once
-	// the data set is known.
+	// the training runs; so are its data set and a block of intermediate
+	// rows (stringtheory.TrainingBytes), once the data set is known.
 	what := fmt.Sprintf("training a %s model of %d values", typ, plan.Values)
 	charge := TrainingBytesPerValue * int64(plan.Values)
 	if err := e.budget.reserve("config", what, charge); err != nil {
@@ -105,7 +100,7 @@ func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 	}
 	// The whole charge at once, so that a refusal names it.
 	e.budget.release(charge)
-	charge += BytesPerValue * trainingRowFactor * int64(data.N) * int64(plan.RowValues)
+	charge = BytesPerValue*int64(plan.Values) + stringtheory.TrainingBytes(m, data.N)
 	if err := e.budget.reserve("config", what, charge); err != nil {
 		charge = 0
 		return nil, err

@@ -28,8 +28,9 @@ const (
 	// flat vector: the value itself (8 bytes).
 	BytesPerValue = 8
 	// TrainingBytesPerValue is what a training run is charged per value
-	// while it runs: its working copy of the parameters, their gradient
-	// and Adam's two moments.
+	// while it is set up: its working copy of the parameters, their
+	// gradient and Adam's two moments. Once its data set is known it is
+	// charged the copy and [stringtheory.TrainingBytes] instead.
 	TrainingBytesPerValue = 32
 
 	// HeavyWork is the work (points × trainable parameters) from which an

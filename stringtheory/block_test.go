@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dredge-cli/dredge/accel"
+	"github.com/dredge-cli/dredge/internal/golden"
 )
 
 // blockModels are models of every kind, batch normalisation included.
@@ -145,6 +146,116 @@ func BenchmarkForwardBlocks(b *testing.B) {
 					}
 				})
 				b.ReportMetric(float64(c.n)*float64(b.N)/b.Elapsed().Seconds(), "points/s")
+			})
+		}
+	}
+}
+
+// Network training in blocks follows the whole-batch trajectory within
+// the trajectory tests' tolerance (golden.TrainingRel): the blocks'
+// gradients are summed weighted by their points; only rounding differs.
+func TestTrainBlocksMatchWholeBatch(t *testing.T) {
+	dev := accel.NewCPU(accel.CPUConfig{})
+	for _, c := range []struct {
+		typ string
+		cfg Config
+	}{
+		{TypeSIREN, Config{HiddenSize: 16}},
+		{TypeRFF, Config{NumFeatures: 12}},
+		{TypeStringNN, Config{Dimensions: 4, HiddenSize: 8, NumLayers: 3}},
+		{TypeStringNN, Config{Dimensions: 4, HiddenSize: 8, UseBatchNorm: true}}, // one block: batch statistics
+	} {
+		train := func(bv int) (TrainResult, []float64) {
+			m, err := New(c.typ, c.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, err := DatasetFor(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var res TrainResult
+			withBlockValues(t, bv, func() {
+				res, err = Train(context.Background(), dev, m, data, TrainConfig{Epochs: 25, LearningRate: 1e-2})
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", c.typ, err)
+			}
+			return res, m.Values()
+		}
+		whole, wp := train(math.MaxInt)
+		blocked, bp := train(997) // blocks of a few rows, the last one short
+		for i := range whole.Losses {
+			if !golden.Close(blocked.Losses[i], whole.Losses[i], golden.TrainingRel, 0) {
+				t.Errorf("%s: loss %d blocked %v, whole %v", c.typ, i, blocked.Losses[i], whole.Losses[i])
+				break
+			}
+		}
+		for i := range wp {
+			if !golden.Close(bp[i], wp[i], golden.TrainingRel, golden.ForwardAbs) {
+				t.Errorf("%s: parameter %d blocked %v, whole %v", c.typ, i, bp[i], wp[i])
+				break
+			}
+		}
+	}
+}
+
+func TestTrainingBytes(t *testing.T) {
+	m, err := New(TypeSIREN, Config{HiddenSize: 256, NumLayers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1000 // the glitchy chirp
+	params := 8 * int64(len(m.Values()))
+	data := 8 * int64(n*2) // inputs x and target
+	var whole int64
+	withBlockValues(t, math.MaxInt, func() { whole = TrainingBytes(m, n) })
+	// 1000 rows × (1 + 4 × 3 × 256 + 4) values in one block.
+	if want := 4*params + 8*int64(n*3077) + data; whole != want {
+		t.Errorf("TrainingBytes in one block = %d, want about %d", whole, want)
+	}
+	blocked := TrainingBytes(m, n)
+	// A block of about BlockValues values, plus two host gradients.
+	if want := 4*params + 8*BlockValues + 2*params + data; blocked > want || blocked < want-8*3077 {
+		t.Errorf("TrainingBytes in blocks = %d, want about %d (whole: %d)", blocked, want, whole)
+	}
+}
+
+// BenchmarkTrainBlocks compares network training in blocks with one block
+// of every row, in the same run.
+func BenchmarkTrainBlocks(b *testing.B) {
+	dev := accel.NewCPU(accel.CPUConfig{})
+	for _, c := range []struct {
+		name string
+		typ  string
+		cfg  Config
+	}{
+		{"string_theory_512x4", TypeStringNN, Config{HiddenSize: 512, NumLayers: 4}},
+		{"siren_256x3", TypeSIREN, Config{HiddenSize: 256, NumLayers: 3}},
+	} {
+		for _, mode := range []struct {
+			name string
+			bv   int
+		}{{"blocks", BlockValues}, {"whole", math.MaxInt}} {
+			b.Run(c.name+"/"+mode.name, func(b *testing.B) {
+				m, err := New(c.typ, c.cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				data, err := DatasetFor(m)
+				if err != nil {
+					b.Fatal(err)
+				}
+				const epochs = 5
+				withBlockValues(b, mode.bv, func() {
+					b.ReportAllocs()
+					for b.Loop() {
+						if _, err := Train(context.Background(), dev, m, data, TrainConfig{Epochs: epochs, LearningRate: 1e-4}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+				b.ReportMetric(epochs*float64(b.N)/b.Elapsed().Seconds(), "epochs/s")
 			})
 		}
 	}

@@ -284,55 +284,116 @@ func (s *session) interferenceSession(m *Interference, data Dataset) {
 	}
 }
 
-// netLayer holds the device buffers of one dense layer during training.
+// netLayer holds the device buffers of one dense layer during training,
+// sized for one block of rows.
 type netLayer struct {
 	Layer
-	in             accel.Buffer // the layer's input (n × In), owned by the previous layer
+	in             accel.Buffer // the layer's input (block × In), owned by the previous layer
 	w, b, dw, db   accel.Buffer // views of the parameters and their gradient
-	z              accel.Buffer // linear output (n × Out)
+	z              accel.Buffer // linear output (block × Out)
 	g, be, dg, dbe accel.Buffer // batch-norm views
 	rm, rv         accel.Buffer
-	bn             accel.Buffer // batch-norm output (n × Out)
+	bn             accel.Buffer // batch-norm output (block × Out)
 	sm, si         accel.Buffer // batch-norm saved mean and inverse std
 	pre            accel.Buffer // the activation's input: bn, or z without batch norm
-	a              accel.Buffer // activation output (n × Out); z when Act is Identity
+	a              accel.Buffer // activation output (block × Out); z when Act is Identity
 	da, dpre, dz   accel.Buffer // gradients with respect to a, the activation's input and z
 	din            accel.Buffer // gradient with respect to in (nil for the first layer)
+}
+
+// trainRowValues is about how many values one row of a block costs
+// network training: the input row, Fourier features, and per layer its
+// linear output, activation and their gradients (two more with batch
+// normalisation).
+func (m *Network) trainRowValues() int {
+	v := m.in + 2*m.features
+	for _, l := range m.layers {
+		v += 4 * l.Out
+		if l.BatchNorm {
+			v += 2 * l.Out
+		}
+	}
+	return v
+}
+
+// trainBlockRows is the block of rows network training works through at
+// a time: all n when the network has batch normalisation, whose training
+// statistics are those of the whole batch, and when blocks would save
+// less than the two host copies of the gradient that they cost.
+func (m *Network) trainBlockRows(n int) int {
+	if m.hasBatchNorm() {
+		return n
+	}
+	rv := m.trainRowValues()
+	block := blockRows(n, rv)
+	if (n-block)*rv <= 2*len(m.values) {
+		return n
+	}
+	return block
+}
+
+// TrainingBytes reports about how much memory [Train] of m on n points
+// allocates while it runs: its copy of the parameters with their gradient
+// and Adam's moments, the data set, and the intermediate rows of one block
+// (network training works through its rows in blocks of about
+// [BlockValues] values unless the network has batch normalisation).
+func TrainingBytes(m Model, n int) int64 {
+	v := 4 * int64(len(m.Values()))
+	width := 0
+	for _, f := range m.Inputs() {
+		width += f.Width
+	}
+	v += int64(n) * int64(width+m.OutputWidth())
+	if nn, ok := m.(*Network); ok {
+		block := nn.trainBlockRows(n)
+		v += int64(block) * int64(nn.trainRowValues())
+		if block < n {
+			v += 2 * int64(len(m.Values())) // a block's gradient and the sum, on the host
+		}
+	} else {
+		v += int64(n) * int64(width) // the column layout
+	}
+	return 8 * v
 }
 
 func (s *session) networkSession(m *Network, data Dataset) {
 	r := &s.r
 	n := data.N
-	var x accel.Buffer = r.upload(data.Inputs["x"][:n*m.in])
+	block := m.trainBlockRows(n)
+	if n < 2 && m.hasBatchNorm() {
+		r.do(fieldErr("data.n", "batch normalisation in training mode needs at least 2 rows, got %d", n))
+	}
+	x := r.upload(data.Inputs["x"][:n*m.in])
+	y := r.upload(data.Target)
+	var fb, feats accel.Buffer
 	if m.fourier != nil {
-		// B is fixed, so the features are computed once.
-		b := r.view(s.params, m.fourier.Offset, m.fourier.Size())
-		feats := r.alloc(n * 2 * m.features)
-		if r.err == nil {
-			r.do(s.dev.Fourier(x, n, m.in, b, m.features, feats))
+		fb = r.view(s.params, m.fourier.Offset, m.fourier.Size())
+		feats = r.alloc(block * 2 * m.features)
+		if block >= n && r.err == nil {
+			// B is fixed: in one block the features are computed once.
+			r.do(s.dev.Fourier(x, n, m.in, fb, m.features, feats))
 		}
-		x = feats
 	}
 	view := func(b accel.Buffer, t Tensor) accel.Buffer { return r.view(b, t.Offset, t.Size()) }
 	layers := make([]netLayer, len(m.layers))
-	var prevDA accel.Buffer
+	var prev, prevDA accel.Buffer = feats, nil
 	for i, l := range m.layers {
 		nl := &layers[i]
 		nl.Layer = l
-		nl.in = x
+		nl.in = prev // the first layer's input is set per block unless it is feats
 		nl.din = prevDA
 		nl.w, nl.b = view(s.params, l.Weight), view(s.params, l.Bias)
 		nl.dw, nl.db = view(s.grad, l.Weight), view(s.grad, l.Bias)
-		nl.z = r.alloc(n * l.Out)
-		nl.dz = r.alloc(n * l.Out)
+		nl.z = r.alloc(block * l.Out)
+		nl.dz = r.alloc(block * l.Out)
 		nl.pre = nl.z
 		if l.BatchNorm {
 			nl.g, nl.be = view(s.params, l.Gamma), view(s.params, l.Beta)
 			nl.dg, nl.dbe = view(s.grad, l.Gamma), view(s.grad, l.Beta)
 			nl.rm, nl.rv = view(s.params, l.RunMean), view(s.params, l.RunVar)
-			nl.bn = r.alloc(n * l.Out)
+			nl.bn = r.alloc(block * l.Out)
 			nl.sm, nl.si = r.alloc(l.Out), r.alloc(l.Out)
-			nl.dpre = r.alloc(n * l.Out)
+			nl.dpre = r.alloc(block * l.Out)
 			nl.pre = nl.bn
 		} else {
 			nl.dpre = nl.dz
@@ -340,62 +401,116 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		if l.Act == accel.Identity {
 			nl.a, nl.da = nl.pre, nl.dpre
 		} else {
-			nl.a, nl.da = r.alloc(n*l.Out), r.alloc(n*l.Out)
+			nl.a, nl.da = r.alloc(block*l.Out), r.alloc(block*l.Out)
 		}
-		x, prevDA = nl.a, nl.da
+		prev, prevDA = nl.a, nl.da
 	}
-	if n < 2 && m.hasBatchNorm() {
-		r.do(fieldErr("data.n", "batch normalisation in training mode needs at least 2 rows, got %d", n))
-	}
-	out := layers[len(layers)-1]
+	out := &layers[len(layers)-1]
 	width := out.Out
-	y := r.upload(data.Target)
 	dev := s.dev
-	s.lossGrad = func(grad bool) (float64, error) {
+	// With more than one block, each block's gradient is downloaded and
+	// added on the host, weighted by its share of the points, so that the
+	// sum is the whole batch's mean-squared-error gradient.
+	var blockGrad, sumGrad []float64
+	if block < n {
+		blockGrad, sumGrad = make([]float64, s.np), make([]float64, s.np)
+	}
+	// step runs the forward pass and, when grad is true, the backward pass
+	// over rows [lo, hi), writing the parameters' gradient into s.grad.
+	step := func(lo, hi int, grad bool) (float64, error) {
+		rows := hi - lo
 		mom := BatchNormMomentum
 		if !grad {
 			mom = 0 // evaluation only: leave the running statistics alone
 		}
+		xin, err := dev.View(x, lo*m.in, rows*m.in)
+		if err != nil {
+			return 0, err
+		}
+		switch {
+		case m.fourier == nil:
+			layers[0].in = xin
+		case block < n:
+			if err := dev.Fourier(xin, rows, m.in, fb, m.features, feats); err != nil {
+				return 0, err
+			}
+		}
 		for i := range layers {
 			l := &layers[i]
-			if err := dev.Linear(l.in, n, l.In, l.w, l.b, l.Out, l.z); err != nil {
+			if err := dev.Linear(l.in, rows, l.In, l.w, l.b, l.Out, l.z); err != nil {
 				return 0, err
 			}
 			if l.BatchNorm {
-				if err := dev.BatchNorm(l.z, n, l.Out, l.g, l.be, l.rm, l.rv, BatchNormEps, mom, true, l.bn, l.sm, l.si); err != nil {
+				if err := dev.BatchNorm(l.z, rows, l.Out, l.g, l.be, l.rm, l.rv, BatchNormEps, mom, true, l.bn, l.sm, l.si); err != nil {
 					return 0, err
 				}
 			}
 			if l.Act != accel.Identity {
-				if err := dev.Activate(l.Act, l.Scale, l.pre, n*l.Out, l.a); err != nil {
+				if err := dev.Activate(l.Act, l.Scale, l.pre, rows*l.Out, l.a); err != nil {
 					return 0, err
 				}
 			}
 		}
-		if !grad {
-			return dev.MSE(out.a, y, n*width, nil)
+		target, err := dev.View(y, lo*width, rows*width)
+		if err != nil {
+			return 0, err
 		}
-		loss, err := dev.MSE(out.a, y, n*width, out.da)
+		if !grad {
+			return dev.MSE(out.a, target, rows*width, nil)
+		}
+		loss, err := dev.MSE(out.a, target, rows*width, out.da)
 		if err != nil {
 			return 0, err
 		}
 		for i := len(layers) - 1; i >= 0; i-- {
 			l := &layers[i]
 			if l.Act != accel.Identity {
-				if err := dev.ActivateBackward(l.Act, l.Scale, l.pre, l.a, l.da, n*l.Out, l.dpre); err != nil {
+				if err := dev.ActivateBackward(l.Act, l.Scale, l.pre, l.a, l.da, rows*l.Out, l.dpre); err != nil {
 					return 0, err
 				}
 			}
 			if l.BatchNorm {
-				if err := dev.BatchNormBackward(l.z, n, l.Out, l.g, l.sm, l.si, l.dpre, l.dz, l.dg, l.dbe); err != nil {
+				if err := dev.BatchNormBackward(l.z, rows, l.Out, l.g, l.sm, l.si, l.dpre, l.dz, l.dg, l.dbe); err != nil {
 					return 0, err
 				}
 			}
-			if err := dev.LinearBackward(l.in, n, l.In, l.w, l.Out, l.dz, l.din, l.dw, l.db); err != nil {
+			if err := dev.LinearBackward(l.in, rows, l.In, l.w, l.Out, l.dz, l.din, l.dw, l.db); err != nil {
 				return 0, err
 			}
 		}
 		return loss, nil
+	}
+	s.lossGrad = func(grad bool) (float64, error) {
+		if block >= n {
+			return step(0, n, grad)
+		}
+		if grad {
+			clear(sumGrad)
+		}
+		total := 0.0
+		for lo := 0; lo < n; lo += block {
+			hi := min(n, lo+block)
+			share := float64(hi-lo) / float64(n)
+			loss, err := step(lo, hi, grad)
+			if err != nil {
+				return 0, err
+			}
+			total += share * loss
+			if grad {
+				if err := dev.Download(blockGrad, s.grad); err != nil {
+					return 0, err
+				}
+				for i, g := range blockGrad {
+					sumGrad[i] += share * g
+				}
+			}
+		}
+		if grad {
+			if err := dev.Upload(s.grad, sumGrad); err != nil {
+				return 0, err
+			}
+		}
+		return total, nil
 	}
 }
 
