@@ -18,7 +18,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
 		}
 	}
-	floats := []float64{0, -0.0, 1, -1.5, 1e-7, 1.5e-6, 123456789, 1e20, 1e21, 1.7976931348623157e308, 5e-324, math.Pi, 0.1 + 0.2, -2.5e-10}
+	floats := []float64{0, math.Copysign(0, -1), 1, -1.5, 1e-7, 1.5e-6, 123456789, 1e20, 1e21, 1.7976931348623157e308, 5e-324, math.Pi, 0.1 + 0.2, -2.5e-10}
 	for _, f := range floats {
 		want, _ := json.Marshal(f)
 		got, err := appendFloat(nil, f)

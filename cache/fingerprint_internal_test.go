@@ -14,7 +14,7 @@ func TestFingerprintFastPaths(t *testing.T) {
 	keys := []any{
 		UnifiedKey{},
 		UnifiedKey{Insight: "a", Coords: []float64{0.5}, Modes: []int{1, 2, 3}},
-		UnifiedKey{Insight: "ünïcode", Coords: []float64{-0.0, math.MaxFloat64, 1e-300}, Modes: []int{}},
+		UnifiedKey{Insight: "ünïcode", Coords: []float64{math.Copysign(0, -1), math.MaxFloat64, 1e-300}, Modes: []int{}},
 		UnifiedKey{Coords: make([]float64, 300), Modes: make([]int, 200)},
 		SpectrumKey{},
 		SpectrumKey{MaxModes: 10, Dimensions: 26},

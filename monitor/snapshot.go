@@ -158,7 +158,7 @@ func seriesKey(name string, attrs attribute.Set, ln otlptranslator.LabelNamer) s
 		}
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(kv.Value.Emit())
+		b.WriteString(kv.Value.String())
 	}
 	b.WriteByte('}')
 	return b.String()
