@@ -18,8 +18,12 @@ import (
 // Version is the library's version, reported by list_capabilities and the adapters.
 const Version = "0.3.0"
 
-// Name is the server name reported by list_capabilities.
-const Name = "DREDGE"
+// Name is the server name reported by list_capabilities: the Python
+// original's MCP server name, which its clients check.
+const Name = "DREDGE Quasimoto String Theory MCP Server"
+
+// Title is the short display name: the MCP server's title.
+const Title = "DREDGE"
 
 // Option configures an [Engine]. Options are applied in order, so a later
 // option overrides an earlier one.
