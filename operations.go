@@ -153,6 +153,14 @@ type LoadModelResult struct {
 	ModelType   string         `json:"model_type"`
 	NParameters int            `json:"n_parameters"`
 	Config      map[string]any `json:"config"`
+	// Dimensions, HiddenSize and NumLayers repeat a string_theory model's
+	// config at the top level, where the original answered them; they are
+	// left out for other model types.
+	Dimensions int `json:"dimensions,omitempty"`
+	HiddenSize int `json:"hidden_size,omitempty"`
+	NumLayers  int `json:"num_layers,omitempty"`
+	// Device is the kind of device the model runs on ("cpu", "cuda").
+	Device string `json:"device"`
 }
 
 // intField resolves an optional integer field: nil gives 0 (the model
@@ -269,7 +277,13 @@ func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		return nil, err
 	}
 	e.modelLoaded()
-	return &LoadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, NParameters: m.NumParameters(), Config: m.Config()}, nil
+	res := &LoadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, NParameters: m.NumParameters(), Config: m.Config(), Device: e.devInfo.Kind}
+	if ent.typ == stringtheory.TypeStringNN {
+		res.Dimensions, _ = res.Config["dimensions"].(int)
+		res.HiddenSize, _ = res.Config["hidden_size"].(int)
+		res.NumLayers, _ = res.Config["num_layers"].(int)
+	}
+	return res, nil
 }
 
 // ---- inference ----
