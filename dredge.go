@@ -25,6 +25,14 @@ const Name = "DREDGE Quasimoto String Theory MCP Server"
 // Title is the short display name: the MCP server's title.
 const Title = "DREDGE"
 
+// ServiceName and ServiceDescription are what the Python original's
+// "DREDGE x Dolly" server answered at GET /; the HTTP service's index
+// (package adapters/httpapi) answers them beside the capabilities.
+const (
+	ServiceName        = "DREDGE x Dolly"
+	ServiceDescription = "GPU-CPU Lifter · Save · Files · Print"
+)
+
 // Option configures an [Engine]. Options are applied in order, so a later
 // option overrides an earlier one.
 type Option interface {
