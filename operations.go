@@ -580,6 +580,9 @@ type UnifiedParams struct {
 // UnifiedResult is unified_inference's result.
 type UnifiedResult struct {
 	Success bool `json:"success"`
+	// QuasimotoCoordinates is Coords (the same slice) under the name the
+	// original answered them.
+	QuasimotoCoordinates []float64 `json:"quasimoto_coordinates"`
 	stringtheory.UnifiedResult
 }
 
@@ -626,10 +629,16 @@ func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
 func (r *UnifiedResult) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"success":`...)
 	b = strconv.AppendBool(b, r.Success)
+	b = append(b, `,"quasimoto_coordinates":`...)
+	var err error
+	if r.QuasimotoCoordinates == nil {
+		b = append(b, "null"...)
+	} else if b, err = appendFloats(b, r.QuasimotoCoordinates); err != nil {
+		return nil, err
+	}
 	b = append(b, `,"dredge_insight":`...)
 	b = appendString(b, r.Insight)
 	b = append(b, `,"quasimoto_coords":`...)
-	var err error
 	if b, err = appendFloats(b, r.Coords); err != nil {
 		return nil, err
 	}
@@ -670,7 +679,7 @@ func (e *Engine) UnifiedInference(ctx context.Context, p *UnifiedParams) (*Unifi
 		return nil, err
 	}
 	r.Device = e.devInfo.Kind
-	return &UnifiedResult{Success: true, UnifiedResult: r}, nil
+	return &UnifiedResult{Success: true, QuasimotoCoordinates: r.Coords, UnifiedResult: r}, nil
 }
 
 // ---- lift ----

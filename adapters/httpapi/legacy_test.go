@@ -200,11 +200,18 @@ func TestLegacyMCPAnswers(t *testing.T) {
 		map[string]string{"success": boolean, "parameters.string_length": num, "parameters.string_tension": num,
 			"parameters.coupling_constant": num, "parameters.energy_scale": num, "parameters.planck_length": num},
 		map[string]any{"success": true, "parameters.coupling_constant": 0.1}).check(t, h)
-	mcpCall("unified_inference", "unified_inference", `{"dredge_insight":"Test insight","quasimoto_coords":[0.5,0.5],"string_modes":[1,2,3]}`,
-		map[string]string{"success": boolean, "dredge_insight": str, "string_modes": arr,
+	unified := mcpCall("unified_inference", "unified_inference", `{"dredge_insight":"Test insight","quasimoto_coords":[0.5,0.5],"string_modes":[1,2,3]}`,
+		map[string]string{"success": boolean, "dredge_insight": str, "quasimoto_coordinates": arr, "string_modes": arr,
 			"coupled_amplitude": num, "unified_field.x_coordinates": arr, "unified_field.field_amplitudes": arr,
 			"unified_field.dimensions": num, "device": str, "cached": boolean},
-		map[string]any{"success": true, "dredge_insight": "Test insight"}).check(t, h)
+		map[string]any{"success": true, "dredge_insight": "Test insight", "cached": false})
+	for _, cached := range []bool{false, true} { // computed, then from the cache
+		unified.values["cached"] = cached
+		u := unified.check(t, h)
+		if c := u["quasimoto_coordinates"].([]any); len(c) != 2 || c[0] != 0.5 || c[1] != 0.5 {
+			t.Errorf("unified_inference: quasimoto_coordinates %v, want [0.5 0.5]", c)
+		}
+	}
 	mcpCall("get_metrics", "get_metrics", "",
 		map[string]string{"success": boolean, "metrics.counters": obj, "metrics.gauges": obj, "metrics.histograms": obj, "metrics.timers": obj},
 		map[string]any{"success": true}).check(t, h)
