@@ -44,7 +44,7 @@ type Features struct {
 	Caching    bool       `json:"caching"`
 	Metrics    bool       `json:"metrics"`
 	GPUSupport bool       `json:"gpu_support"`
-	DeviceInfo accel.Info `json:"device_info"`
+	DeviceInfo DeviceInfo `json:"device_info"`
 }
 
 // Capabilities lists model types, operations and features.
@@ -65,7 +65,7 @@ func (e *Engine) Capabilities(ctx context.Context) (*Capabilities, error) {
 			Caching:    e.cachingEnabled(),
 			Metrics:    e.metricsEnabled(),
 			GPUSupport: e.devInfo.Kind == accel.KindCUDA,
-			DeviceInfo: e.devInfo,
+			DeviceInfo: deviceInfo(e.devInfo),
 		},
 	}, nil
 }

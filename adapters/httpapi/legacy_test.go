@@ -117,7 +117,9 @@ func TestLegacyIndexHealthLift(t *testing.T) {
 			// The MCP server's index: its capabilities.
 			"protocol": "string", "capabilities.models": "array", "capabilities.operations": "array",
 			"features.caching": "boolean", "features.metrics": "boolean", "features.gpu_support": "boolean",
-			"features.device_info": "object",
+			"features.device_info": "object", "features.device_info.optimal_device": "string",
+			"features.device_info.cpu_available": "boolean", "features.device_info.cuda_available": "boolean",
+			"features.device_info.mps_available": "boolean",
 			// Ours.
 			"routes": "array", "operations": "array",
 		},
@@ -152,7 +154,10 @@ func TestLegacyMCPAnswers(t *testing.T) {
 	caps := mcpCall("list_capabilities", "list_capabilities", "", map[string]string{
 		"name": str, "version": str, "protocol": str, "capabilities.models": arr, "capabilities.operations": arr,
 		"features.caching": boolean, "features.metrics": boolean, "features.gpu_support": boolean, "features.device_info": obj,
-	}, map[string]any{"name": "DREDGE Quasimoto String Theory MCP Server", "success": true}).check(t, h)
+		"features.device_info.optimal_device": str, "features.device_info.cpu_available": boolean,
+		"features.device_info.cuda_available": boolean, "features.device_info.mps_available": boolean,
+	}, map[string]any{"name": "DREDGE Quasimoto String Theory MCP Server", "success": true,
+		"features.device_info.optimal_device": "cpu", "features.device_info.cuda_available": false}).check(t, h)
 	models, _ := lookup(caps, "capabilities.models")
 	ops, _ := lookup(caps, "capabilities.operations")
 	for _, m := range []string{"quasimoto_1d", "quasimoto_4d", "quasimoto_6d", "quasimoto_ensemble", "string_theory"} {
