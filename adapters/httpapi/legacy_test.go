@@ -220,9 +220,13 @@ func TestLegacyMCPAnswers(t *testing.T) {
 	mcpCall("get_metrics", "get_metrics", "",
 		map[string]string{"success": boolean, "metrics.counters": obj, "metrics.gauges": obj, "metrics.histograms": obj, "metrics.timers": obj},
 		map[string]any{"success": true}).check(t, h)
-	mcpCall("get_cache_stats", "get_cache_stats", "",
-		map[string]string{"success": boolean, "cache_stats": obj, "cache_stats.backend_type": str, "cache_stats.default_ttl": num},
+	cs := mcpCall("get_cache_stats", "get_cache_stats", "",
+		map[string]string{"success": boolean, "cache_stats": obj, "cache_stats.backend_type": str, "cache_stats.default_ttl": num,
+			"cache_stats.total_entries": num},
 		map[string]any{"success": true}).check(t, h)
+	if total, _ := lookup(cs, "cache_stats.total_entries"); total.(float64) < 1 || total != cs["cache_stats"].(map[string]any)["entries"] {
+		t.Errorf("get_cache_stats: total_entries %v, want entries, at least 1: %v", total, cs["cache_stats"])
+	}
 
 	// Failures: HTTP 200, success false and an error message.
 	for _, f := range []struct{ name, op, params string }{
