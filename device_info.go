@@ -31,3 +31,13 @@ func deviceInfo(info accel.Info) DeviceInfo {
 	}
 	return d
 }
+
+// ModelDeviceInfo is a string_theory load_model answer's device_info, as the
+// original reported it for the model: its device and shape.
+type ModelDeviceInfo struct {
+	Device        string `json:"device"`
+	CUDAAvailable bool   `json:"cuda_available"`
+	MPSAvailable  bool   `json:"mps_available"`
+	NumLayers     int    `json:"num_layers"`
+	UseBatchNorm  bool   `json:"use_batch_norm"`
+}

@@ -161,6 +161,8 @@ type LoadModelResult struct {
 	NumLayers  int `json:"num_layers,omitempty"`
 	// Device is the kind of device the model runs on ("cpu", "cuda").
 	Device string `json:"device"`
+	// DeviceInfo is set for string_theory, as the original's answer had it.
+	DeviceInfo *ModelDeviceInfo `json:"device_info,omitempty"`
 }
 
 // intField resolves an optional integer field: nil gives 0 (the model
@@ -282,6 +284,8 @@ func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		res.Dimensions, _ = res.Config["dimensions"].(int)
 		res.HiddenSize, _ = res.Config["hidden_size"].(int)
 		res.NumLayers, _ = res.Config["num_layers"].(int)
+		bn, _ := res.Config["use_batch_norm"].(bool)
+		res.DeviceInfo = &ModelDeviceInfo{Device: res.Device, CUDAAvailable: res.Device == accel.KindCUDA, NumLayers: res.NumLayers, UseBatchNorm: bn}
 	}
 	return res, nil
 }

@@ -181,7 +181,8 @@ func TestLegacyMCPAnswers(t *testing.T) {
 		map[string]any{"model_type": "quasimoto_ensemble", "config.n_waves": 8.0}).check(t, h)
 	mcpCall("load_model string_theory", "load_model", `{"model_type":"string_theory","config":{"dimensions":10,"hidden_size":64}}`,
 		map[string]string{"success": boolean, "model_id": str, "dimensions": num, "hidden_size": num, "num_layers": num,
-			"n_parameters": num, "device": str, "config": obj},
+			"n_parameters": num, "device": str, "config": obj, "device_info.device": str, "device_info.cuda_available": boolean,
+			"device_info.mps_available": boolean, "device_info.num_layers": num, "device_info.use_batch_norm": boolean},
 		map[string]any{"success": true, "dimensions": 10.0, "hidden_size": 64.0, "num_layers": 2.0, "device": "cpu"}).check(t, h)
 
 	mcpCall("inference", "inference", `{"model_id":"`+id+`","inputs":{"x":[0.5],"t":[0.0]}}`,
