@@ -18,8 +18,20 @@ import (
 // Version is the library's version, reported by list_capabilities and the adapters.
 const Version = "0.3.0"
 
-// Name is the server name reported by list_capabilities.
-const Name = "DREDGE"
+// Name is the server name reported by list_capabilities: the Python
+// original's MCP server name, which its clients check.
+const Name = "DREDGE Quasimoto String Theory MCP Server"
+
+// Title is the short display name: the MCP server's title.
+const Title = "DREDGE"
+
+// ServiceName and ServiceDescription are what the Python original's
+// "DREDGE x Dolly" server answered at GET /; the HTTP service's index
+// (package adapters/httpapi) answers them beside the capabilities.
+const (
+	ServiceName        = "DREDGE x Dolly"
+	ServiceDescription = "GPU-CPU Lifter · Save · Files · Print"
+)
 
 // Option configures an [Engine]. Options are applied in order, so a later
 // option overrides an earlier one.

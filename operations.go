@@ -46,7 +46,7 @@ type Features struct {
 	Caching    bool       `json:"caching"`
 	Metrics    bool       `json:"metrics"`
 	GPUSupport bool       `json:"gpu_support"`
-	DeviceInfo accel.Info `json:"device_info"`
+	DeviceInfo DeviceInfo `json:"device_info"`
 }
 
 // Capabilities lists model types, operations and features.
@@ -67,7 +67,7 @@ func (e *Engine) Capabilities(ctx context.Context) (*Capabilities, error) {
 			Caching:    e.cachingEnabled(),
 			Metrics:    e.metricsEnabled(),
 			GPUSupport: e.devInfo.Kind == accel.KindCUDA,
-			DeviceInfo: e.devInfo,
+			DeviceInfo: deviceInfo(e.devInfo),
 		},
 		Resources: e.resources(),
 	}, nil
@@ -156,6 +156,16 @@ type LoadModelResult struct {
 	ModelType   string         `json:"model_type"`
 	NParameters int            `json:"n_parameters"`
 	Config      map[string]any `json:"config"`
+	// Dimensions, HiddenSize and NumLayers repeat a string_theory model's
+	// config at the top level, where the original answered them; they are
+	// left out for other model types.
+	Dimensions int `json:"dimensions,omitempty"`
+	HiddenSize int `json:"hidden_size,omitempty"`
+	NumLayers  int `json:"num_layers,omitempty"`
+	// Device is the kind of device the model runs on ("cpu", "cuda").
+	Device string `json:"device"`
+	// DeviceInfo is set for string_theory, as the original's answer had it.
+	DeviceInfo *ModelDeviceInfo `json:"device_info,omitempty"`
 }
 
 // intField resolves an optional integer field: nil gives 0 (the model
@@ -281,7 +291,15 @@ func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		return nil, err
 	}
 	e.modelLoaded()
-	return &LoadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, NParameters: m.NumParameters(), Config: m.Config()}, nil
+	res := &LoadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, NParameters: m.NumParameters(), Config: m.Config(), Device: e.devInfo.Kind}
+	if ent.typ == stringtheory.TypeStringNN {
+		res.Dimensions, _ = res.Config["dimensions"].(int)
+		res.HiddenSize, _ = res.Config["hidden_size"].(int)
+		res.NumLayers, _ = res.Config["num_layers"].(int)
+		bn, _ := res.Config["use_batch_norm"].(bool)
+		res.DeviceInfo = &ModelDeviceInfo{Device: res.Device, CUDAAvailable: res.Device == accel.KindCUDA, NumLayers: res.NumLayers, UseBatchNorm: bn}
+	}
+	return res, nil
 }
 
 // ---- inference ----
@@ -592,6 +610,9 @@ type UnifiedParams struct {
 // UnifiedResult is unified_inference's result.
 type UnifiedResult struct {
 	Success bool `json:"success"`
+	// QuasimotoCoordinates is Coords (the same slice) under the name the
+	// original answered them.
+	QuasimotoCoordinates []float64 `json:"quasimoto_coordinates"`
 	stringtheory.UnifiedResult
 }
 
@@ -638,10 +659,16 @@ func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
 func (r *UnifiedResult) AppendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"success":`...)
 	b = strconv.AppendBool(b, r.Success)
+	b = append(b, `,"quasimoto_coordinates":`...)
+	var err error
+	if r.QuasimotoCoordinates == nil {
+		b = append(b, "null"...)
+	} else if b, err = appendFloats(b, r.QuasimotoCoordinates); err != nil {
+		return nil, err
+	}
 	b = append(b, `,"dredge_insight":`...)
 	b = appendString(b, r.Insight)
 	b = append(b, `,"quasimoto_coords":`...)
-	var err error
 	if b, err = appendFloats(b, r.Coords); err != nil {
 		return nil, err
 	}
@@ -682,7 +709,7 @@ func (e *Engine) UnifiedInference(ctx context.Context, p *UnifiedParams) (*Unifi
 		return nil, err
 	}
 	r.Device = e.devInfo.Kind
-	return &UnifiedResult{Success: true, UnifiedResult: r}, nil
+	return &UnifiedResult{Success: true, QuasimotoCoordinates: r.Coords, UnifiedResult: r}, nil
 }
 
 // ---- lift ----

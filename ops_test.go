@@ -148,7 +148,7 @@ func TestMalformedRequests(t *testing.T) {
 func TestOperationsRoundTrip(t *testing.T) {
 	e := newEngine(t)
 	caps, code := call(t, e, "list_capabilities", ``)
-	if code != "" || caps["name"] != "DREDGE" {
+	if code != "" || caps["name"] != "DREDGE Quasimoto String Theory MCP Server" {
 		t.Fatalf("list_capabilities: %v", caps)
 	}
 	ops := caps["capabilities"].(map[string]any)["operations"].([]any)

@@ -19,8 +19,16 @@ type MetricsSnapshot = monitor.Snapshot
 
 // CacheStatsResult is get_cache_stats' result.
 type CacheStatsResult struct {
-	Success    bool        `json:"success"`
-	CacheStats cache.Stats `json:"cache_stats"`
+	Success    bool               `json:"success"`
+	CacheStats CacheStatsSnapshot `json:"cache_stats"`
+}
+
+// CacheStatsSnapshot is get_cache_stats' cache_stats: the result cache's
+// [cache.Stats], and its entries also under the original's name.
+type CacheStatsSnapshot struct {
+	cache.Stats
+	// TotalEntries is Stats.Entries (-1 where the backend cannot say).
+	TotalEntries int64 `json:"total_entries"`
 }
 
 // CacheStats returns the result cache's statistics.
@@ -28,7 +36,8 @@ func (e *Engine) CacheStats(ctx context.Context) (*CacheStatsResult, error) {
 	if err := e.check(); err != nil {
 		return nil, err
 	}
-	return &CacheStatsResult{Success: true, CacheStats: e.cacheStats(ctx)}, nil
+	s := e.cacheStats(ctx)
+	return &CacheStatsResult{Success: true, CacheStats: CacheStatsSnapshot{Stats: s, TotalEntries: s.Entries}}, nil
 }
 
 func (e *Engine) cachingEnabled() bool { return e.results != nil }

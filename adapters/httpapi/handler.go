@@ -48,8 +48,8 @@ var _ http.Handler = (*handler)(nil)
 
 // New returns the HTTP handler of the service over eng, configured by cfg
 // (the zero Config is the default). It fails with a [*ConfigError] when cfg
-// is invalid. The handler is safe for concurrent use; eng stays the
-// caller's to close.
+// is invalid, and with the Engine's error when eng is closed. The handler
+// is safe for concurrent use; eng stays the caller's to close.
 func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	if eng == nil {
 		return nil, &ConfigError{Name: "eng", Reason: "New needs an Engine"}
@@ -85,17 +85,19 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	type route struct {
 		methods, path string
 		fn            http.HandlerFunc
+		desc          string
 	}
 	routes := []route{
-		{"GET", "/{$}", h.serveIndex},
-		{"GET", "/health", h.serveHealth},
-		{"GET", "/ready", h.serveReady},
-		{"GET", "/metrics", h.serveMetrics},
-		{"GET", "/v1/ops", h.serveOpsList},
-		{"POST", "/v1/ops/{operation}", h.serveOp},
-		{"POST", "/lift", h.serveLift},
+		{"GET", "/{$}", h.serveIndex, "API information: the service, its capabilities and routes"},
+		{"GET", "/health", h.serveHealth, "Health check"},
+		{"GET", "/ready", h.serveReady, "Readiness check: the dependencies answer"},
+		{"GET", "/metrics", h.serveMetrics, "Prometheus metrics"},
+		{"GET", "/v1/ops", h.serveOpsList, "The operations"},
+		{"POST", "/v1/ops/{operation}", h.serveOp, "Run an operation, its params as the body (POST)"},
+		{"POST", "/lift", h.serveLift, "Lift an insight (POST)"},
 	}
 	var names []string
+	endpoints := make(map[string]string, len(routes)+1)
 	for _, rt := range routes {
 		h.mux.HandleFunc(rt.methods+" "+rt.path, rt.fn)
 		allow := rt.methods
@@ -104,25 +106,42 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 		}
 		h.mux.HandleFunc(rt.path, methodNotAllowed(allow))
 		names = append(names, rt.methods+" "+stripDollar(rt.path))
+		endpoints[stripDollar(rt.path)] = rt.desc
 	}
 	h.mux.HandleFunc("/mcp", h.serveMCP)
 	if h.mcp != nil {
 		names = append(names, "GET /mcp", "POST /mcp", "DELETE /mcp")
+		endpoints["/mcp"] = "MCP protocol endpoint: the original's {\"operation\", \"params\"} JSON (POST) and MCP Streamable HTTP"
 	} else {
 		names = append(names, "POST /mcp")
+		endpoints["/mcp"] = "MCP protocol endpoint: the original's {\"operation\", \"params\"} JSON (POST)"
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "path",
 			Message: "no route for " + r.Method + " " + truncate(r.URL.Path, 128)})
 	})
 
+	// The index answers what both of the original's servers answered at
+	// GET /: the DREDGE x Dolly server its name, version, description and
+	// endpoints; the MCP server its capabilities and features. The
+	// capabilities do not change over the Engine's life.
+	caps, err := eng.Capabilities(context.Background())
+	if err != nil {
+		return nil, err
+	}
 	h.index, _ = json.Marshal(struct {
-		Success    bool     `json:"success"`
-		Name       string   `json:"name"`
-		Version    string   `json:"version"`
-		Routes     []string `json:"routes"`
-		Operations []string `json:"operations"`
-	}{true, dredge.Name, dredge.Version, names, dredge.Operations()})
+		Success      bool                   `json:"success"`
+		Name         string                 `json:"name"`
+		Version      string                 `json:"version"`
+		Description  string                 `json:"description"`
+		Endpoints    map[string]string      `json:"endpoints"`
+		Protocol     string                 `json:"protocol"`
+		Capabilities dredge.CapabilityLists `json:"capabilities"`
+		Features     dredge.Features        `json:"features"`
+		Routes       []string               `json:"routes"`
+		Operations   []string               `json:"operations"`
+	}{true, dredge.ServiceName, dredge.Version, dredge.ServiceDescription, endpoints,
+		caps.Protocol, caps.Capabilities, caps.Features, names, dredge.Operations()})
 	type opInfo struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`

@@ -81,7 +81,7 @@ func TestRoutes(t *testing.T) {
 		{name: "lift GET", method: "GET", target: "/lift", status: 405, allow: "POST", code: "invalid_argument"},
 		{name: "legacy", method: "POST", target: "/mcp", body: `{"operation":"lift","params":{"insight_text":"strings vibrate"}}`, status: 200,
 			contains: `"id":"` + hex.EncodeToString(sum[:]) + `"`},
-		{name: "legacy no params", method: "POST", target: "/mcp", body: `{"operation":"list_capabilities"}`, status: 200, contains: `"name":"DREDGE"`},
+		{name: "legacy no params", method: "POST", target: "/mcp", body: `{"operation":"list_capabilities"}`, status: 200, contains: `"name":"DREDGE Quasimoto String Theory MCP Server"`},
 		{name: "legacy unknown op", method: "POST", target: "/mcp", body: `{"operation":"nope"}`, status: 200, code: "not_found"},
 		{name: "legacy missing op", method: "POST", target: "/mcp", body: `{"params":{}}`, status: 200, code: "invalid_argument", contains: `"field":"operation"`},
 		{name: "legacy bad params", method: "POST", target: "/mcp", body: `{"operation":"string_spectrum","params":{"max_modes":0}}`, status: 200, code: "invalid_argument"},

@@ -45,6 +45,8 @@
 // cross-origin check configured by [HTTPOptions]; register
 // [HTTPHandler.CloseSessions] with [net/http.Server.RegisterOnShutdown] so
 // that open event streams do not hold up a graceful shutdown.
+// [NewIndexHandler] answers GET / with the capabilities, as the Python
+// original's MCP server did.
 //
 // # Concurrency
 //

@@ -67,7 +67,7 @@ func NewServer(eng *dredge.Engine, opts *Options) *sdk.Server {
 	if o.Instructions == "" {
 		o.Instructions = defaultInstructions
 	}
-	srv := sdk.NewServer(&sdk.Implementation{Name: "dredge", Title: dredge.Name, Version: dredge.Version}, &sdk.ServerOptions{
+	srv := sdk.NewServer(&sdk.Implementation{Name: "dredge", Title: dredge.Title, Version: dredge.Version}, &sdk.ServerOptions{
 		Logger:       o.Logger,
 		Instructions: o.Instructions,
 		// Tools and resources are inferred; no "logging": the server sends

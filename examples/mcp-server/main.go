@@ -76,12 +76,10 @@ func run() error {
 }
 
 func serveHTTP(ctx context.Context, eng *dredge.Engine, logger *slog.Logger, addr string, opts *mcp.HTTPOptions) error {
-	h, err := mcp.NewHTTPHandler(eng, opts)
+	mux, h, err := newMux(eng, opts)
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/mcp", h)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -102,6 +100,19 @@ func serveHTTP(ctx context.Context, eng *dredge.Engine, logger *slog.Logger, add
 		return srv.Close()
 	}
 	return nil
+}
+
+// newMux routes /mcp to the MCP transport and GET / to the capabilities,
+// as the original's MCP server answered there.
+func newMux(eng *dredge.Engine, opts *mcp.HTTPOptions) (*http.ServeMux, *mcp.HTTPHandler, error) {
+	h, err := mcp.NewHTTPHandler(eng, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", h)
+	mux.Handle("GET /{$}", mcp.NewIndexHandler(eng))
+	return mux, h, nil
 }
 
 func defaultAddr() string { return ":" + envOr("MCP_SERVER_PORT", "3002") }
