@@ -142,8 +142,14 @@ func (r *run) take(buf []Task) ([]Task, int64) {
 	first := r.seq
 	buf = buf[:0]
 	for !r.done && len(buf) < chunk {
-		if r.window != nil && !r.window.reserve(r.ctx, r.seq) {
-			break
+		if r.window != nil && !r.window.fits(r.seq) {
+			// Waiting lets other workers take tasks: only an empty
+			// chunk waits, so that a chunk's tasks stay consecutive.
+			if len(buf) > 0 || !r.window.reserve(r.ctx, r.seq) {
+				break
+			}
+			first = r.seq
+			continue
 		}
 		buf = append(buf, Task{})
 		ok, err := r.src.Next(&buf[len(buf)-1])
@@ -250,21 +256,23 @@ func newWindow(size int, outer *sync.Mutex) *window {
 	return &window{outer: outer, cond: sync.NewCond(outer), slots: make([]Result, size), full: make([]bool, size), size: int64(size)}
 }
 
+// fits reports whether seq fits in the window now.
+func (w *window) fits(seq int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return seq < w.next+w.size
+}
+
 // reserve waits, with outer held, until seq fits in the window; false when
-// ctx is done first.
+// ctx is done first. Other takers may take tasks while it waits.
 func (w *window) reserve(ctx context.Context, seq int64) bool {
-	for {
-		w.mu.Lock()
-		ok := seq < w.next+w.size
-		w.mu.Unlock()
-		if ok {
-			return true
-		}
+	for !w.fits(seq) {
 		if ctx.Err() != nil {
 			return false
 		}
 		w.cond.Wait()
 	}
+	return true
 }
 
 // wake wakes every taker waiting in reserve.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/pipeline"
@@ -84,8 +85,11 @@ func TestRunCountsAndOrder(t *testing.T) {
 			const n = 2000
 			seen := make([]int, n)
 			next := int64(0)
-			stats, err := p.Run(context.Background(), &pipeline.LoadTest{N: n, Repeats: true}, func(r pipeline.Result) error {
+			stats, err := p.Run(context.Background(), &pipeline.LoadTest{N: n, Repeats: true, IDs: true}, func(r pipeline.Result) error {
 				seen[r.Seq]++
+				if !strings.HasPrefix(r.ID, fmt.Sprintf("task_%04d", r.Seq)) {
+					return fmt.Errorf("result %d has the id %s", r.Seq, r.ID)
+				}
 				if ordered && r.Seq != next {
 					return fmt.Errorf("result %d handed on before %d", r.Seq, next)
 				}
@@ -178,5 +182,28 @@ func TestRunStops(t *testing.T) {
 	}
 	if _, err := pipeline.New(nil, pipeline.Config{}); !errors.Is(err, dredge.ErrInvalidArgument) {
 		t.Errorf("New(nil): %v", err)
+	}
+}
+
+// A slow sink fills the ordered window, so that workers wait for room
+// while others take tasks: every task must still come out once, in order,
+// under its own id.
+func TestRunOrderedWindowFull(t *testing.T) {
+	e := newEngine(t, dredge.WithCache(nil))
+	p, _ := pipeline.New(e, pipeline.Config{Workers: 4, Ordered: true})
+	const n = 6000
+	next := int64(0)
+	_, err := p.Run(context.Background(), &pipeline.LoadTest{N: n, IDs: true}, func(r pipeline.Result) error {
+		if r.Seq != next || !strings.HasPrefix(r.ID, fmt.Sprintf("task_%04d", next)) {
+			return fmt.Errorf("got %d (%s), want %d", r.Seq, r.ID, next)
+		}
+		next++
+		if next%256 == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil || next != n {
+		t.Fatalf("%v after %d results", err, next)
 	}
 }
