@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -282,6 +283,12 @@ func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		return nil, err
 	}
 	m, err := buildModel(plan, &p.Config)
+	if err == nil && errors.Is(ctx.Err(), context.Canceled) {
+		// The caller has gone: a model no one would know the id of would
+		// hold budget until the process ends. (Past a deadline the caller
+		// still waits for the answer, so the model is kept.)
+		err = stopped("load_model", ctx.Err())
+	}
 	var ent *entry
 	if err == nil {
 		ent, err = e.models.add(p.ModelType, plan.Config, m, charge)

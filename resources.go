@@ -68,6 +68,25 @@ func WithMaxConcurrentHeavy(n int) Option {
 	})
 }
 
+// SoftLimitFraction is the part of the memory behind the model budget
+// that [Engine.SoftMemoryLimit] suggests for Go's soft memory limit.
+const SoftLimitFraction = 0.9
+
+// SoftMemoryLimit is the Go soft memory limit (GOMEMLIMIT) that the
+// Engine's model memory budget implies: [SoftLimitFraction] of the memory
+// the budget is [ModelMemoryFraction] of, and at most that fraction of the
+// memory the process may use. The example binaries set it unless
+// GOMEMLIMIT is set, so that the collector keeps the heap near what the
+// budget allows instead of letting it double.
+func (e *Engine) SoftMemoryLimit() int64 {
+	_, limit := e.budget.usage()
+	soft := int64(float64(limit) / ModelMemoryFraction * SoftLimitFraction)
+	if t, _ := memlimit.Total(); t > 0 {
+		soft = min(soft, int64(float64(t)*SoftLimitFraction))
+	}
+	return soft
+}
+
 // defaultModelMemory is the budget of a zero WithModelMemoryLimit.
 func defaultModelMemory() int64 {
 	if t, _ := memlimit.Total(); t > 0 {

@@ -320,3 +320,30 @@ func TestResourceOptionsAndEnv(t *testing.T) {
 		_ = e.Close()
 	}
 }
+
+func TestSoftMemoryLimit(t *testing.T) {
+	e := newEngine(t, dredge.WithModelMemoryLimit(1<<30))
+	got := e.SoftMemoryLimit()
+	// 1 GiB is half of 2 GiB, 90% of which is 1.8 GiB, unless the machine
+	// has less than 2 GiB.
+	if want := int64(9 * (2 << 30) / 10); got > want {
+		t.Errorf("SoftMemoryLimit = %d, want %d or less", got, want)
+	}
+	if got <= 1<<30 {
+		t.Errorf("SoftMemoryLimit = %d: at or below the model budget itself", got)
+	}
+}
+
+func TestLoadModelCancelledLoadsNothing(t *testing.T) {
+	e := newEngine(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m, code := callCtx(ctx, t, e, "load_model", `{"model_type":"string_theory"}`)
+	if code != dredge.CodeUnavailable {
+		t.Errorf("load_model with its caller gone: %v %v", code, m)
+	}
+	caps, _ := e.Capabilities(context.Background())
+	if r := caps.Resources; r.ModelsLoaded != 0 || r.ModelMemoryBytes != 0 {
+		t.Errorf("after a cancelled load: %+v", r)
+	}
+}

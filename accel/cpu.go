@@ -106,6 +106,13 @@ func (c *CPU) View(b Buffer, off, n int) (Buffer, error) {
 	return &cpuBuffer{owner: c, data: s[off : off+n : off+n], view: true}, nil
 }
 
+// Wrap implements [Wrapper]: the buffer aliases v.
+func (c *CPU) Wrap(v []float64) Buffer {
+	return &cpuBuffer{owner: c, data: v[:len(v):len(v)], view: true}
+}
+
+var _ Wrapper = (*CPU)(nil)
+
 // Slice returns the values of a buffer made by this device without copying.
 // It is meant for tests and CPU-only fast paths.
 func (c *CPU) Slice(b Buffer) ([]float64, error) {

@@ -155,6 +155,15 @@ var (
 	ErrUnavailable = errors.New("accel: device unavailable")
 )
 
+// Wrapper is implemented by devices whose buffers can alias host memory,
+// as the CPU device's do. Wrap returns a buffer over v without copying it,
+// for kernels that only read it (a model's parameters during inference):
+// the caller must not change v while the buffer is in use. Freeing the
+// buffer releases nothing.
+type Wrapper interface {
+	Wrap(v []float64) Buffer
+}
+
 // Device is where the hot numeric kernels run. Implementations keep data in
 // buffers they own and run coarse kernels that do a whole model's work per
 // call, so that training can upload a data set once and run every epoch on

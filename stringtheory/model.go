@@ -163,6 +163,15 @@ func (r *run) upload(v []float64) accel.Buffer {
 	return b
 }
 
+// params returns the model's values v on the device for reading only:
+// without a copy where the device can wrap host memory ([accel.Wrapper]).
+func (r *run) params(v []float64) accel.Buffer {
+	if w, ok := r.dev.(accel.Wrapper); ok && r.err == nil {
+		return w.Wrap(v)
+	}
+	return r.upload(v)
+}
+
 func (r *run) alloc(n int) accel.Buffer {
 	if r.err != nil {
 		return nil
@@ -365,7 +374,7 @@ func (w *Wave) Forward(ctx context.Context, dev accel.Device, in map[string][]fl
 	block := blockRows(n, waveRowValues(w.family.Dim))
 	r := run{dev: dev}
 	defer r.free()
-	p := r.upload(w.values)
+	p := r.params(w.values)
 	x := r.alloc(block * len(w.cols))
 	out := r.alloc(block)
 	res := make([]float64, n)
@@ -456,7 +465,7 @@ func (m *Interference) Forward(ctx context.Context, dev accel.Device, in map[str
 	block := blockRows(n, interferenceRowValues(m.shape))
 	r := run{dev: dev}
 	defer r.free()
-	p := r.upload(m.values)
+	p := r.params(m.values)
 	x := r.alloc(block * (m.shape.Dim + 1))
 	out := r.alloc(block * o)
 	res := make([]float64, n*o)
@@ -637,7 +646,14 @@ func (m *Network) forward(ctx context.Context, dev accel.Device, in map[string][
 	}
 	r := run{dev: dev}
 	defer r.free()
-	p := r.upload(m.values)
+	// Training mode updates the batch-norm running statistics of p: a
+	// copy, so that the model does not change.
+	var p accel.Buffer
+	if train {
+		p = r.upload(m.values)
+	} else {
+		p = r.params(m.values)
+	}
 	x := r.alloc(block * m.in)
 	var fb, feats accel.Buffer
 	if m.fourier != nil {

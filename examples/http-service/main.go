@@ -37,11 +37,6 @@ func run(addr string) error {
 		}
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	// Go's soft memory limit, from the memory the process may use (unless
-	// GOMEMLIMIT is set): the collector works harder before the kernel kills.
-	if limit := memlimit.SetGoLimit(); limit > 0 {
-		logger.Debug("soft memory limit", "bytes", limit)
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -52,6 +47,11 @@ func run(addr string) error {
 		return err
 	}
 	defer eng.Close()
+	// Go's soft memory limit from the model memory budget (unless GOMEMLIMIT
+	// is set): the collector works harder before the kernel would kill.
+	if limit := memlimit.SetGoLimit(eng.SoftMemoryLimit()); limit > 0 {
+		logger.Debug("soft memory limit", "bytes", limit)
+	}
 
 	cfg, err := httpapi.ConfigFromEnv()
 	if err != nil {

@@ -40,12 +40,6 @@ func run() error {
 		return fmt.Errorf("LOG_LEVEL: %w", err)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	// Go's soft memory limit, from the memory the process may use (unless
-	// GOMEMLIMIT is set): the collector works harder before the kernel kills.
-	if limit := memlimit.SetGoLimit(); limit > 0 {
-		logger.Debug("soft memory limit", "bytes", limit)
-	}
-
 	eng, err := dredge.New(dredge.FromEnv(), dredge.WithLogger(logger))
 	if err != nil {
 		return err
@@ -57,6 +51,11 @@ func run() error {
 			logger.Error("engine shutdown", "error", err)
 		}
 	}()
+	// Go's soft memory limit from the model memory budget (unless GOMEMLIMIT
+	// is set): the collector works harder before the kernel would kill.
+	if limit := memlimit.SetGoLimit(eng.SoftMemoryLimit()); limit > 0 {
+		logger.Debug("soft memory limit", "bytes", limit)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

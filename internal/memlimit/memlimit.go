@@ -100,23 +100,17 @@ func cgroupLimit(read func(string) ([]byte, error)) int64 {
 	return best
 }
 
-// SoftLimitFraction is the part of [Total] that [SetGoLimit] gives Go's
-// soft memory limit.
-const SoftLimitFraction = 0.9
-
-// SetGoLimit sets Go's soft memory limit (debug.SetMemoryLimit) to
-// [SoftLimitFraction] of [Total], so that the collector works harder
-// before the kernel's OOM killer would act, unless the user set GOMEMLIMIT
-// or Total is unknown. It returns the limit set, 0 when it set none.
-func SetGoLimit() int64 {
+// SetGoLimit sets Go's soft memory limit (debug.SetMemoryLimit) to limit,
+// so that the collector works harder before the kernel's OOM killer would
+// act, unless the user set GOMEMLIMIT or limit is not positive. It returns
+// the limit set, 0 when it set none.
+func SetGoLimit(limit int64) int64 {
 	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok && strings.TrimSpace(v) != "" {
 		return 0
 	}
-	t, _ := Total()
-	if t <= 0 {
+	if limit <= 0 {
 		return 0
 	}
-	limit := int64(float64(t) * SoftLimitFraction)
 	debug.SetMemoryLimit(limit)
 	return limit
 }
