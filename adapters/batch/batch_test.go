@@ -413,3 +413,33 @@ func FuzzRun(f *testing.F) {
 		}
 	})
 }
+
+// An output holding an id twice is reported: ids must be unique to resume.
+func TestRunFileDuplicateIDs(t *testing.T) {
+	dir := t.TempDir()
+	in, outPath := filepath.Join(dir, "tasks.jsonl"), filepath.Join(dir, "results.jsonl")
+	if err := os.WriteFile(in, []byte(tasks(5)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	line := `{"id":"t1","result":{"success":true}}` + "\n"
+	if err := os.WriteFile(outPath, []byte(line+line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := batch.RunFile(context.Background(), newEngine(t), in, outPath, batch.Options{})
+	if err != nil || sum.DuplicateIDs != 1 || sum.Resumed != 2 || sum.Skipped != 1 || sum.TotalTasks != 4 {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+}
+
+// An empty file is a batch of no tasks.
+func TestRunFileEmpty(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "tasks.jsonl")
+	if err := os.WriteFile(in, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := batch.RunFile(context.Background(), newEngine(t), in, filepath.Join(dir, "r.jsonl"), batch.Options{})
+	if err != nil || sum.TotalTasks != 0 || sum.Skipped != 0 {
+		t.Fatalf("%+v, %v", sum, err)
+	}
+}

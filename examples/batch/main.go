@@ -66,7 +66,14 @@ func main() {
 		var s batch.Summary
 		s, err = batch.RunFile(ctx, eng, *in, *out, bo)
 		summary = s
-		text = fmt.Sprintf("%s; %d skipped (already in %s)", statsText(s.Stats), s.Skipped, *out)
+		switch {
+		case s.TotalTasks == 0 && s.Skipped == 0 && err == nil:
+			text = fmt.Sprintf("no tasks: %s has no task lines", *in)
+		case s.Skipped == 0:
+			text = statsText(s.Stats)
+		default:
+			text = fmt.Sprintf("%s; %d skipped (already in %s)", statsText(s.Stats), s.Skipped, *out)
+		}
 		if s.DuplicateIDs > 0 {
 			text += fmt.Sprintf("; warning: %d ids appear more than once in the results (ids must be unique to resume)", s.DuplicateIDs)
 		}
