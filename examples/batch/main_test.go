@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,19 +22,81 @@ import (
 
 var rssLines = flag.Int("rss-lines", 1_000_000, "lines of the batch whose peak RSS TestPeakRSS measures")
 
-// buildBatch builds this command (without -race) into a temporary folder.
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// buildBatch builds this command (without -race) once per test binary.
 func buildBatch(t *testing.T) string {
 	t.Helper()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
+	buildOnce.Do(func() {
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
+		}
+		dir, err := os.MkdirTemp("", "batch-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "batch")
+		cmd := exec.Command(goTool, "build", "-o", builtBin, "github.com/dredge-cli/dredge/examples/batch")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building examples/batch: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
 	}
-	bin := filepath.Join(t.TempDir(), "batch")
-	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/dredge-cli/dredge/examples/batch")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building examples/batch: %v\n%s", err, out)
+	return builtBin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
 	}
-	return bin
+	os.Exit(code)
+}
+
+// TestStdio runs tasks from stdin to stdout: the results on stdout, the
+// summary on stderr; and the command's usage errors.
+func TestStdio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command")
+	}
+	bin := buildBatch(t)
+	cmd := exec.Command(bin, "-in", "-", "-out", "-", "-ordered", "-json")
+	cmd.Stdin = bytes.NewReader([]byte(`{"id": "a", "operation": "string_spectrum", "params": {"max_modes": 2}}
+{"operation": "nope"}
+`))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v\n%s", err, stderr.Bytes())
+	}
+	want := `{"id":"a","result":{"success":true,"dimensions":10,"max_modes":2,"energy_spectrum":[0.5,1],"cached":false}}` + "\n" +
+		`{"id":"line-2","error":"operation: unknown operation \"nope\" (known: benchmark, get_cache_stats, get_metrics, get_parameters, inference, lift, list_capabilities, load_model, string_parameters, string_spectrum, unified_inference)","code":"not_found","field":"operation","line":2}` + "\n"
+	if stdout.String() != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.Bytes(), want)
+	}
+	var sum struct {
+		TotalTasks         int64 `json:"total_tasks"`
+		Successful, Failed int64
+	}
+	if err := json.Unmarshal(stderr.Bytes(), &sum); err != nil || sum.TotalTasks != 2 || sum.Successful != 1 || sum.Failed != 1 {
+		t.Errorf("summary on stderr %q: %+v, %v", stderr.Bytes(), sum, err)
+	}
+
+	for _, args := range [][]string{{}, {"-tasks", "10", "-in", "x.jsonl"}, {"-in", "x", "extra"}} {
+		cmd := exec.Command(bin, args...)
+		out, err := cmd.CombinedOutput()
+		if ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus); err == nil || ws.ExitStatus() != 2 || !bytes.Contains(out, []byte("want either -tasks N or -in FILE")) {
+			t.Errorf("%q: %v, %s", args, err, out)
+		}
+	}
 }
 
 // writeTasks writes n task lines with ids t0…t(n-1); heavy ones are
