@@ -45,7 +45,9 @@
 // the duplicates an output holds); tasks that failed are done too, so to
 // retry them remove their lines from the output. The ids are kept as
 // 64-bit hashes, 8 bytes each: resuming a ten-million-line batch holds
-// 80 MB, and the odds of a wrong skip are below 10⁻⁵ (see idSet). Results
+// 80 MB. Two ids share a hash with probability 2⁻⁶⁴, so with n results
+// in the output and m tasks in the input a wrong skip has odds of at most
+// n·m/2⁶⁴: below 10⁻⁵ for ten million of each. Results
 // are written in 256 KiB blocks at least every second, and the file is
 // synced every ten seconds and at the end. A task cut short because the
 // run stopped (ctx done, or FailFast) is not written: the rerun runs it.
