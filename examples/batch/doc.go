@@ -1,0 +1,29 @@
+// Command batch runs DREDGE operations in batches: the original's load
+// test, or JSONL task files (see package
+// github.com/dredge-cli/dredge/adapters/batch).
+//
+// Usage:
+//
+//	batch -tasks N [-workers W] [-no-cache] [-repeats] [-json]
+//	batch -in tasks.jsonl [-out results.jsonl] [-workers W] [-ordered] [-fail-fast] [-no-progress] [-timeout D] [-json]
+//
+// With -tasks it runs the original's load test, N unified_inference tasks
+// (with -repeats every fifth repeats an earlier one), and prints the
+// statistics: total_tasks, successful, failed, cache_hits,
+// cache_hit_rate, total_time, throughput and latency {min, mean, median,
+// max, p95, p99}; with -json as one JSON line, throughput in tasks per
+// second and times in seconds.
+//
+// With -in it runs the tasks of a JSONL file ("-": stdin), one
+// {"id", "operation", "params"} a line, and writes one result line per
+// task to -out ("-", the default: stdout). An output file is resumed:
+// rerun the same command after an interruption and the tasks already in
+// it are skipped. The summary goes to stdout, or to stderr when the
+// results do. A progress bar shows on stderr when it is a terminal
+// (-no-progress: never).
+//
+// The Engine is configured from the environment (DEVICE, CACHE_*,
+// METRICS_ENABLED, … see dredge.FromEnv); -no-cache turns the result
+// cache off. SIGINT or SIGTERM stops a batch cleanly: the results so far
+// are written and synced, and a rerun resumes.
+package main

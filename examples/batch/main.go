@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/adapters/batch"
+	"github.com/dredge-cli/dredge/pipeline"
+)
+
+func main() {
+	var (
+		tasks      = flag.Int("tasks", 0, "run the original's load test with this many tasks")
+		repeats    = flag.Bool("repeats", false, "load test: every fifth task repeats an earlier one")
+		in         = flag.String("in", "", `JSONL tasks to run ("-": stdin)`)
+		out        = flag.String("out", "-", `results file, resumed when it exists ("-": stdout, no resume)`)
+		workers    = flag.Int("workers", 0, "tasks run at once (0: one per CPU)")
+		noCache    = flag.Bool("no-cache", false, "turn the result cache off")
+		ordered    = flag.Bool("ordered", false, "write results in the input's order (default: as they complete)")
+		failFast   = flag.Bool("fail-fast", false, "stop at the first failed task")
+		noProgress = flag.Bool("no-progress", false, "never draw a progress bar")
+		timeout    = flag.Duration("timeout", 0, "deadline of each task (0: none)")
+		asJSON     = flag.Bool("json", false, "print the summary as one JSON line")
+	)
+	flag.Parse()
+	if (*tasks > 0) == (*in != "") || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "batch: want either -tasks N or -in FILE")
+		flag.Usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	opts := []dredge.Option{dredge.FromEnv()}
+	if *noCache {
+		opts = append(opts, dredge.WithCache(nil))
+	}
+	eng, err := dredge.New(opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "batch:", err)
+		os.Exit(1)
+	}
+	defer eng.Close()
+
+	var summary any
+	var text string
+	if *tasks > 0 {
+		var s pipeline.Stats
+		s, err = loadTest(ctx, eng, *tasks, *workers, *repeats)
+		summary, text = s, statsText(s)
+	} else {
+		bo := batch.Options{Workers: *workers, TaskTimeout: *timeout, Ordered: *ordered, FailFast: *failFast}
+		if !*noProgress && term.IsTerminal(int(os.Stderr.Fd())) {
+			bo.Progress = os.Stderr
+		}
+		var s batch.Summary
+		s, err = batch.RunFile(ctx, eng, *in, *out, bo)
+		summary = s
+		switch {
+		case s.TotalTasks == 0 && s.Skipped == 0 && err == nil:
+			text = fmt.Sprintf("no tasks: %s has no task lines", *in)
+		case s.Skipped == 0:
+			text = statsText(s.Stats)
+		default:
+			text = fmt.Sprintf("%s; %d skipped (already in %s)", statsText(s.Stats), s.Skipped, *out)
+		}
+		if s.DuplicateIDs > 0 {
+			text += fmt.Sprintf("; warning: %d ids appear more than once in the results (ids must be unique to resume)", s.DuplicateIDs)
+		}
+	}
+	var w io.Writer = os.Stdout
+	if *in != "" && *out == "-" {
+		w = os.Stderr
+	}
+	if *asJSON {
+		b, _ := json.Marshal(summary)
+		fmt.Fprintf(w, "%s\n", b)
+	} else {
+		fmt.Fprintln(w, text)
+	}
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = errors.New("interrupted; rerun the same command to resume")
+		}
+		fmt.Fprintln(os.Stderr, "batch:", err)
+		os.Exit(1)
+	}
+}
+
+// loadTest runs the original's generated load test.
+func loadTest(ctx context.Context, eng *dredge.Engine, n, workers int, repeats bool) (pipeline.Stats, error) {
+	p, err := pipeline.New(eng, pipeline.Config{Workers: workers, DiscardBodies: true})
+	if err != nil {
+		return pipeline.Stats{}, err
+	}
+	return p.Run(ctx, &pipeline.LoadTest{N: n, Repeats: repeats}, nil)
+}
+
+func statsText(s pipeline.Stats) string {
+	if s.TotalTasks == 0 {
+		return "0 tasks"
+	}
+	us := func(sec float64) string { return (time.Duration(sec * 1e9)).String() }
+	return fmt.Sprintf("%d tasks in %.3f s: %d successful, %d failed, %d cache hits (%.1f%%), %.0f tasks/s; latency min %s, mean %s, median %s, p95 %s, p99 %s, max %s",
+		s.TotalTasks, s.TotalTime, s.Successful, s.Failed, s.CacheHits, 100*s.CacheHitRate, s.Throughput,
+		us(s.Latency.Min), us(s.Latency.Mean), us(s.Latency.Median), us(s.Latency.P95), us(s.Latency.P99), us(s.Latency.Max))
+}
