@@ -99,8 +99,8 @@ type Parameters struct {
 // StringParameters returns the string length planck·√coupling, the tension
 // 1/(2π·coupling), and echoes the coupling and energy scale.
 func StringParameters(energyScale, coupling float64) (Parameters, error) {
-	if math.IsNaN(energyScale) || math.IsInf(energyScale, 0) {
-		return Parameters{}, fieldErr("energy_scale", "must be a finite number, got %v", energyScale)
+	if !(energyScale > 0) || math.IsInf(energyScale, 0) {
+		return Parameters{}, fieldErr("energy_scale", "must be a finite positive number, got %v", energyScale)
 	}
 	if !(coupling > 0) || math.IsInf(coupling, 0) {
 		return Parameters{}, fieldErr("coupling_constant", "must be a finite positive number, got %v", coupling)
@@ -123,7 +123,13 @@ func (s Vibration) CoupledAmplitude(modes []int, coords []float64) (float64, err
 	if err := checkFinite("quasimoto_coords", coords); err != nil {
 		return 0, err
 	}
-	return s.coupledAmplitude(modes, coords), nil
+	amp := s.coupledAmplitude(modes, coords)
+	if math.IsInf(amp, 0) || math.IsNaN(amp) {
+		// Finite inputs whose amplitude overflows: too large coordinates
+		// (their mean times Σ E_n), which is where the fault lies.
+		return 0, fieldErr("quasimoto_coords", "too large: the coupled amplitude (the mean of |coords| times Σ E_n) overflows")
+	}
+	return amp, nil
 }
 
 func (s Vibration) coupledAmplitude(modes []int, coords []float64) float64 {

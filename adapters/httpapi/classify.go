@@ -6,20 +6,23 @@ import (
 )
 
 // isJSONRPC reports whether a /mcp POST body is a JSON-RPC message for the
-// MCP transport rather than a legacy {"operation", "params"} envelope: a
-// JSON array (a batch), or an object with a top-level "jsonrpc" member.
-// It scans the body once without allocating (a key with escapes is
-// unescaped); a malformed body is not JSON-RPC, so that the legacy route
-// reports it.
+// MCP transport rather than a legacy {"operation", "params"} envelope: an
+// object with a top-level "jsonrpc" member, or an array (a batch) whose
+// first element is one. It scans the body once without allocating (a key
+// with escapes is unescaped); a malformed body, or an array of anything
+// else, is not JSON-RPC, so that the legacy route reports it as JSON.
 func isJSONRPC(b []byte) bool {
 	i := skipSpace(b, 0)
-	if i >= len(b) {
-		return false
+	if i < len(b) && b[i] == '[' {
+		i = skipSpace(b, i+1)
 	}
-	if b[i] == '[' {
-		return true
-	}
-	if b[i] != '{' {
+	return isJSONRPCObject(b, i)
+}
+
+// isJSONRPCObject reports whether the value at b[i] is an object with a
+// top-level "jsonrpc" member.
+func isJSONRPCObject(b []byte, i int) bool {
+	if i >= len(b) || b[i] != '{' {
 		return false
 	}
 	i = skipSpace(b, i+1)

@@ -119,9 +119,14 @@ func TestIsJSONRPC(t *testing.T) {
 		{`{"a":"{\"jsonrpc\":1}","b":[1,2,{"c":"]"}],"jsonrpc":1}`, true},
 		{`{"a":true,"b":null,"c":-1.5e3,"jsonrpc":1}`, true},
 		{`{"json\u0072pc":1}`, true},
-		{`{"jsonrpc":`, true}, // malformed after the member: the MCP handler reports it
-		{`[]`, true},
-		{`[`, true}, // the MCP handler reports the parse error
+		{`{"jsonrpc":`, true},                                // malformed after the member: the MCP handler reports it
+		{`[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, true}, // a batch
+		{` [ {"id":1,"jsonrpc":"2.0"}, {"jsonrpc":"2.0"}]`, true},
+		{`[{"jsonrpc":`, true}, // the MCP handler reports the parse error
+		{`[]`, false},          // not a request at all: the legacy route answers in JSON
+		{`[1,2]`, false},
+		{`[{"operation":"lift"}]`, false},
+		{`[`, false},
 		{`{"operation":"x","params":{"jsonrpc":"2.0"}}`, false},
 		{`{"a":{"jsonrpc":1}}`, false},
 		{`{"jsonrpcx":1}`, false},
@@ -149,14 +154,31 @@ func jsonRPCReference(b []byte) bool {
 	if json.Unmarshal(b, &v) != nil {
 		return false
 	}
+	if a, ok := v.([]any); ok {
+		if len(a) == 0 {
+			return false
+		}
+		v = a[0]
+	}
 	switch v := v.(type) {
-	case []any:
-		return true
 	case map[string]any:
 		_, ok := v["jsonrpc"]
 		return ok
 	}
 	return false
+}
+
+// A JSON array that is no JSON-RPC batch gets the legacy route's JSON
+// error, not the MCP transport's plain-text one.
+func TestMCPArrayNotBatch(t *testing.T) {
+	h := newTestHandler(t, Config{MCP: &fakeMCP{}})
+	for _, body := range []string{`[1,2]`, `[]`, `[{"operation":"lift","params":{"insight_text":"x"}}]`} {
+		w := do(t, h, "POST", "/mcp", strings.NewReader(body))
+		var rep map[string]any
+		if w.Code != http.StatusBadRequest || json.Unmarshal(w.Body.Bytes(), &rep) != nil || rep["code"] != "invalid_argument" {
+			t.Errorf("POST /mcp %s: %d %s", body, w.Code, w.Body)
+		}
+	}
 }
 
 // FuzzBody sends arbitrary bodies to every route that decodes one and

@@ -104,6 +104,7 @@ var schemaTweaks = map[string]func(*schemaEdit){
 	},
 	"string_parameters": func(e *schemaEdit) {
 		e.positive("coupling_constant")
+		e.positive("energy_scale")
 		e.def("energy_scale", 1.0)
 		e.def("coupling_constant", 0.1)
 	},
