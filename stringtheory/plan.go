@@ -21,10 +21,6 @@ type Plan struct {
 	Values int
 	// Parameters is the number of trainable values ([Model.NumParameters]).
 	Parameters int
-	// RowValues is about how many values one point (row) costs a forward
-	// pass while it runs: its inputs, every intermediate row and its
-	// output. A pass over n points holds about n·RowValues values.
-	RowValues int
 }
 
 // Bytes reports the memory of the model's flat vector.
@@ -46,7 +42,7 @@ func PlanFor(modelType string, cfg Config) (Plan, error) {
 		if f.Head {
 			c.NWaves = f.Waves
 		}
-		p.Values, p.Parameters, p.RowValues = f.NumParams(), f.NumParams(), waveRowValues(f.Dim)
+		p.Values, p.Parameters = f.NumParams(), f.NumParams()
 	case TypeInterferenceBasis:
 		c.Dim, c.NumFields, c.OutFeatures = cmp.Or(c.Dim, 1), cmp.Or(c.NumFields, 8), cmp.Or(c.OutFeatures, 1)
 		if c.Dim < 1 || c.Dim > 16 {
@@ -59,7 +55,7 @@ func PlanFor(modelType string, cfg Config) (Plan, error) {
 			return p, fieldErr("config.out_features", "must be between 1 and %d, got %d", MaxHidden, c.OutFeatures)
 		}
 		s := accel.Interference{Dim: c.Dim, Fields: c.NumFields, Outputs: c.OutFeatures}
-		p.Values, p.Parameters, p.RowValues = s.NumParams(), s.NumParams(), interferenceRowValues(s)
+		p.Values, p.Parameters = s.NumParams(), s.NumParams()
 	case TypeSIREN:
 		c.InputDim, c.HiddenSize, c.NumLayers = cmp.Or(c.InputDim, 1), cmp.Or(c.HiddenSize, 64), cmp.Or(c.NumLayers, 2)
 		c.W0 = cmp.Or(c.W0, 30)
@@ -71,7 +67,6 @@ func PlanFor(modelType string, cfg Config) (Plan, error) {
 		}
 		p.Values = dense(c.InputDim, c.HiddenSize, c.NumLayers, 0)
 		p.Parameters = p.Values
-		p.RowValues = networkRowValues(c.InputDim, 0, c.NumLayers*c.HiddenSize+1)
 	case TypeRFF:
 		c.InputDim, c.NumFeatures = cmp.Or(c.InputDim, 1), cmp.Or(c.NumFeatures, 128)
 		c.Sigma = cmp.Or(c.Sigma, 5)
@@ -86,7 +81,6 @@ func PlanFor(modelType string, cfg Config) (Plan, error) {
 		}
 		p.Parameters = 2*c.NumFeatures + 1
 		p.Values = c.InputDim*c.NumFeatures + p.Parameters
-		p.RowValues = networkRowValues(c.InputDim, c.NumFeatures, 1)
 	case TypeStringNN:
 		c.Dimensions, c.HiddenSize, c.NumLayers = cmp.Or(c.Dimensions, 10), cmp.Or(c.HiddenSize, 64), cmp.Or(c.NumLayers, 2)
 		if c.Dimensions < 1 || c.Dimensions > MaxInputDim {
@@ -104,7 +98,6 @@ func PlanFor(modelType string, cfg Config) (Plan, error) {
 		if c.UseBatchNorm {
 			p.Values += 2 * c.NumLayers * c.HiddenSize
 		}
-		p.RowValues = networkRowValues(c.Dimensions, 0, c.NumLayers*c.HiddenSize+1)
 	default:
 		return p, modelTypeErr(modelType)
 	}
@@ -138,8 +131,9 @@ func waveFamily(typ string, n int) accel.WaveFamily {
 	return accel.WaveFamily{Dim: 1, Waves: cmp.Or(n, 16), Head: true}
 }
 
-// Values per point (row) of a forward pass, by model kind: the inputs'
-// host and device copies, every layer's output, the output's copy.
+// Values per point (row) of a forward pass, by model kind, which size its
+// blocks: the inputs' host and device copies, every layer's output, the
+// output's copy.
 func waveRowValues(dim int) int                      { return 2*(dim+1) + 2 }
 func interferenceRowValues(s accel.Interference) int { return 2*(s.Dim+1) + 2*s.Outputs }
 func networkRowValues(in, features, outs int) int    { return 2*in + 2*features + outs + 1 }
@@ -159,17 +153,16 @@ func (p Plan) Build() Model {
 		m := &Interference{params: ps}
 		initInterference(m, c.Dim, c.NumFields, c.OutFeatures, rng)
 		return m
-	case TypeSIREN:
+	case TypeSIREN, TypeRFF, TypeStringNN:
 		m := &Network{params: ps}
-		initSIREN(m, c.InputDim, c.HiddenSize, c.NumLayers, c.W0, rng)
-		return m
-	case TypeRFF:
-		m := &Network{params: ps}
-		initRFF(m, c.InputDim, c.NumFeatures, c.Sigma, rng)
-		return m
-	case TypeStringNN:
-		m := &Network{params: ps}
-		initStringNN(m, c.Dimensions, c.HiddenSize, c.NumLayers, c.UseBatchNorm, rng)
+		switch p.Type {
+		case TypeSIREN:
+			initSIREN(m, c.InputDim, c.HiddenSize, c.NumLayers, c.W0, rng)
+		case TypeRFF:
+			initRFF(m, c.InputDim, c.NumFeatures, c.Sigma, rng)
+		default:
+			initStringNN(m, c.Dimensions, c.HiddenSize, c.NumLayers, c.UseBatchNorm, rng)
+		}
 		return m
 	}
 	w := &Wave{params: ps}
