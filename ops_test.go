@@ -8,17 +8,10 @@ import (
 	"testing"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/testengine"
 )
 
-func newEngine(t testing.TB, opts ...dredge.Option) *dredge.Engine {
-	t.Helper()
-	e, err := dredge.New(append([]dredge.Option{dredge.WithDeviceKind("cpu")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
-}
+var newEngine = testengine.New
 
 type response struct {
 	Success bool   `json:"success"`

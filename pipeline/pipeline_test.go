@@ -10,18 +10,11 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/testengine"
 	"github.com/dredge-cli/dredge/pipeline"
 )
 
-func newEngine(t testing.TB, opts ...dredge.Option) *dredge.Engine {
-	t.Helper()
-	e, err := dredge.New(append([]dredge.Option{dredge.WithDeviceKind("cpu")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
-}
+var newEngine = testengine.New
 
 // sliceSource yields tasks from a slice.
 type sliceSource struct {

@@ -14,16 +14,11 @@ import (
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/batch"
+	"github.com/dredge-cli/dredge/internal/testengine"
 )
 
 func newEngine(tb testing.TB, opts ...dredge.Option) *dredge.Engine {
-	tb.Helper()
-	e, err := dredge.New(append([]dredge.Option{dredge.WithDeviceKind("cpu"), dredge.WithMonitor(nil)}, opts...)...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { e.Close() })
-	return e
+	return testengine.New(tb, append([]dredge.Option{dredge.WithMonitor(nil)}, opts...)...)
 }
 
 // out is one result line, decoded.

@@ -13,18 +13,12 @@ import (
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/internal/testengine"
 )
 
 // newTestEngine returns a CPU Engine closed when the test ends.
-func newTestEngine(t testing.TB, opts ...dredge.Option) *dredge.Engine {
-	t.Helper()
-	e, err := dredge.New(append([]dredge.Option{dredge.WithDeviceKind("cpu")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close() })
-	return e
-}
+// newTestEngine returns a CPU Engine closed when the test ends.
+var newTestEngine = testengine.New
 
 // newTestHandler returns New's handler over a fresh Engine.
 func newTestHandler(t testing.TB, cfg Config, opts ...dredge.Option) *handler {

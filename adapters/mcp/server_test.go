@@ -17,18 +17,11 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/testengine"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
-func newEngine(t testing.TB) *dredge.Engine {
-	t.Helper()
-	eng, err := dredge.New(dredge.WithDeviceKind("cpu"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eng.Close() })
-	return eng
-}
+func newEngine(t testing.TB) *dredge.Engine { return testengine.New(t) }
 
 func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

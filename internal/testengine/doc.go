@@ -1,0 +1,3 @@
+// Package testengine makes the CPU Engine that the tests of every package
+// use, closed when the test ends.
+package testengine
