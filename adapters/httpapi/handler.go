@@ -105,16 +105,17 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 			allow = "GET, HEAD"
 		}
 		h.mux.HandleFunc(rt.path, methodNotAllowed(allow))
-		names = append(names, rt.methods+" "+stripDollar(rt.path))
-		endpoints[stripDollar(rt.path)] = rt.desc
+		path := stripDollar(rt.path)
+		names = append(names, rt.methods+" "+path)
+		endpoints[path] = rt.desc
 	}
 	h.mux.HandleFunc("/mcp", h.serveMCP)
+	endpoints["/mcp"] = "MCP protocol endpoint: the original's {\"operation\", \"params\"} JSON (POST)"
 	if h.mcp != nil {
 		names = append(names, "GET /mcp", "POST /mcp", "DELETE /mcp")
-		endpoints["/mcp"] = "MCP protocol endpoint: the original's {\"operation\", \"params\"} JSON (POST) and MCP Streamable HTTP"
+		endpoints["/mcp"] += " and MCP Streamable HTTP"
 	} else {
 		names = append(names, "POST /mcp")
-		endpoints["/mcp"] = "MCP protocol endpoint: the original's {\"operation\", \"params\"} JSON (POST)"
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "path",

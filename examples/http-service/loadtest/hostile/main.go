@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dredge-cli/dredge/stringtheory"
 )
 
 // options are the run's settings, from the flags.
@@ -395,10 +397,6 @@ func loadBody(hidden, layers int) []byte {
 	return fmt.Appendf(nil, `{"model_type":"string_theory","config":{"hidden_size":%d,"num_layers":%d}}`, hidden, layers)
 }
 
-// workLimit is the service's limit on the work of one call, points ×
-// parameters (stringtheory.MaxWork).
-const workLimit = 1 << 38
-
 // rowsBody returns the rows of an inference after its first one: n-1 rows
 // of dims short values (0.00 to 0.99), then the closing brackets. The
 // first row, written per request, makes each request distinct, so that
@@ -590,10 +588,10 @@ func run(ctx context.Context, o options) *report {
 		} else {
 			// The sizes must fall on the intended sides of the work limit.
 			p := float64(v.NParameters)
-			if float64(o.overRows)*p <= workLimit {
+			if float64(o.overRows)*p <= stringtheory.MaxWork {
 				rec.fail(fmt.Sprintf("setup: -over-rows %d × %d parameters is not over the work limit 2^38", o.overRows, v.NParameters))
 			}
-			if float64(o.underRows)*p > workLimit {
+			if float64(o.underRows)*p > stringtheory.MaxWork {
 				rec.fail(fmt.Sprintf("setup: -under-rows %d × %d parameters is over the work limit 2^38", o.underRows, v.NParameters))
 			}
 		}
@@ -608,14 +606,19 @@ func run(ctx context.Context, o options) *report {
 	// Phase 1: quiet.
 	setPhase(phaseQuiet, mem)
 	var probe probeStats
+	// startBase starts what both phases run: the ordinary clients and the
+	// resources probe.
+	startBase := func(pctx context.Context, wg *sync.WaitGroup) {
+		for i := range o.clients {
+			wg.Go(func() { ordinary(pctx, c, i, o.pause) })
+		}
+		wg.Go(func() { probe.loop(pctx, c) })
+	}
 	start := time.Now()
 	if o.quiet > 0 {
 		pctx, cancel := context.WithTimeout(ctx, o.quiet)
 		var wg sync.WaitGroup
-		for i := range o.clients {
-			wg.Go(func() { ordinary(pctx, c, i, o.pause) })
-		}
-		wg.Go(func() { probe.loop(pctx, c, rec) })
+		startBase(pctx, &wg)
 		wg.Wait()
 		cancel()
 	}
@@ -627,10 +630,7 @@ func run(ctx context.Context, o options) *report {
 	if ctx.Err() == nil {
 		pctx, cancel := context.WithTimeout(ctx, o.duration)
 		var wg sync.WaitGroup
-		for i := range o.clients {
-			wg.Go(func() { ordinary(pctx, c, i, o.pause) })
-		}
-		wg.Go(func() { probe.loop(pctx, c, rec) })
+		startBase(pctx, &wg)
 		wg.Go(func() {
 			body := loadBody(o.oversizeHidden, o.oversizeLayers)
 			for sleep(pctx, o.hostilePause) {
@@ -791,17 +791,17 @@ type peakResources struct {
 	HeavyCalls       int   `json:"heavy_calls"`
 }
 
-func (p *probeStats) loop(ctx context.Context, c *client, rec *recorder) {
+func (p *probeStats) loop(ctx context.Context, c *client) {
 	for sleep(ctx, 500*time.Millisecond) {
 		r, err := c.resources(ctx)
 		if err != nil {
 			continue // a transport error or bad status is already flagged
 		}
 		if r.ModelMemoryBytes > r.ModelMemoryLimitBytes {
-			rec.fail(fmt.Sprintf("model memory %d over its limit %d", r.ModelMemoryBytes, r.ModelMemoryLimitBytes))
+			c.rec.fail(fmt.Sprintf("model memory %d over its limit %d", r.ModelMemoryBytes, r.ModelMemoryLimitBytes))
 		}
 		if r.HeavyCalls > r.MaxConcurrentHeavy {
-			rec.fail(fmt.Sprintf("%d heavy calls at once, more than max_concurrent_heavy %d", r.HeavyCalls, r.MaxConcurrentHeavy))
+			c.rec.fail(fmt.Sprintf("%d heavy calls at once, more than max_concurrent_heavy %d", r.HeavyCalls, r.MaxConcurrentHeavy))
 		}
 		p.mu.Lock()
 		p.p.Polls++
