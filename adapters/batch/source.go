@@ -155,8 +155,9 @@ func lineError(n int64, field, format string, args ...any) error {
 
 // readLine reads the next line (without its newline) into buf, keeping at
 // most max bytes: a longer line is consumed to its end and reported with
-// tooLong. n counts the bytes consumed, newline included. At the end of
-// input it returns io.EOF, with the last line if it has no newline.
+// tooLong, and line holds its first max bytes. n counts the bytes
+// consumed, newline included. At the end of input it returns io.EOF, with
+// the last line if it has no newline.
 func readLine(r *bufio.Reader, buf []byte, max int) (line []byte, n int, tooLong bool, err error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
@@ -164,7 +165,9 @@ func readLine(r *bufio.Reader, buf []byte, max int) (line []byte, n int, tooLong
 		if !tooLong {
 			if len(buf)+len(chunk) > max+1 { // +1: the newline
 				tooLong = true
-				buf = buf[:0]
+				if room := max - len(buf); room > 0 {
+					buf = append(buf, chunk[:room]...)
+				}
 			} else {
 				buf = append(buf, chunk...)
 			}
@@ -172,11 +175,11 @@ func readLine(r *bufio.Reader, buf []byte, max int) (line []byte, n int, tooLong
 		if errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
-		if len(buf) > 0 && buf[len(buf)-1] == '\n' {
+		if !tooLong && len(buf) > 0 && buf[len(buf)-1] == '\n' {
 			buf = buf[:len(buf)-1]
 		}
 		if len(buf) > max {
-			tooLong, buf = true, buf[:0]
+			tooLong, buf = true, buf[:max]
 		}
 		return buf, n, tooLong, err
 	}
