@@ -29,10 +29,9 @@ type LoadTest struct {
 	Repeats bool
 	IDs     bool
 
-	i        int
-	unified  []dredge.UnifiedParams
-	params   [][]byte
-	prepared bool
+	i       int
+	unified []dredge.UnifiedParams // nil until the first Next
+	params  [][]byte
 }
 
 // base returns the task that task i is (itself, or the one it repeats).
@@ -52,12 +51,11 @@ func (g *LoadTest) prepare() {
 		g.unified[k] = dredge.UnifiedParams{Insight: Insights[k%5], Coords: &coords, Modes: &modes}
 		g.params[k], _ = json.Marshal(&g.unified[k])
 	}
-	g.prepared = true
 }
 
 // Next implements [Source].
 func (g *LoadTest) Next(t *Task) (bool, error) {
-	if !g.prepared {
+	if g.unified == nil {
 		g.prepare()
 	}
 	if g.i >= g.N {
@@ -65,11 +63,12 @@ func (g *LoadTest) Next(t *Task) (bool, error) {
 	}
 	i := g.i
 	g.i++
-	k := g.base(i) % 30
+	b := g.base(i)
+	k := b % 30
 	*t = Task{Operation: "unified_inference", Params: g.params[k], Unified: &g.unified[k]}
 	if g.IDs {
 		t.ID = "task_" + pad4(i)
-		if g.base(i) != i {
+		if b != i {
 			t.ID += "_repeat"
 		}
 	}

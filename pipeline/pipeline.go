@@ -205,12 +205,14 @@ func (r *run) emit(res Result) error {
 // writes "cached" last so that it can mark stored answers.
 var cachedSuffix = []byte(`"cached":true}`)
 
+// fail makes r the failure err: its code and error JSON.
+func (r *Result) fail(err error) { r.Code, r.Body = dredge.CodeOf(err), dredge.ErrorJSON(err) }
+
 // do runs one task.
 func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 	res := Result{ID: t.ID}
 	if t.Err != nil {
-		res.Code = dredge.CodeOf(t.Err)
-		res.Body = dredge.ErrorJSON(t.Err)
+		res.fail(t.Err)
 		return res
 	}
 	if p.cfg.TaskTimeout > 0 {
@@ -223,12 +225,10 @@ func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 		r, err := p.eng.UnifiedInference(ctx, t.Unified)
 		res.Latency = time.Since(start)
 		if err != nil {
-			res.Code, res.Body = dredge.CodeOf(err), dredge.ErrorJSON(err)
-			return res
-		}
-		if !p.cfg.DiscardBodies {
+			res.fail(err)
+		} else if !p.cfg.DiscardBodies {
 			if res.Body, err = json.Marshal(r); err != nil {
-				res.Code, res.Body = dredge.CodeOf(err), dredge.ErrorJSON(err)
+				res.fail(err)
 			}
 		}
 		return res

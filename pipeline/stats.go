@@ -111,16 +111,14 @@ func (r *recorder) add(ok, hit bool, d time.Duration, exactCap int) {
 	if hit {
 		r.hits++
 	}
-	if r.exact != nil || r.hist == nil {
+	if r.hist == nil {
 		if len(r.exact) < exactCap {
 			r.exact = append(r.exact, d)
-		} else {
-			r.toHistogram()
+			return
 		}
+		r.toHistogram()
 	}
-	if r.hist != nil && r.exact == nil {
-		r.hist.add(d)
-	}
+	r.hist.add(d)
 }
 
 func (r *recorder) toHistogram() {
@@ -226,8 +224,7 @@ func (h *histogram) merge(o *histogram) {
 }
 
 // orderStatistic returns the k-th smallest value (0-based) as its
-// bucket's middle; calls must come with k not decreasing much, as
-// quantile's do, for the scan to stay short.
+// bucket's middle, scanning the buckets from the first.
 func (h *histogram) orderStatistic() func(k int) float64 {
 	return func(k int) float64 {
 		seen := uint64(0)
