@@ -3,7 +3,6 @@ package batch
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -198,12 +197,7 @@ func run(ctx context.Context, eng *dredge.Engine, in io.Reader, total int64, w *
 }
 
 func taskError(res *pipeline.Result, line int64) error {
-	var eb errorBody
-	_ = json.Unmarshal(res.Body, &eb)
-	if eb.Error == "" {
-		eb.Error = string(res.Code)
-	}
-	return &TaskError{Line: line, ID: res.ID, Code: res.Code, Message: eb.Error}
+	return &TaskError{Line: line, ID: res.ID, Code: res.Code, Message: decodeError(res).Error}
 }
 
 // newBar returns a progress bar on w (nil when w is nil) for total tasks

@@ -24,6 +24,19 @@ type resultLine struct {
 	Line   int64           `json:"line,omitempty"`
 }
 
+// decodeError reads a failed result's answer; an error or code it lacks
+// is the result's code.
+func decodeError(res *pipeline.Result) errorBody {
+	var eb errorBody
+	if err := json.Unmarshal(res.Body, &eb); err != nil || eb.Error == "" {
+		eb.Error = string(res.Code)
+	}
+	if eb.Code == "" {
+		eb.Code = res.Code
+	}
+	return eb
+}
+
 // errorBody is the part of a failed operation's answer that goes out.
 type errorBody struct {
 	Error string      `json:"error"`
@@ -44,13 +57,7 @@ func appendResult(b []byte, res *pipeline.Result, line int64) []byte {
 		}
 		return append(b, "}\n"...)
 	}
-	var eb errorBody
-	if err := json.Unmarshal(res.Body, &eb); err != nil || eb.Error == "" {
-		eb.Error = string(res.Code)
-	}
-	if eb.Code == "" {
-		eb.Code = res.Code
-	}
+	eb := decodeError(res)
 	out, _ := json.Marshal(resultLine{ID: res.ID, Error: eb.Error, Code: eb.Code, Field: eb.Field, Line: line})
 	b = append(b, out...)
 	return append(b, '\n')
