@@ -35,9 +35,10 @@ type BenchmarkResult struct {
 // inference cache entry of the model becomes stale and is not served).
 // Defaults: 100 epochs, learning rate 0.01, 16 waves for the 1D ensemble.
 func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opBenchmark.run(ctx, e, p)
+}
+
+func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkResult, error) {
 	epochs, err := intField("config.epochs", p.Config.Epochs, 1, stringtheory.MaxEpochs)
 	if err != nil {
 		return nil, err

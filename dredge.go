@@ -144,9 +144,7 @@ type Engine struct {
 	models    registry
 
 	results      *cache.ResultCache // nil: caching disabled
-	rawStored    *rawFilter         // set with results
 	cacheBackend string
-	hits, misses atomic.Int64 // per request, for get_cache_stats
 
 	mon   *monitor.Monitor              // nil: not instrumented
 	opMon map[string]*monitor.Operation // per operation, nil entries record nothing

@@ -50,8 +50,8 @@ func (e *Engine) openMonitor(c *config) error {
 		e.closers = append(e.closers, m.Shutdown)
 	}
 	e.mon = m
-	e.opMon = make(map[string]*monitor.Operation, len(operationTable()))
-	for name := range operationTable() {
+	e.opMon = make(map[string]*monitor.Operation, len(table))
+	for name := range table {
 		e.opMon[name] = m.Operation(name)
 	}
 	return nil
@@ -83,14 +83,13 @@ func spanModelType(ctx context.Context, typ string) {
 func (e *Engine) metricsEnabled() bool { return e.mon.MetricsEnabled() }
 func (e *Engine) modelLoaded()         { e.mon.ModelLoaded(1) }
 func (e *Engine) trainingEpochs(n int) { e.mon.TrainingEpochs(n) }
-func (e *Engine) cacheHit()            { e.mon.CacheHit(e.cacheBackend) }
-func (e *Engine) cacheMiss()           { e.mon.CacheMiss(e.cacheBackend) }
 
 // Metrics returns a snapshot of the Engine's metrics in the original's
 // shape, built from the same instruments that /metrics exposes.
 func (e *Engine) Metrics(ctx context.Context) (*MetricsResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opMetrics.run(ctx, e, &NoParams{})
+}
+
+func (e *Engine) metrics(ctx context.Context) (*MetricsResult, error) {
 	return &MetricsResult{Success: true, Metrics: e.mon.Snapshot()}, nil
 }

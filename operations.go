@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -52,9 +53,10 @@ type Features struct {
 
 // Capabilities lists model types, operations and features.
 func (e *Engine) Capabilities(ctx context.Context) (*Capabilities, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opCapabilities.run(ctx, e, &NoParams{})
+}
+
+func (e *Engine) capabilities(ctx context.Context) (*Capabilities, error) {
 	return &Capabilities{
 		Success:  true,
 		Name:     Name,
@@ -270,9 +272,10 @@ func buildModel(p stringtheory.Plan, c *ModelConfig) (stringtheory.Model, error)
 // LoadModel builds a model, optionally restores its parameters, and
 // registers it under a new id "<model_type>_<n>".
 func (e *Engine) LoadModel(ctx context.Context, p *LoadModelParams) (*LoadModelResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opLoadModel.run(ctx, e, p)
+}
+
+func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelResult, error) {
 	spanModelType(ctx, p.ModelType)
 	plan, err := e.planModel(p.ModelType, &p.Config)
 	if err != nil {
@@ -323,7 +326,7 @@ type InferenceResult struct {
 	Success bool   `json:"success"`
 	ModelID string `json:"model_id"`
 	Output  Values `json:"output"`
-	Cached  bool   `json:"cached"` // last, so the cache can mark stored responses
+	Cached  bool   `json:"cached"`
 }
 
 // modelInputs checks the request's inputs against the model's and returns
@@ -398,9 +401,10 @@ func (r *InferenceResult) AppendJSON(b []byte) ([]byte, error) {
 
 // Inference evaluates a loaded model at the given points.
 func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opInference.run(ctx, e, p)
+}
+
+func (e *Engine) inference(ctx context.Context, p *InferenceParams) (*InferenceResult, error) {
 	ent, err := e.models.get(p.ModelID)
 	if err != nil {
 		return nil, err
@@ -437,6 +441,36 @@ func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceR
 	return &InferenceResult{Success: true, ModelID: ent.id, Output: Values{Data: out, Width: w}}, nil
 }
 
+// inferenceKey names an inference answer by the model, the fingerprint of
+// its parameters (a trained model's old answers are never served) and the
+// inputs.
+func inferenceKey(e *Engine, p *InferenceParams) (string, error) {
+	ent, err := e.models.get(p.ModelID)
+	if err != nil {
+		return "", err
+	}
+	ent.mu.RLock()
+	version := ent.fingerprint
+	ent.mu.RUnlock()
+	k := newKeyHash()
+	k.str(ent.id)
+	k.str(version)
+	for _, name := range slices.Sorted(maps.Keys(p.Inputs)) {
+		v := p.Inputs[name]
+		k.str(name)
+		k.int(v.Width)
+		k.floats(v.Data)
+	}
+	return k.key("inference/v2/"), nil
+}
+
+func (r *InferenceResult) cachedCopy() any {
+	c := *r
+	c.Output.Data = slices.Clone(r.Output.Data)
+	c.Cached = true
+	return &c
+}
+
 // ---- get_parameters ----
 
 // GetParametersParams are get_parameters' parameters.
@@ -462,9 +496,10 @@ type ParametersResult struct {
 
 // GetParameters returns a loaded model's named tensors, values nested by shape.
 func (e *Engine) GetParameters(ctx context.Context, p *GetParametersParams) (*ParametersResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opGetParameters.run(ctx, e, p)
+}
+
+func (e *Engine) getParameters(ctx context.Context, p *GetParametersParams) (*ParametersResult, error) {
 	ent, err := e.models.get(p.ModelID)
 	if err != nil {
 		return nil, err
@@ -555,11 +590,31 @@ func (r *SpectrumResult) AppendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// spectrumKey names a string_spectrum answer by its resolved parameters.
+func spectrumKey(_ *Engine, p *SpectrumParams) (string, error) {
+	maxModes, dims, err := p.resolve()
+	if err != nil {
+		return "", err
+	}
+	k := newKeyHash()
+	k.int(maxModes)
+	k.int(dims)
+	return k.key("spectrum/v2/"), nil
+}
+
+func (r *SpectrumResult) cachedCopy() any {
+	c := *r
+	c.EnergySpectrum = slices.Clone(r.EnergySpectrum)
+	c.Cached = true
+	return &c
+}
+
 // StringSpectrum returns the energy levels E_1 … E_max_modes of a string.
 func (e *Engine) StringSpectrum(ctx context.Context, p *SpectrumParams) (*SpectrumResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opSpectrum.run(ctx, e, p)
+}
+
+func (e *Engine) stringSpectrum(ctx context.Context, p *SpectrumParams) (*SpectrumResult, error) {
 	maxModes, dims, err := p.resolve()
 	if err != nil {
 		return nil, err
@@ -588,9 +643,10 @@ type StringParametersResult struct {
 
 // StringParameters returns a string's length, tension and constants.
 func (e *Engine) StringParameters(ctx context.Context, p *StringParametersParams) (*StringParametersResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opStringParameters.run(ctx, e, p)
+}
+
+func (e *Engine) stringParameters(ctx context.Context, p *StringParametersParams) (*StringParametersResult, error) {
 	es, g := 1.0, 0.1
 	if p.EnergyScale != nil {
 		es = *p.EnergyScale
@@ -701,12 +757,44 @@ func (r *UnifiedResult) AppendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
+// maxCachedUnified bounds the coordinates and modes of a cached
+// unified_inference: a longer request is computed each time.
+const maxCachedUnified = 4096
+
+// unifiedKey names a unified_inference answer by its resolved parameters
+// and the device the answer reports: with a shared cache, a CUDA node must
+// not hand out an answer that says "device": "cpu".
+func unifiedKey(e *Engine, p *UnifiedParams) (string, error) {
+	insight, coords, modes, err := p.resolve()
+	if err != nil || len(coords) > maxCachedUnified || len(modes) > maxCachedUnified {
+		return "", err
+	}
+	k := newKeyHash()
+	k.str(e.devInfo.Kind)
+	k.str(insight)
+	k.floats(coords)
+	k.ints(modes)
+	return k.key("unified/v2/"), nil
+}
+
+func (r *UnifiedResult) cachedCopy() any {
+	c := *r
+	c.Coords = slices.Clone(r.Coords)
+	c.QuasimotoCoordinates = c.Coords
+	c.Modes = slices.Clone(r.Modes)
+	f := &c.UnifiedField
+	f.X, f.Amplitudes = slices.Clone(f.X), slices.Clone(f.Amplitudes)
+	c.Cached = true
+	return &c
+}
+
 // UnifiedInference couples an insight with Quasimoto coordinates and
 // string modes.
 func (e *Engine) UnifiedInference(ctx context.Context, p *UnifiedParams) (*UnifiedResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opUnified.run(ctx, e, p)
+}
+
+func (e *Engine) unifiedInference(ctx context.Context, p *UnifiedParams) (*UnifiedResult, error) {
 	insight, coords, modes, err := p.resolve()
 	if err != nil {
 		return nil, err
@@ -737,9 +825,10 @@ type LiftResult struct {
 
 // Lift accepts an insight and returns its content id.
 func (e *Engine) Lift(ctx context.Context, p *LiftParams) (*LiftResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opLift.run(ctx, e, p)
+}
+
+func (e *Engine) lift(ctx context.Context, p *LiftParams) (*LiftResult, error) {
 	if p.InsightText == nil {
 		return nil, invalid("insight_text", "is required")
 	}

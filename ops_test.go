@@ -3,6 +3,7 @@ package dredge_test
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -207,26 +208,49 @@ func TestOperationsRoundTrip(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	e := newEngine(t)
 	id := loadModel(t, e, `{"model_type":"quasimoto_ensemble"}`)
+	ctx := context.Background()
+	calls := []struct{ op, params string }{
+		{"inference", `{"model_id":"` + id + `","inputs":{"x":[1,2,3],"t":[0,0,0]}}`},
+		{"load_model", `{"model_type":"quasimoto_1d"}`},
+		{"get_parameters", `{"model_id":"` + id + `"}`},
+		{"unified_inference", ``},
+	}
+	// The answers of one goroutine, except what differs between calls
+	// (cached, a new model's id).
+	want := make([]map[string]any, len(calls))
+	for i, c := range calls {
+		want[i], _ = call(t, e, c.op, c.params)
+		delete(want[i], "cached")
+		delete(want[i], "model_id")
+	}
 	var wg sync.WaitGroup
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 50; i++ {
-				switch i % 4 {
-				case 0:
-					e.CallJSON(context.Background(), "inference", json.RawMessage(`{"model_id":"`+id+`","inputs":{"x":[1,2,3],"t":[0,0,0]}}`))
-				case 1:
-					e.CallJSON(context.Background(), "load_model", json.RawMessage(`{"model_type":"quasimoto_1d"}`))
-				case 2:
-					e.CallJSON(context.Background(), "get_parameters", json.RawMessage(`{"model_id":"`+id+`"}`))
-				case 3:
-					e.CallJSON(context.Background(), "unified_inference", nil)
+				c := calls[i%len(calls)]
+				body, code := e.CallJSON(ctx, c.op, json.RawMessage(c.params))
+				var got map[string]any
+				if err := json.Unmarshal(body, &got); err != nil || code != dredge.CodeOK {
+					t.Errorf("%s: %s (%v)", c.op, body, err)
+					return
+				}
+				delete(got, "cached")
+				delete(got, "model_id")
+				if !reflect.DeepEqual(got, want[i%len(calls)]) {
+					t.Errorf("%s answered %v, alone %v", c.op, got, want[i%len(calls)])
+					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	// Two models before, and 13 load_model calls (i = 1, 5, …, 49) by each
+	// goroutine.
+	if ms, err := e.Models(ctx); err != nil || len(ms) != 2+8*13 {
+		t.Errorf("%d models loaded (%v), want %d", len(ms), err, 2+8*13)
+	}
 }
 
 func TestClose(t *testing.T) {

@@ -33,9 +33,10 @@ type CacheStatsSnapshot struct {
 
 // CacheStats returns the result cache's statistics.
 func (e *Engine) CacheStats(ctx context.Context) (*CacheStatsResult, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
+	return opCacheStats.run(ctx, e, &NoParams{})
+}
+
+func (e *Engine) cacheStatsResult(ctx context.Context) (*CacheStatsResult, error) {
 	s := e.cacheStats(ctx)
 	return &CacheStatsResult{Success: true, CacheStats: CacheStatsSnapshot{Stats: s, TotalEntries: s.Entries}}, nil
 }

@@ -244,9 +244,13 @@ func (n *Nop) Stats(ctx context.Context) (Stats, error) {
 // Close returns nil.
 func (n *Nop) Close() error { return nil }
 
-// SharedGetter is an optional interface of backends that keep values in
-// memory: GetShared returns the stored value without copying it. Callers
-// must not modify the returned slice. [Memory] implements it.
-type SharedGetter interface {
-	GetShared(ctx context.Context, key string) ([]byte, error)
+// ValueCache is an optional interface of backends that keep values in
+// process memory ([Memory] implements it). GetValue returns the stored
+// bytes without a copy, and the value stored beside them by SetValue (nil
+// for an entry stored by Set), so that a reader in the same process needs
+// neither a copy nor a decoding; SetValue keeps body and value without
+// copies. Neither side may modify what it handed over or got.
+type ValueCache interface {
+	GetValue(ctx context.Context, key string) (body []byte, value any, err error)
+	SetValue(ctx context.Context, key string, body []byte, value any, ttl time.Duration) error
 }

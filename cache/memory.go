@@ -129,8 +129,9 @@ func (p *pending) dropThrough(seq uint64) {
 }
 
 type memEntry struct {
-	key   string // checked on Get, so a 128-bit hash collision is a miss
-	value []byte
+	key     string // checked on Get, so a 128-bit hash collision is a miss
+	value   []byte
+	decoded any // stored beside value by SetValue
 }
 
 // memEntryOverhead approximates the bytes an entry costs beyond its key and
@@ -138,9 +139,8 @@ type memEntry struct {
 const memEntryOverhead = 64
 
 var (
-	_ Cache        = (*Memory)(nil)
-	_ SharedGetter = (*Memory)(nil)
-	_ ownedSetter  = (*Memory)(nil)
+	_ Cache      = (*Memory)(nil)
+	_ ValueCache = (*Memory)(nil)
 )
 
 // NewMemory returns an empty memory cache. It fails only when ristretto
@@ -184,10 +184,17 @@ func (m *Memory) Get(ctx context.Context, key string) ([]byte, error) {
 }
 
 // GetShared is Get without the copy: the returned slice is the stored value
-// itself and must not be modified. It implements [SharedGetter].
+// itself and must not be modified.
 func (m *Memory) GetShared(ctx context.Context, key string) ([]byte, error) {
+	v, _, err := m.GetValue(ctx, key)
+	return v, err
+}
+
+// GetValue is GetShared that also returns the value SetValue stored beside
+// the bytes (nil for an entry stored by Set). It implements [ValueCache].
+func (m *Memory) GetValue(ctx context.Context, key string) ([]byte, any, error) {
 	if err := m.enter(ctx, key); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer m.mu.RUnlock()
 	// pending first: an entry leaves it only after ristretto has stored
@@ -200,10 +207,10 @@ func (m *Memory) GetShared(ctx context.Context, key string) ([]byte, error) {
 	}
 	if !ok || e.key != key {
 		m.c.misses.Add(1)
-		return nil, ErrNotFound
+		return nil, nil, ErrNotFound
 	}
 	m.c.hits.Add(1)
-	return e.value, nil
+	return e.value, e.decoded, nil
 }
 
 // enter checks ctx and key and takes the read lock of a call on an open
@@ -228,12 +235,14 @@ func (m *Memory) enter(ctx context.Context, key string) error {
 func (m *Memory) Set(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	v := make([]byte, len(value))
 	copy(v, value)
-	return m.setOwned(ctx, key, v, ttl)
+	return m.SetValue(ctx, key, v, nil, ttl)
 }
 
-// setOwned is Set storing v itself: the caller hands it over and must not
-// modify it afterwards.
-func (m *Memory) setOwned(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+// SetValue is Set storing body itself, and value beside it: the caller
+// hands both over and must not modify them afterwards. The cost counted is
+// the key's and body's length. It implements [ValueCache].
+func (m *Memory) SetValue(ctx context.Context, key string, body []byte, value any, ttl time.Duration) error {
+	v := body
 	if err := m.enter(ctx, key); err != nil {
 		return err
 	}
@@ -244,7 +253,7 @@ func (m *Memory) setOwned(ctx context.Context, key string, v []byte, ttl time.Du
 	if ttl > 0 {
 		expires = time.Now().Add(ttl)
 	}
-	e := memEntry{key: key, value: v}
+	e := memEntry{key: key, value: v, decoded: value}
 	if m.pending.has(key) {
 		// ristretto keeps the first of two new entries of a key it has
 		// not stored yet: let it store the earlier one, so that this Set

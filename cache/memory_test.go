@@ -2,6 +2,7 @@ package cache_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -144,5 +145,37 @@ func TestMemoryReadYourWrites(t *testing.T) {
 	// Stats waits for ristretto: every key not deleted is stored.
 	if want := int64(4 * (2000 - 667)); s.Entries != want {
 		t.Errorf("Stats.Entries = %d, want %d", s.Entries, want)
+	}
+}
+
+// TestMemoryValues checks the value a Memory keeps beside the bytes: the
+// one SetValue stored, nil for Set, and gone with the entry.
+func TestMemoryValues(t *testing.T) {
+	ctx := context.Background()
+	m, err := cache.NewMemory(cache.MemoryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	type result struct{ N int }
+	stored := &result{N: 3}
+	if err := m.SetValue(ctx, "k", []byte(`{"N":3}`), stored, 0); err != nil {
+		t.Fatal(err)
+	}
+	b, v, err := m.GetValue(ctx, "k")
+	if err != nil || string(b) != `{"N":3}` || v != stored {
+		t.Fatalf("GetValue = %s, %v, %v", b, v, err)
+	}
+	if err := m.Set(ctx, "k", []byte(`{"N":4}`), 0); err != nil {
+		t.Fatal(err)
+	}
+	if b, v, err := m.GetValue(ctx, "k"); err != nil || string(b) != `{"N":4}` || v != nil {
+		t.Fatalf("after Set: GetValue = %s, %v, %v", b, v, err)
+	}
+	if err := m.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.GetValue(ctx, "k"); !errors.Is(err, cache.ErrNotFound) {
+		t.Fatalf("after Delete: %v", err)
 	}
 }

@@ -112,36 +112,51 @@ func (r *ResultCache) fail(msg string, err error) {
 
 // Get returns the stored result for k and true, or nil and false on a
 // miss, a backend error, or a key that cannot be encoded. The result may be
-// shared with the cache (a [SharedGetter] backend such as [Memory] returns
+// shared with the cache (a [ValueCache] backend such as [Memory] returns
 // it without a copy): the caller must not modify it.
 func (r *ResultCache) Get(ctx context.Context, k Key) ([]byte, bool) {
+	v, _, ok := r.GetValue(ctx, k)
+	return v, ok
+}
+
+// GetValue is Get that also returns the value stored beside the result by
+// SetValue, when the backend keeps values ([ValueCache]); nil otherwise.
+func (r *ResultCache) GetValue(ctx context.Context, k Key) ([]byte, any, bool) {
 	if r == nil || r.backend == nil {
-		return nil, false
+		return nil, nil, false
 	}
 	key, err := k.CacheKey()
 	if err != nil {
 		r.misses.Add(1)
 		r.fail("cache: result key", err)
-		return nil, false
+		return nil, nil, false
 	}
 	var v []byte
-	if sg, ok := r.backend.(SharedGetter); ok {
-		v, err = sg.GetShared(ctx, key)
+	var value any
+	if vc, ok := r.backend.(ValueCache); ok {
+		v, value, err = vc.GetValue(ctx, key)
 	} else {
 		v, err = r.backend.Get(ctx, key)
 	}
 	if err != nil {
 		r.misses.Add(1)
-		return nil, false
+		return nil, nil, false
 	}
 	r.hits.Add(1)
-	return v, true
+	return v, value, true
 }
 
 // Set stores v as the result for k. Errors are counted and logged, not
 // returned. Set may keep v (a [Memory] backend stores it without a copy):
 // the caller must not modify v afterwards.
 func (r *ResultCache) Set(ctx context.Context, k Key, v []byte) {
+	r.SetValue(ctx, k, v, nil)
+}
+
+// SetValue is Set that also keeps value beside v where the backend keeps
+// values ([ValueCache]), for GetValue to return; other backends store v
+// only. The caller must not modify v or value afterwards.
+func (r *ResultCache) SetValue(ctx context.Context, k Key, v []byte, value any) {
 	if r == nil || r.backend == nil {
 		return
 	}
@@ -150,18 +165,11 @@ func (r *ResultCache) Set(ctx context.Context, k Key, v []byte) {
 		r.fail("cache: result key", err)
 		return
 	}
-	if o, ok := r.backend.(ownedSetter); ok {
-		_ = o.setOwned(ctx, key, v, r.ttl) // fails only when closed or cancelled
+	if vc, ok := r.backend.(ValueCache); ok {
+		_ = vc.SetValue(ctx, key, v, value, r.ttl) // fails only when closed or cancelled
 		return
 	}
 	_ = r.backend.Set(ctx, key, v, r.ttl) // the backend counts and logs its errors
-}
-
-// ownedSetter is implemented by backends that can store a value without
-// copying it ([Memory]): setOwned keeps v, which the caller must not modify
-// afterwards.
-type ownedSetter interface {
-	setOwned(ctx context.Context, key string, v []byte, ttl time.Duration) error
 }
 
 // Delete removes the result for k, if any. Errors are dropped.
@@ -172,6 +180,15 @@ func (r *ResultCache) Delete(ctx context.Context, k Key) {
 	if key, err := k.CacheKey(); err == nil {
 		_ = r.backend.Delete(ctx, key)
 	}
+}
+
+// Counts returns the hits and misses of Get so far: the counts that Stats
+// reports, without asking the backend.
+func (r *ResultCache) Counts() (hits, misses int64) {
+	if r == nil {
+		return 0, 0
+	}
+	return r.hits.Load(), r.misses.Load()
 }
 
 // Clear clears the backend and returns its error: clearing is an explicit

@@ -90,7 +90,18 @@ func load[V any](m *sync.Map, key string, create func() V) V {
 // cacheSeries counts the cache events of one backend.
 type cacheSeries struct {
 	hits, misses, errors atomic.Int64
+	counts               atomic.Pointer[func() (hits, misses int64)] // see Monitor.ObserveCache
 	opts                 []metric.ObserveOption
+}
+
+// load returns the backend's hits and misses.
+func (c *cacheSeries) load() (hits, misses int64) {
+	hits, misses = c.hits.Load(), c.misses.Load()
+	if f := c.counts.Load(); f != nil {
+		h, m := (*f)()
+		hits, misses = hits+h, misses+m
+	}
+	return hits, misses
 }
 
 // histogram is a cumulative explicit-bucket histogram of durations, safe for
@@ -208,8 +219,9 @@ func (m *Monitor) observe(_ context.Context, o metric.Observer) error {
 	})
 	m.backends.Range(func(_, v any) bool {
 		c := v.(*cacheSeries)
-		o.ObserveInt64(in.cacheHits, c.hits.Load(), c.opts...)
-		o.ObserveInt64(in.cacheMisses, c.misses.Load(), c.opts...)
+		hits, misses := c.load()
+		o.ObserveInt64(in.cacheHits, hits, c.opts...)
+		o.ObserveInt64(in.cacheMisses, misses, c.opts...)
 		o.ObserveInt64(in.cacheErrors, c.errors.Load(), c.opts...)
 		return true
 	})

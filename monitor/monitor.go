@@ -421,6 +421,17 @@ func (m *Monitor) CacheMiss(backend string) {
 	m.cache(backend).misses.Add(1)
 }
 
+// ObserveCache makes /metrics report the hits and misses of a cache in
+// backend from counts, read at each collection: a cache that counts its
+// lookups itself is not counted twice. Counts added with [Monitor.CacheHit]
+// and [Monitor.CacheMiss] for the same backend are added to them.
+func (m *Monitor) ObserveCache(backend string, counts func() (hits, misses int64)) {
+	if m == nil || !m.metricsOn || counts == nil {
+		return
+	}
+	m.cache(backend).counts.Store(&counts)
+}
+
 // CacheError counts a failed cache operation in backend.
 func (m *Monitor) CacheError(backend string) {
 	if m == nil || !m.metricsOn {

@@ -467,3 +467,22 @@ func TestHotPathDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestObserveCache reads a cache's own counts at each scrape, added to the
+// ones counted with CacheHit and CacheMiss.
+func TestObserveCache(t *testing.T) {
+	m := newMonitor(t, monitor.Config{})
+	var hits, misses int64 = 5, 7
+	m.ObserveCache("file", func() (int64, int64) { return hits, misses })
+	m.CacheHit("file")
+	body := scrape(t, m.Handler())
+	for _, want := range []string{`dredge_cache_hits_total{backend="file"} 6`, `dredge_cache_misses_total{backend="file"} 7`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("missing %s in\n%s", want, body)
+		}
+	}
+	hits = 9
+	if body := scrape(t, m.Handler()); !strings.Contains(body, `dredge_cache_hits_total{backend="file"} 10`) {
+		t.Errorf("the second scrape did not read the counts again:\n%s", body)
+	}
+}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -201,10 +200,6 @@ func (r *run) emit(res Result) error {
 	return r.sink(res)
 }
 
-// cachedSuffix ends every answer the result cache served: the Engine
-// writes "cached" last so that it can mark stored answers.
-var cachedSuffix = []byte(`"cached":true}`)
-
 // fail makes r the failure err: its code and error JSON.
 func (r *Result) fail(err error) { r.Code, r.Body = dredge.CodeOf(err), dredge.ErrorJSON(err) }
 
@@ -233,9 +228,9 @@ func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 		}
 		return res
 	}
-	res.Body, res.Code = p.eng.CallJSON(ctx, t.Operation, t.Params)
+	a := p.eng.Answer(ctx, t.Operation, t.Params)
 	res.Latency = time.Since(start)
-	res.Cached = res.Code == dredge.CodeOK && bytes.HasSuffix(res.Body, cachedSuffix)
+	res.Body, res.Code, res.Cached = a.Body, a.Code, a.Cached
 	return res
 }
 

@@ -28,21 +28,6 @@ const defaultInstructions = "DREDGE serves physics-inspired models: string vibra
 	"get_parameters and benchmark. Every tool returns DREDGE's JSON response as structured content; " +
 	"a failed call is a tool error whose text names the code and the field at fault."
 
-// readOnly names the operations that change no state (a tool annotation
-// hint for clients). load_model and benchmark add or train models;
-// operations not listed here get no hint.
-var readOnly = map[string]bool{
-	"list_capabilities": true,
-	"inference":         true,
-	"get_parameters":    true,
-	"string_spectrum":   true,
-	"string_parameters": true,
-	"unified_inference": true,
-	"get_metrics":       true,
-	"get_cache_stats":   true,
-	"lift":              true,
-}
-
 // NewServer returns an MCP server, built on the official SDK, that serves
 // eng: every operation of [dredge.Operations] as a tool of the same name,
 // and the resources [CapabilitiesURI], [ModelsURI] and [ModelURITemplate].
@@ -104,7 +89,7 @@ func tools() ([]*sdk.Tool, error) {
 			InputSchema:  in,
 			OutputSchema: outputSchema(),
 		}
-		if readOnly[name] {
+		if op.ReadOnly {
 			t.Annotations = &sdk.ToolAnnotations{ReadOnlyHint: true, OpenWorldHint: ptr(false)}
 		}
 		out = append(out, t)
@@ -112,37 +97,32 @@ func tools() ([]*sdk.Tool, error) {
 	return out, nil
 }
 
-// errorBody is the shape of a failed operation's JSON.
-type errorBody struct {
-	Error string      `json:"error"`
-	Code  dredge.Code `json:"code"`
-	Field string      `json:"field"`
-}
-
-// toolHandler runs operation op through [dredge.Engine.CallJSON]. The
+// toolHandler runs operation op through [dredge.Engine.Answer]. The
 // result's structured content is the operation's JSON, byte for byte, and
 // its text content the same JSON. A failure is a tool error (isError) whose
 // text is "code: message" and whose structured content is the error JSON
 // with code and field; protocol errors are left to the SDK.
 func toolHandler(eng *dredge.Engine, op string, log *slog.Logger) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
-		body, code := eng.CallJSON(ctx, op, req.Params.Arguments)
+		a := eng.Answer(ctx, op, req.Params.Arguments)
 		res := &sdk.CallToolResult{
-			Content:           []sdk.Content{&sdk.TextContent{Text: string(body)}},
-			StructuredContent: json.RawMessage(body),
+			Content:           []sdk.Content{&sdk.TextContent{Text: string(a.Body)}},
+			StructuredContent: json.RawMessage(a.Body),
 		}
-		if code == dredge.CodeOK {
+		if a.Err == nil {
 			return res, nil
 		}
-		var eb errorBody
-		_ = json.Unmarshal(body, &eb) // CallJSON's own encoding: cannot fail
+		msg := a.Err.Error()
+		if a.Code == dredge.CodeInternal {
+			msg = "internal error"
+		}
 		res.IsError = true
-		res.Content = []sdk.Content{&sdk.TextContent{Text: string(code) + ": " + eb.Error}}
+		res.Content = []sdk.Content{&sdk.TextContent{Text: string(a.Code) + ": " + msg}}
 		lvl := slog.LevelDebug
-		if code == dredge.CodeInternal {
+		if a.Code == dredge.CodeInternal {
 			lvl = slog.LevelError
 		}
-		log.Log(ctx, lvl, "tool call failed", "tool", op, "code", string(code), "field", eb.Field, "error", eb.Error)
+		log.Log(ctx, lvl, "tool call failed", "tool", op, "code", string(a.Code), "field", dredge.FieldOf(a.Err), "error", a.Err.Error())
 		return res, nil
 	}
 }

@@ -1,0 +1,330 @@
+package dredge
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"sync"
+)
+
+// NoParams are the parameters of operations that take none.
+type NoParams struct{}
+
+// Operation describes one entry of the operation table: what adapters need
+// to know to offer it (schemas, hints, timeouts) besides the call itself.
+type Operation struct {
+	// Name is the operation's name, e.g. "unified_inference".
+	Name string
+	// Description says what the operation does.
+	Description string
+	// ReadOnly reports an operation that changes no state: it loads,
+	// trains or unloads no model (a hint for MCP clients, say).
+	ReadOnly bool
+	// LongRunning reports an operation that may run for minutes (training):
+	// it gets the Engine's long deadline instead of the request deadline.
+	LongRunning bool
+	// Cached reports an operation whose results the Engine keeps in its
+	// result cache (when it has one).
+	Cached bool
+	// NewParams returns a pointer to a zero value of the operation's
+	// parameter struct (for schema generation by adapters).
+	NewParams func() any
+
+	// call decodes JSON params and runs the operation. It returns the
+	// computed result (a pointer to the result struct), or, when asJSON is
+	// set and the result came from the cache, its stored encoding.
+	call func(ctx context.Context, e *Engine, raw []byte, asJSON bool) (any, []byte, error)
+}
+
+// handler is a table row with its typed computation: the one path of every
+// call of the operation, whichever adapter or typed method makes it.
+type handler[P, R any] struct {
+	Operation
+	fn  func(*Engine, context.Context, *P) (*R, error)
+	key func(*Engine, *P) (string, error) // nil: never cached
+}
+
+// def makes a table row from its facts, its computation and its cache key
+// function (nil for operations whose results are not cached; a key
+// function returns "" for a request not worth caching).
+func def[P, R any](o Operation, fn func(*Engine, context.Context, *P) (*R, error), key func(*Engine, *P) (string, error)) *handler[P, R] {
+	h := &handler[P, R]{Operation: o, fn: fn, key: key}
+	h.Cached = key != nil
+	h.NewParams = func() any { return new(P) }
+	h.call = func(ctx context.Context, e *Engine, raw []byte, asJSON bool) (any, []byte, error) {
+		var p P
+		if err := decodeParams(raw, &p); err != nil {
+			return nil, nil, err
+		}
+		if asJSON {
+			res, hit, err := h.do(ctx, e, &p)
+			if hit != nil {
+				return nil, hit, nil // the stored result is not the caller's
+			}
+			return res, nil, err
+		}
+		res, err := h.run(ctx, e, &p)
+		return res, nil, err
+	}
+	return h
+}
+
+func noParams[R any](fn func(*Engine, context.Context) (*R, error)) func(*Engine, context.Context, *NoParams) (*R, error) {
+	return func(e *Engine, ctx context.Context, _ *NoParams) (*R, error) { return fn(e, ctx) }
+}
+
+// run runs the operation for a typed caller: a cached answer is a copy of
+// the stored result, or decoded from its stored encoding where the cache
+// keeps bytes only (Redis, files).
+func (h *handler[P, R]) run(ctx context.Context, e *Engine, p *P) (*R, error) {
+	res, hit, err := h.do(ctx, e, p)
+	if hit == nil {
+		return res, err
+	}
+	if res != nil {
+		return any(res).(cachedResult).cachedCopy().(*R), nil
+	}
+	r := new(R)
+	if err := json.Unmarshal(hit, r); err != nil {
+		// Not this version's encoding (a shared cache, say): computed anew.
+		e.logger.Warn("cached result does not decode", "operation", h.Name, "error", err)
+		return h.fn(e, ctx, p)
+	}
+	return r, nil
+}
+
+// do checks the Engine, instruments the call, and answers from the result
+// cache or computes (and stores) the result. On a cache hit it returns the
+// stored encoding, which is the result's with "cached": true, and the
+// stored result where the cache keeps it (shared: not to be modified).
+func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []byte, err error) {
+	if err := e.check(); err != nil {
+		return nil, nil, err
+	}
+	ctx, span := e.startOp(ctx, h.Name)
+	defer func() {
+		if r := recover(); r != nil {
+			e.logger.Error("operation panicked", "operation", h.Name, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res, hit, err = nil, nil, &Error{Code: CodeInternal, Message: "internal error", Err: fmt.Errorf("panic: %v", r)}
+		}
+		if span.Recording() {
+			span.SetCached(hit != nil)
+		}
+		span.End(string(CodeOf(err)))
+	}()
+	var key string
+	if h.key != nil && e.results != nil {
+		if key, err = h.key(e, p); err != nil {
+			return nil, nil, err
+		}
+		if key != "" {
+			if b, v, ok := e.results.GetValue(ctx, resultKey(key)); ok {
+				r, _ := v.(*R)
+				return r, b, nil
+			}
+		}
+	}
+	if res, err = h.fn(e, ctx, p); err != nil || key == "" {
+		return res, nil, err
+	}
+	e.store(ctx, key, res)
+	return res, nil, nil
+}
+
+// Call runs the named operation with JSON params and returns its typed
+// result, a pointer to the operation's result struct (cached or not).
+// Unknown operations give a not_found error; bad params an
+// invalid_argument error naming the field. Call never panics on any input.
+func (e *Engine) Call(ctx context.Context, op string, params json.RawMessage) (any, error) {
+	o, err := lookup(op)
+	if err != nil {
+		return nil, err
+	}
+	res, _, err := o.call(ctx, e, params, false)
+	return res, err
+}
+
+// CallJSON runs an operation like [Engine.Call] and returns the original's
+// JSON response: the result's fields with "success": true, or
+// {"success": false, "error": message, "code": code}. The code is also
+// returned for transports that map it (to an HTTP status, say).
+//
+// CallJSON, Answer and Call do not keep params after they return, so
+// callers may reuse its memory. The response CallJSON returns may be shared
+// with the result cache: callers must treat it as read-only.
+func (e *Engine) CallJSON(ctx context.Context, op string, params json.RawMessage) ([]byte, Code) {
+	a := e.Answer(ctx, op, params)
+	return a.Body, a.Code
+}
+
+// Answer is an operation's JSON response with what a transport may want to
+// know about it besides.
+type Answer struct {
+	// Body is the JSON response, as [Engine.CallJSON] returns it
+	// (read-only: it may be shared with the result cache).
+	Body []byte
+	// Code is CodeOK or the failure's code.
+	Code Code
+	// Err is the failure (nil on success); ErrorJSON(Err) is Body.
+	Err error
+	// Cached reports an answer served from the result cache.
+	Cached bool
+}
+
+// Answer runs an operation like [Engine.CallJSON] and returns its response
+// with the failure and whether the result cache served it.
+func (e *Engine) Answer(ctx context.Context, op string, params json.RawMessage) Answer {
+	o, err := lookup(op)
+	if err == nil {
+		var res any
+		var hit []byte
+		if res, hit, err = o.call(ctx, e, params, true); hit != nil {
+			return Answer{Body: hit, Code: CodeOK, Cached: true}
+		}
+		if err == nil {
+			var b []byte
+			if b, err = encodeResult(res); err == nil {
+				return Answer{Body: b, Code: CodeOK}
+			}
+		}
+	}
+	return Answer{Body: ErrorJSON(err), Code: CodeOf(err), Err: err}
+}
+
+func lookup(op string) (*Operation, error) {
+	o, ok := table[op]
+	if !ok {
+		if op == "" {
+			return nil, invalid("operation", "is required")
+		}
+		return nil, notFound("operation", "unknown operation %q (known: %s)", truncate(op, 64), strings.Join(names, ", "))
+	}
+	return o, nil
+}
+
+// decodeParams decodes a JSON object into p; empty input and null are an
+// empty object.
+func decodeParams(raw []byte, p any) error {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil
+	}
+	if raw[0] != '{' {
+		return invalid("params", "must be a JSON object")
+	}
+	if err := json.Unmarshal(raw, p); err != nil {
+		return decodeError("", err)
+	}
+	return nil
+}
+
+// encodeResult encodes an operation's result.
+func encodeResult(res any) ([]byte, error) {
+	if r, ok := res.(jsonAppender); ok {
+		// Encode into a pooled buffer, then copy: one allocation of the
+		// exact size, which make-and-copy does not zero first.
+		p := encodeBuffers.Get().(*[]byte)
+		b, err := r.AppendJSON((*p)[:0])
+		var out []byte
+		if err == nil {
+			out = make([]byte, len(b))
+			copy(out, b)
+		}
+		if cap(b) <= maxPooledEncodeBuffer {
+			*p = b[:0]
+			encodeBuffers.Put(p)
+		}
+		return out, err
+	}
+	b, err := json.Marshal(res)
+	return b, unwrapMarshal(err)
+}
+
+// encodeBuffers holds the buffers results are encoded in.
+var encodeBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+// maxPooledEncodeBuffer is the largest encode buffer kept for reuse.
+const maxPooledEncodeBuffer = 64 << 10
+
+// jsonAppender is implemented by results with a hand-written encoder.
+type jsonAppender interface {
+	AppendJSON(b []byte) ([]byte, error)
+}
+
+// unwrapMarshal extracts the error a MarshalJSON method returned.
+func unwrapMarshal(err error) error {
+	var me *json.MarshalerError
+	if errors.As(err, &me) {
+		return me.Err
+	}
+	return err
+}
+
+// Request is the legacy request envelope {"operation": …, "params": …}.
+type Request struct {
+	Operation string          `json:"operation"`
+	Params    json.RawMessage `json:"params,omitempty"`
+}
+
+// HandleRequest decodes a legacy request envelope and runs it with
+// [Engine.CallJSON].
+func (e *Engine) HandleRequest(ctx context.Context, body []byte) ([]byte, Code) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		err := invalid("request", "body must be a JSON object {\"operation\": …, \"params\": …}")
+		return ErrorJSON(err), CodeOf(err)
+	}
+	var r Request
+	if err := decodeParams(body, &r); err != nil {
+		if fe, ok := err.(*FieldError); ok && fe.Field == "params" {
+			err = invalid("request", "%s", fe.Reason)
+		}
+		return ErrorJSON(err), CodeOf(err)
+	}
+	return e.CallJSON(ctx, r.Operation, r.Params)
+}
+
+// errorBody is the JSON shape of a failed operation.
+type errorBody struct {
+	Success bool   `json:"success"`
+	Error   string `json:"error"`
+	Code    Code   `json:"code"`
+	Field   string `json:"field,omitempty"`
+}
+
+// ErrorJSON encodes err as {"success": false, "error": …, "code": …, "field": …}.
+func ErrorJSON(err error) []byte {
+	body := errorBody{Error: err.Error(), Code: CodeOf(err)}
+	if fe := FieldOf(err); fe != "" {
+		body.Field = fe
+	}
+	if body.Code == CodeInternal {
+		body.Error = "internal error"
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+// FieldOf returns the request field err names (as in "config.num_layers"),
+// or "" when it names none.
+func FieldOf(err error) string {
+	for err != nil {
+		switch x := err.(type) {
+		case *FieldError:
+			return x.Field
+		case *Error:
+			if x.Field != "" {
+				return x.Field
+			}
+		}
+		u, ok := err.(interface{ Unwrap() error })
+		if !ok {
+			return ""
+		}
+		err = u.Unwrap()
+	}
+	return ""
+}

@@ -1,0 +1,230 @@
+package dredge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"math"
+	"time"
+
+	"github.com/dredge-cli/dredge/cache"
+)
+
+// WithCache makes the Engine cache results in c (the Engine does not close
+// it). WithCache(nil) disables caching. By default an Engine caches in a
+// memory cache of its own.
+func WithCache(c cache.Cache) Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.cache, cfg.cacheCfg, cfg.cacheSet = c, nil, true
+		return nil
+	})
+}
+
+// WithCacheConfig makes the Engine open (and own) a cache from cfg; a
+// zero cfg (Enabled false) disables caching.
+func WithCacheConfig(c cache.Config) Option {
+	return optionFunc(func(cfg *config) error {
+		cfg.cache, cfg.cacheCfg, cfg.cacheSet = nil, &c, true
+		return nil
+	})
+}
+
+// openCache sets up the result cache from the configuration.
+func (e *Engine) openCache(c *config) error {
+	backend := c.cache
+	if !c.cacheSet {
+		c.cacheCfg = &cache.Config{Enabled: true, Backend: cache.BackendMemory}
+	}
+	if c.cacheCfg != nil {
+		cc := *c.cacheCfg
+		if cc.Logger == nil {
+			cc.Logger = e.logger
+		}
+		if !cc.Enabled {
+			return nil
+		}
+		var err error
+		if backend, err = cache.Open(context.Background(), cc); err != nil {
+			return err
+		}
+		e.closers = append(e.closers, func(context.Context) error { return backend.Close() })
+	}
+	if backend == nil {
+		return nil
+	}
+	if _, nop := backend.(*cache.Nop); nop {
+		return nil
+	}
+	e.cacheBackend = cache.BackendName(backend)
+	// A memory backend (the ValueCache) fails only when closed, which the
+	// Engine checks first: left unwrapped, the result cache can hand it
+	// results without copies.
+	if _, values := backend.(cache.ValueCache); !values && e.mon.MetricsEnabled() {
+		backend = &countedCache{Cache: backend, onErr: func() { e.mon.CacheError(e.cacheBackend) }}
+	}
+	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
+	// The result cache's counts are the only ones: /metrics reads them.
+	e.mon.ObserveCache(e.cacheBackend, e.results.Counts)
+	return nil
+}
+
+// countedCache counts a backend's failures (not misses, not the caller's
+// cancellations) in the monitor's dredge_cache_errors_total.
+type countedCache struct {
+	cache.Cache
+	onErr func()
+}
+
+func (c *countedCache) count(ctx context.Context, err error) error {
+	if err != nil && !errors.Is(err, cache.ErrNotFound) && ctx.Err() == nil {
+		c.onErr()
+	}
+	return err
+}
+
+func (c *countedCache) Get(ctx context.Context, key string) ([]byte, error) {
+	v, err := c.Cache.Get(ctx, key)
+	return v, c.count(ctx, err)
+}
+
+func (c *countedCache) Set(ctx context.Context, key string, v []byte, ttl time.Duration) error {
+	return c.count(ctx, c.Cache.Set(ctx, key, v, ttl))
+}
+
+func (c *countedCache) Delete(ctx context.Context, key string) error {
+	return c.count(ctx, c.Cache.Delete(ctx, key))
+}
+
+// resultKey is a result-cache key made by an operation's key function.
+type resultKey string
+
+func (k resultKey) CacheKey() (string, error) { return string(k), nil }
+
+// cachedResult is implemented by the results of cached operations.
+type cachedResult interface {
+	// cachedCopy returns a copy sharing no memory with the result, with
+	// Cached set.
+	cachedCopy() any
+}
+
+// store keeps a copy of res under key, as it is answered from the cache:
+// with "cached": true, and encoded.
+func (e *Engine) store(ctx context.Context, key string, res any) {
+	c, ok := res.(cachedResult)
+	if !ok {
+		return
+	}
+	v := c.cachedCopy()
+	b, err := encodeResult(v)
+	if err != nil {
+		return // the caller encodes res too, and reports the error
+	}
+	e.results.SetValue(ctx, resultKey(key), b, v)
+}
+
+// keyHash computes a result-cache key: the operation's key kind and the
+// SHA-256 of the request's canonical binary form, which the key function
+// writes after the defaults are applied and the request validated.
+type keyHash struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func newKeyHash() *keyHash { return &keyHash{h: sha256.New(), buf: make([]byte, 0, 512)} }
+
+func (k *keyHash) flush() {
+	k.h.Write(k.buf)
+	k.buf = k.buf[:0]
+}
+
+func (k *keyHash) room(n int) {
+	if len(k.buf)+n > cap(k.buf) {
+		k.flush()
+	}
+}
+
+func (k *keyHash) int(v int) {
+	k.room(8)
+	k.buf = binary.BigEndian.AppendUint64(k.buf, uint64(v))
+}
+
+func (k *keyHash) str(s string) {
+	k.int(len(s))
+	for len(s) > 0 {
+		k.room(1)
+		n := copy(k.buf[len(k.buf):cap(k.buf)], s)
+		k.buf = k.buf[:len(k.buf)+n]
+		s = s[n:]
+	}
+}
+
+func (k *keyHash) floats(v []float64) {
+	k.int(len(v))
+	for _, f := range v {
+		k.room(8)
+		k.buf = binary.BigEndian.AppendUint64(k.buf, math.Float64bits(f))
+	}
+}
+
+func (k *keyHash) ints(v []int) {
+	k.int(len(v))
+	for _, i := range v {
+		k.int(i)
+	}
+}
+
+// key returns kind followed by the hex digest.
+func (k *keyHash) key(kind string) string {
+	k.flush()
+	var sum [sha256.Size]byte
+	out := make([]byte, 0, len(kind)+2*sha256.Size)
+	out = append(out, kind...)
+	return string(hex.AppendEncode(out, k.h.Sum(sum[:0])))
+}
+
+// paramsFingerprint identifies a model's parameter values.
+func paramsFingerprint(v []float64) string {
+	k := newKeyHash()
+	k.floats(v)
+	return k.key("")
+}
+
+// CacheStats reports the result cache's statistics: its hits and misses
+// are the ones /metrics reports.
+func (e *Engine) cacheStats(ctx context.Context) cache.Stats {
+	return e.results.Stats(ctx)
+}
+
+// Cache returns the backend of the Engine's result cache, nil when caching
+// is off.
+func (e *Engine) Cache() cache.Cache {
+	if e.results == nil {
+		return nil
+	}
+	return e.results.Backend()
+}
+
+// readyProbeKey is looked up by [Engine.Ready]; it is never stored.
+const readyProbeKey = "dredge/ready-probe"
+
+// Ready reports whether the Engine and the dependencies it was configured
+// with answer: it fails when the Engine is closed or the cache backend (a
+// Redis server, say) does not answer a lookup within ctx. A miss counts as
+// an answer.
+func (e *Engine) Ready(ctx context.Context) error {
+	if err := e.check(); err != nil {
+		return err
+	}
+	c := e.Cache()
+	if c == nil {
+		return nil
+	}
+	if _, err := c.Get(ctx, readyProbeKey); err != nil && !errors.Is(err, cache.ErrNotFound) {
+		return &Error{Code: CodeUnavailable, Message: "cache backend " + e.cacheBackend + " is not answering", Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+	}
+	return nil
+}
