@@ -1,12 +1,7 @@
 package dredge
 
 import (
-	"math"
 	"os"
-	"strconv"
-	"strings"
-
-	"github.com/dustin/go-humanize"
 
 	"github.com/dredge-cli/dredge/cache"
 	"github.com/dredge-cli/dredge/internal/envvar"
@@ -56,62 +51,17 @@ func FromEnv() Option {
 	})
 }
 
-func fromEnv(c *config, lookup func(string) (string, bool)) error {
-	if v, ok := lookup("DEVICE"); ok && strings.TrimSpace(v) != "" {
-		switch k := strings.ToLower(strings.TrimSpace(v)); k {
-		case "auto", "cpu", "cuda", "gpu":
-			c.deviceKind = k
-		default:
-			return invalid("DEVICE", "must be auto, cpu or cuda, got %q", truncate(v, 32))
-		}
-	}
-	if v, ok := lookup("MODEL_MEMORY_LIMIT"); ok && strings.TrimSpace(v) != "" {
-		n, err := humanize.ParseBytes(strings.TrimSpace(v))
-		if err != nil || n < 1 || n > math.MaxInt64 {
-			return invalid("MODEL_MEMORY_LIMIT", "must be a size in bytes such as 8GiB or 500MB, got %q", truncate(v, 32))
-		}
-		c.modelMemory = int64(n)
-	}
-	var err error
-	if c.maxHeavy, err = envInt(lookup, "MAX_CONCURRENT_HEAVY", c.maxHeavy, 1, 1<<16); err != nil {
-		return err
-	}
+func fromEnv(c *config, lookup envvar.Lookup) error {
+	r := envvar.Reader{Lookup: lookup, Wrap: func(e *envvar.Error) error { return invalid(e.Name, "%s", e.Reason()) }}
+	c.deviceKind = r.Enum("DEVICE", c.deviceKind, "auto", "cpu", "cuda", "gpu")
+	c.modelMemory = r.Bytes("MODEL_MEMORY_LIMIT", c.modelMemory)
+	c.maxHeavy = r.Int("MAX_CONCURRENT_HEAVY", c.maxHeavy, 1, 1<<16)
 	d := c.stringNN
-	if d.NumLayers, err = envInt(lookup, "STRING_NN_LAYERS", d.NumLayers, 1, stringtheory.MaxLayers); err != nil {
-		return err
-	}
-	if d.HiddenSize, err = envInt(lookup, "STRING_NN_HIDDEN", d.HiddenSize, 1, stringtheory.MaxHidden); err != nil {
-		return err
-	}
-	if d.UseBatchNorm, err = envBool(lookup, "STRING_NN_BATCH_NORM", d.UseBatchNorm); err != nil {
+	d.NumLayers = r.Int("STRING_NN_LAYERS", d.NumLayers, 1, stringtheory.MaxLayers)
+	d.HiddenSize = r.Int("STRING_NN_HIDDEN", d.HiddenSize, 1, stringtheory.MaxHidden)
+	d.UseBatchNorm = r.Bool("STRING_NN_BATCH_NORM", d.UseBatchNorm)
+	if err := r.Err(); err != nil {
 		return err
 	}
 	return WithStringNNDefaults(d).apply(c)
-}
-
-func envInt(lookup func(string) (string, bool), name string, def, lo, hi int) (int, error) {
-	v, ok := lookup(name)
-	if !ok || strings.TrimSpace(v) == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil {
-		return 0, invalid(name, "must be an integer, got %q", truncate(v, 32))
-	}
-	if n < lo || n > hi {
-		return 0, invalid(name, "must be between %d and %d, got %d", lo, hi, n)
-	}
-	return n, nil
-}
-
-func envBool(lookup func(string) (string, bool), name string, def bool) (bool, error) {
-	v, ok := lookup(name)
-	if !ok || strings.TrimSpace(v) == "" {
-		return def, nil
-	}
-	b, err := envvar.ParseBool(v)
-	if err != nil {
-		return false, invalid(name, "must be true or false, got %q", truncate(v, 32))
-	}
-	return b, nil
 }

@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dredge-cli/dredge/internal/envvar"
@@ -75,89 +73,25 @@ func ConfigFromEnv() (Config, error) {
 	return configFromLookup(os.LookupEnv)
 }
 
-func configFromLookup(lookup func(string) (string, bool)) (Config, error) {
-	cfg := Config{Enabled: true, Backend: BackendMemory, TTL: DefaultTTL}
-	get := func(name string) (string, bool) {
-		v, ok := lookup(name)
-		v = strings.TrimSpace(v)
-		return v, ok && v != ""
+func configFromLookup(lookup envvar.Lookup) (Config, error) {
+	r := envvar.Reader{Lookup: lookup, Wrap: func(e *envvar.Error) error { return &ConfigError{Name: e.Name, Err: errors.New(e.Reason())} }}
+	cfg := Config{
+		Enabled:  r.Bool("CACHE_ENABLED", true),
+		Backend:  r.Enum("CACHE_BACKEND", BackendMemory, BackendMemory, BackendFile, BackendRedis),
+		TTL:      r.Duration("CACHE_TTL", DefaultTTL, NoExpiry, math.MaxInt64),
+		MaxBytes: r.Int64("CACHE_MAX_BYTES", 0, 1, math.MaxInt64),
+		FileDir:  r.String("FILE_CACHE_DIR", ""),
 	}
-	var errs []error
-	bad := func(name string, err error) { errs = append(errs, &ConfigError{Name: name, Err: err}) }
-
-	if v, ok := get("CACHE_ENABLED"); ok {
-		b, err := envvar.ParseBool(v)
-		if err != nil {
-			bad("CACHE_ENABLED", fmt.Errorf("%q is not a boolean", v))
-		}
-		cfg.Enabled = b
-	}
-	if v, ok := get("CACHE_BACKEND"); ok {
-		cfg.Backend = strings.ToLower(v)
-		if err := checkBackend(cfg.Backend); err != nil {
-			errs = append(errs, err)
+	if cfg.Redis.URL = r.String("REDIS_URL", ""); cfg.Redis.URL != "" {
+		if _, err := parseRedisURL(cfg.Redis.URL); err != nil {
+			r.Add(&ConfigError{Name: "REDIS_URL", Err: err})
 		}
 	}
-	if v, ok := get("CACHE_TTL"); ok {
-		d, err := parseSeconds(v)
-		if err != nil {
-			bad("CACHE_TTL", err)
-		}
-		cfg.TTL = d
-		if d == 0 {
-			cfg.TTL = NoExpiry
-		}
-	}
-	if v, ok := get("CACHE_MAX_BYTES"); ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			bad("CACHE_MAX_BYTES", fmt.Errorf("%q is not a size in bytes (1 or more)", v))
-		}
-		cfg.MaxBytes = n
-	}
-	if v, ok := get("FILE_CACHE_DIR"); ok {
-		cfg.FileDir = v
-	}
-	if v, ok := get("REDIS_URL"); ok {
-		cfg.Redis.URL = v
-		if _, err := parseRedisURL(v); err != nil {
-			bad("REDIS_URL", err)
-		}
-	}
-	if v, ok := get("REDIS_HOST"); ok {
-		cfg.Redis.Host = v
-	}
-	if v, ok := get("REDIS_PORT"); ok {
-		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 || p > 65535 {
-			bad("REDIS_PORT", fmt.Errorf("%q is not a port number (1-65535)", v))
-		}
-		cfg.Redis.Port = p
-	}
-	if v, ok := get("REDIS_DB"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			bad("REDIS_DB", fmt.Errorf("%q is not a database number (0 or more)", v))
-		}
-		cfg.Redis.DB = n
-	}
-	if v, ok := lookup("REDIS_PASSWORD"); ok {
-		cfg.Redis.Password = v
-	}
-	return cfg, errors.Join(errs...)
-}
-
-func parseSeconds(v string) (time.Duration, error) {
-	var d time.Duration
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		if math.IsNaN(s) || s < 0 || s > math.MaxInt64/float64(time.Second) {
-			return 0, fmt.Errorf("%q: want seconds, 0 or more", v)
-		}
-		d = time.Duration(s * float64(time.Second))
-	} else if d, err = time.ParseDuration(v); err != nil || d < 0 {
-		return 0, fmt.Errorf("%q: want seconds (e.g. 3600) or a duration (e.g. 1h), 0 or more", v)
-	}
-	return d, nil
+	cfg.Redis.Host = r.String("REDIS_HOST", "")
+	cfg.Redis.Port = r.Int("REDIS_PORT", 0, 1, 65535)
+	cfg.Redis.DB = r.Int("REDIS_DB", 0, 0, math.MaxInt)
+	cfg.Redis.Password, _ = lookup("REDIS_PASSWORD") // as set, spaces and all
+	return cfg, r.Errs()
 }
 
 func checkBackend(b string) error {

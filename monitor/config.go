@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/dredge-cli/dredge/internal/envvar"
 )
@@ -76,37 +75,23 @@ func (e *EnvError) Unwrap() error { return e.Err }
 //
 // Booleans accept what [strconv.ParseBool] accepts plus yes/no and on/off,
 // in any case; an empty variable counts as unset. A value that does not parse
-// yields an [*EnvError] and the Config read so far.
+// yields an [*EnvError] naming the first such variable and a zero Config.
 func ConfigFromEnv() (Config, error) {
-	var cfg Config
-	metrics, err := envBool("METRICS_ENABLED", true)
-	if err != nil {
-		return cfg, err
-	}
-	tracing, err := envBool("TRACING_ENABLED", true)
-	if err != nil {
-		return cfg, err
-	}
-	sdkDisabled, err := envBool("OTEL_SDK_DISABLED", false)
-	if err != nil {
-		return cfg, err
-	}
-	cfg.DisableMetrics = !metrics || sdkDisabled
-	cfg.DisableTracing = !tracing || sdkDisabled
-	cfg.ServiceName = strings.TrimSpace(os.Getenv("OTEL_SERVICE_NAME"))
-	cfg.OTLPEndpoint = strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
-	cfg.OTLPTracesEndpoint = strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
-	return cfg, nil
+	return configFromLookup(os.LookupEnv)
 }
 
-func envBool(name string, def bool) (bool, error) {
-	raw := os.Getenv(name)
-	if strings.TrimSpace(raw) == "" {
-		return def, nil
+func configFromLookup(lookup envvar.Lookup) (Config, error) {
+	r := envvar.Reader{Lookup: lookup, Wrap: func(e *envvar.Error) error { return &EnvError{Name: e.Name, Value: e.Value, Err: e.Err} }}
+	metrics, tracing := r.Bool("METRICS_ENABLED", true), r.Bool("TRACING_ENABLED", true)
+	sdkDisabled := r.Bool("OTEL_SDK_DISABLED", false)
+	if err := r.Err(); err != nil {
+		return Config{}, err
 	}
-	b, err := envvar.ParseBool(raw)
-	if err != nil {
-		return def, &EnvError{Name: name, Value: raw, Err: err}
-	}
-	return b, nil
+	return Config{
+		DisableMetrics:     !metrics || sdkDisabled,
+		DisableTracing:     !tracing || sdkDisabled,
+		ServiceName:        r.String("OTEL_SERVICE_NAME", ""),
+		OTLPEndpoint:       r.String("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+		OTLPTracesEndpoint: r.String("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
+	}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -125,57 +124,37 @@ func ConfigFromEnv() (Config, error) {
 	return configFromLookup(os.LookupEnv, os.ReadFile)
 }
 
-func configFromLookup(lookup func(string) (string, bool), readFile func(string) ([]byte, error)) (Config, error) {
-	var c Config
-	get := func(name string) (string, bool) {
-		v, ok := lookup(name)
-		v = strings.TrimSpace(v)
-		return v, ok && v != ""
+func configFromLookup(lookup envvar.Lookup, readFile func(string) ([]byte, error)) (Config, error) {
+	r := envvar.Reader{Lookup: lookup, Wrap: func(e *envvar.Error) error { return &ConfigError{Name: e.Name, Reason: e.Reason()} }}
+	c := Config{AuthEnabled: r.Bool("AUTH_ENABLED", false)}
+	if key := r.String("API_KEY", ""); key != "" {
+		c.APIKeys = append(c.APIKeys, key)
 	}
-	var err error
-	if c.AuthEnabled, err = envBool(get, "AUTH_ENABLED"); err != nil {
-		return Config{}, err
-	}
-	if v, ok := get("API_KEY"); ok {
-		c.APIKeys = append(c.APIKeys, v)
-	}
-	if path, ok := get("API_KEYS_FILE"); ok {
+	if path := r.String("API_KEYS_FILE", ""); path != "" {
 		b, err := readFile(path)
-		if err != nil {
-			// The error names the file, never its content.
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return Config{}, &ConfigError{Name: "API_KEYS_FILE", Reason: "cannot read " + strconv.Quote(path) + ": " + err.Error()}
+		if pe, ok := errors.AsType[*fs.PathError](err); ok {
+			err = pe.Err // the error names the file, never its content
 		}
 		keys := ParseKeys(string(b))
-		if len(keys) == 0 {
-			return Config{}, &ConfigError{Name: "API_KEYS_FILE", Reason: "no keys in " + strconv.Quote(path)}
+		switch {
+		case err != nil:
+			r.Add(&ConfigError{Name: "API_KEYS_FILE", Reason: "cannot read " + strconv.Quote(path) + ": " + err.Error()})
+		case len(keys) == 0:
+			r.Add(&ConfigError{Name: "API_KEYS_FILE", Reason: "no keys in " + strconv.Quote(path)})
 		}
 		c.APIKeys = append(c.APIKeys, keys...)
 	}
 	if c.AuthEnabled && len(c.APIKeys) == 0 {
-		return Config{}, &ConfigError{Name: "API_KEY", Reason: "AUTH_ENABLED is true but neither API_KEY nor API_KEYS_FILE gives a key"}
+		r.Add(&ConfigError{Name: "API_KEY", Reason: "AUTH_ENABLED is true but neither API_KEY nor API_KEYS_FILE gives a key"})
 	}
-	if c.RateLimitEnabled, err = envBool(get, "RATE_LIMIT_ENABLED"); err != nil {
-		return Config{}, err
-	}
-	if c.TrustProxy, err = envBool(get, "TRUST_PROXY"); err != nil {
-		return Config{}, err
-	}
-	n, err := envInt(get, "RATE_LIMIT_REQUESTS", 1, 1<<30)
-	if err != nil {
-		return Config{}, err
-	}
-	c.RateLimitRequests = int(n)
-	if c.RateLimitWindow, err = envSeconds(get, "RATE_LIMIT_WINDOW", false); err != nil {
-		return Config{}, err
-	}
-	if c.MaxBodyBytes, err = envInt(get, "MAX_BODY_BYTES", 1, 1<<40); err != nil {
-		return Config{}, err
-	}
-	if c.RequestTimeout, err = envSeconds(get, "REQUEST_TIMEOUT", true); err != nil {
+	const maxWait = 365 * 24 * time.Hour
+	c.RateLimitEnabled = r.Bool("RATE_LIMIT_ENABLED", false)
+	c.TrustProxy = r.Bool("TRUST_PROXY", false)
+	c.RateLimitRequests = r.Int("RATE_LIMIT_REQUESTS", 0, 1, 1<<30)
+	c.RateLimitWindow = r.Seconds("RATE_LIMIT_WINDOW", 0, 0, maxWait)
+	c.MaxBodyBytes = r.Int64("MAX_BODY_BYTES", 0, 1, 1<<40)
+	c.RequestTimeout = r.Seconds("REQUEST_TIMEOUT", 0, -1, maxWait) // 0: no deadline
+	if err := r.Err(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
@@ -193,64 +172,6 @@ func ParseKeys(s string) []string {
 		keys = append(keys, line)
 	}
 	return keys
-}
-
-func envBool(get func(string) (string, bool), name string) (bool, error) {
-	v, ok := get(name)
-	if !ok {
-		return false, nil
-	}
-	b, err := envvar.ParseBool(v)
-	if err != nil {
-		return false, &ConfigError{Name: name, Reason: "must be true or false, got " + quote(v)}
-	}
-	return b, nil
-}
-
-func envInt(get func(string) (string, bool), name string, lo, hi int64) (int64, error) {
-	v, ok := get(name)
-	if !ok {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return 0, &ConfigError{Name: name, Reason: "must be an integer, got " + quote(v)}
-	}
-	if n < lo || n > hi {
-		return 0, &ConfigError{Name: name, Reason: fmt.Sprintf("must be between %d and %d, got %d", lo, hi, n)}
-	}
-	return n, nil
-}
-
-// envSeconds reads a duration in seconds (decimals allowed). With zeroOff,
-// 0 means "none" and yields a negative duration.
-func envSeconds(get func(string) (string, bool), name string, zeroOff bool) (time.Duration, error) {
-	v, ok := get(name)
-	if !ok {
-		return 0, nil
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	const maxSeconds = 365 * 24 * 3600
-	switch {
-	case err != nil || f != f:
-		return 0, &ConfigError{Name: name, Reason: "must be a number of seconds, got " + quote(v)}
-	case f == 0 && zeroOff:
-		return -1, nil
-	case f <= 0 || f > maxSeconds:
-		return 0, &ConfigError{Name: name, Reason: fmt.Sprintf("must be between 0 and %d seconds, got %s", maxSeconds, quote(v))}
-	}
-	d := time.Duration(f * float64(time.Second))
-	if d <= 0 {
-		d = 1 // a positive value that rounds to zero
-	}
-	return d, nil
-}
-
-func quote(v string) string {
-	if len(v) > 32 {
-		v = v[:32] + "…"
-	}
-	return strconv.Quote(v)
 }
 
 // withDefaults validates c and fills in the defaults.
