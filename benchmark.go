@@ -3,6 +3,7 @@ package dredge
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/dredge-cli/dredge/stringtheory"
 )
@@ -13,6 +14,13 @@ type BenchmarkParams struct {
 	ModelID   string      `json:"model_id,omitempty" jsonschema:"train this loaded model in place instead of a new one"`
 	Config    ModelConfig `json:"config,omitzero" jsonschema:"model configuration plus epochs (default 100) and learning_rate (default 0.01)"`
 }
+
+// benchmark's parameters besides the model's.
+var (
+	paramEpochs       = intParam("config.epochs", 1, stringtheory.MaxEpochs, 100)
+	paramLearningRate = positiveParam("config.learning_rate", 0.01)
+	benchmarkFacts    = append(slices.Clip(modelFacts), paramEpochs, paramLearningRate)
+)
 
 // BenchmarkResult is benchmark's result.
 type BenchmarkResult struct {
@@ -39,14 +47,11 @@ func (e *Engine) Benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 }
 
 func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkResult, error) {
-	epochs, err := intField("config.epochs", p.Config.Epochs, 1, stringtheory.MaxEpochs)
+	epochs, err := paramEpochs.intOf(p.Config.Epochs)
 	if err != nil {
 		return nil, err
 	}
-	if epochs == 0 {
-		epochs = 100
-	}
-	lr, err := floatField("config.learning_rate", p.Config.LearningRate, 0.01, true)
+	lr, err := paramLearningRate.floatOf(p.Config.LearningRate)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,12 @@ type Operation struct {
 	// Cached reports an operation whose results the Engine keeps in its
 	// result cache (when it has one).
 	Cached bool
+	// Params are the bounds, enumerations and defaults of the parameters,
+	// as validation enforces them.
+	Params []Param
+	// RequireOneOf names top-level parameters of which a request must give
+	// at least one.
+	RequireOneOf []string
 	// NewParams returns a pointer to a zero value of the operation's
 	// parameter struct (for schema generation by adapters).
 	NewParams func() any

@@ -171,54 +171,51 @@ type LoadModelResult struct {
 	DeviceInfo *ModelDeviceInfo `json:"device_info,omitempty"`
 }
 
-// intField resolves an optional integer field: nil gives 0 (the model
-// default); a given value must lie in [lo, hi].
-func intField(name string, p *int, lo, hi int) (int, error) {
-	if p == nil {
-		return 0, nil
-	}
-	if *p < lo || *p > hi {
-		return 0, invalid(name, "must be between %d and %d, got %d", lo, hi, *p)
-	}
-	return *p, nil
-}
+// The parameters of a model's configuration (load_model and benchmark).
+// Their defaults depend on the model type.
+var (
+	paramModelType   = Param{Path: "model_type", Enum: stringtheory.ModelTypes}
+	paramNWaves      = intParam("config.n_waves", 1, stringtheory.MaxWaves, nil)
+	paramDimensions  = intParam("config.dimensions", 1, stringtheory.MaxInputDim, nil)
+	paramHiddenSize  = intParam("config.hidden_size", 1, stringtheory.MaxHidden, nil)
+	paramNumLayers   = intParam("config.num_layers", 1, stringtheory.MaxLayers, nil)
+	paramDim         = intParam("config.dim", 1, 16, nil)
+	paramNumFields   = intParam("config.num_fields", 1, stringtheory.MaxFields, nil)
+	paramOutFeatures = intParam("config.out_features", 1, stringtheory.MaxHidden, nil)
+	paramInputDim    = intParam("config.input_dim", 1, stringtheory.MaxInputDim, nil)
+	paramNumFeatures = intParam("config.num_features", 1, stringtheory.MaxFeatures, nil)
+	paramSigma       = positiveParam("config.sigma", nil)
+	paramW0          = positiveParam("config.w0", nil)
 
-func floatField(name string, p *float64, def float64, positive bool) (float64, error) {
-	if p == nil {
-		return def, nil
-	}
-	v := *p
-	if math.IsNaN(v) || math.IsInf(v, 0) || (positive && !(v > 0)) {
-		return 0, invalid(name, "must be a finite positive number, got %v", v)
-	}
-	return v, nil
-}
+	modelFacts = []Param{paramModelType, paramNWaves, paramDimensions, paramHiddenSize, paramNumLayers,
+		paramDim, paramNumFields, paramOutFeatures, paramInputDim, paramNumFeatures, paramSigma, paramW0}
+)
 
 // modelConfig validates c for typ and converts it.
 func (e *Engine) modelConfig(typ string, c *ModelConfig) (stringtheory.Config, error) {
 	var cfg stringtheory.Config
 	var err error
-	set := func(dst *int, name string, p *int, lo, hi int) {
+	set := func(dst *int, p Param, v *int) {
 		if err == nil {
-			*dst, err = intField(name, p, lo, hi)
+			*dst, err = p.intOf(v)
 		}
 	}
-	set(&cfg.NWaves, "config.n_waves", c.NWaves, 1, stringtheory.MaxWaves)
-	set(&cfg.Dimensions, "config.dimensions", c.Dimensions, 1, stringtheory.MaxInputDim)
-	set(&cfg.HiddenSize, "config.hidden_size", c.HiddenSize, 1, stringtheory.MaxHidden)
-	set(&cfg.NumLayers, "config.num_layers", c.NumLayers, 1, stringtheory.MaxLayers)
-	set(&cfg.Dim, "config.dim", c.Dim, 1, 16)
-	set(&cfg.NumFields, "config.num_fields", c.NumFields, 1, stringtheory.MaxFields)
-	set(&cfg.OutFeatures, "config.out_features", c.OutFeatures, 1, stringtheory.MaxHidden)
-	set(&cfg.InputDim, "config.input_dim", c.InputDim, 1, stringtheory.MaxInputDim)
-	set(&cfg.NumFeatures, "config.num_features", c.NumFeatures, 1, stringtheory.MaxFeatures)
+	set(&cfg.NWaves, paramNWaves, c.NWaves)
+	set(&cfg.Dimensions, paramDimensions, c.Dimensions)
+	set(&cfg.HiddenSize, paramHiddenSize, c.HiddenSize)
+	set(&cfg.NumLayers, paramNumLayers, c.NumLayers)
+	set(&cfg.Dim, paramDim, c.Dim)
+	set(&cfg.NumFields, paramNumFields, c.NumFields)
+	set(&cfg.OutFeatures, paramOutFeatures, c.OutFeatures)
+	set(&cfg.InputDim, paramInputDim, c.InputDim)
+	set(&cfg.NumFeatures, paramNumFeatures, c.NumFeatures)
 	if err != nil {
 		return cfg, err
 	}
-	if cfg.Sigma, err = floatField("config.sigma", c.Sigma, 0, true); err != nil {
+	if cfg.Sigma, err = paramSigma.floatOf(c.Sigma); err != nil {
 		return cfg, err
 	}
-	if cfg.W0, err = floatField("config.w0", c.W0, 0, true); err != nil {
+	if cfg.W0, err = paramW0.floatOf(c.W0); err != nil {
 		return cfg, err
 	}
 	if c.UseBatchNorm != nil {
@@ -244,7 +241,7 @@ func (e *Engine) modelConfig(typ string, c *ModelConfig) (stringtheory.Config, e
 // planModel checks c for typ and plans the model from it alone, without
 // allocating anything of the model's size.
 func (e *Engine) planModel(typ string, c *ModelConfig) (stringtheory.Plan, error) {
-	if !slices.Contains(stringtheory.ModelTypes, typ) {
+	if !slices.Contains(paramModelType.Enum, typ) {
 		return stringtheory.Plan{}, modelTypeError(typ)
 	}
 	cfg, err := e.modelConfig(typ, c)
@@ -554,19 +551,19 @@ type SpectrumResult struct {
 	Cached         bool      `json:"cached"`
 }
 
+// string_spectrum's parameters.
+var (
+	paramMaxModes     = intParam("max_modes", 1, stringtheory.MaxModes, 10)
+	paramSpectrumDims = intParam("dimensions", 1, stringtheory.MaxModes, 10)
+	spectrumFacts     = []Param{paramMaxModes, paramSpectrumDims}
+)
+
 func (p *SpectrumParams) resolve() (maxModes, dims int, err error) {
-	maxModes, dims = 10, 10
-	if p.MaxModes != nil {
-		if maxModes, err = intField("max_modes", p.MaxModes, 1, stringtheory.MaxModes); err != nil {
-			return
-		}
+	if maxModes, err = paramMaxModes.intOf(p.MaxModes); err != nil {
+		return 0, 0, err
 	}
-	if p.Dimensions != nil {
-		if dims, err = intField("dimensions", p.Dimensions, 1, stringtheory.MaxModes); err != nil {
-			return
-		}
-	}
-	return
+	dims, err = paramSpectrumDims.intOf(p.Dimensions)
+	return maxModes, dims, err
 }
 
 // AppendJSON appends the result's JSON encoding to b, as json.Marshal
@@ -635,6 +632,13 @@ type StringParametersParams struct {
 	CouplingConstant *float64 `json:"coupling_constant,omitempty" jsonschema:"string coupling, > 0 (default 0.1)"`
 }
 
+// string_parameters' parameters.
+var (
+	paramEnergyScale      = positiveParam("energy_scale", 1.0)
+	paramCoupling         = positiveParam("coupling_constant", 0.1)
+	stringParametersFacts = []Param{paramEnergyScale, paramCoupling}
+)
+
 // StringParametersResult is string_parameters' result.
 type StringParametersResult struct {
 	Success    bool                    `json:"success"`
@@ -647,12 +651,13 @@ func (e *Engine) StringParameters(ctx context.Context, p *StringParametersParams
 }
 
 func (e *Engine) stringParameters(ctx context.Context, p *StringParametersParams) (*StringParametersResult, error) {
-	es, g := 1.0, 0.1
-	if p.EnergyScale != nil {
-		es = *p.EnergyScale
+	es, err := paramEnergyScale.floatOf(p.EnergyScale)
+	if err != nil {
+		return nil, err
 	}
-	if p.CouplingConstant != nil {
-		g = *p.CouplingConstant
+	g, err := paramCoupling.floatOf(p.CouplingConstant)
+	if err != nil {
+		return nil, err
 	}
 	params, err := stringtheory.StringParameters(es, g)
 	if err != nil {
@@ -679,13 +684,17 @@ type UnifiedResult struct {
 	stringtheory.UnifiedResult
 }
 
+// unified_inference's parameters.
 var (
-	defaultCoords = []float64{0.5}
-	defaultModes  = []int{1, 2, 3}
+	paramInsight   = Param{Path: "dredge_insight", Default: ""}
+	paramCoords    = Param{Path: "quasimoto_coords", MaxItems: stringtheory.MaxCoords, Default: []float64{0.5}}
+	paramModes     = Param{Path: "string_modes", MaxItems: stringtheory.MaxModes, Default: []int{1, 2, 3}}
+	paramModeItems = intParam("string_modes[]", 1, stringtheory.MaxModes, nil)
+	unifiedFacts   = []Param{paramInsight, paramCoords, paramModes, paramModeItems}
 )
 
 func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
-	coords, modes := defaultCoords, defaultModes
+	coords, modes := paramCoords.Default.([]float64), paramModes.Default.([]int)
 	if p.Coords != nil {
 		coords = *p.Coords
 	}
@@ -698,11 +707,11 @@ func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
 	if !utf8.ValidString(p.Insight) {
 		return "", nil, nil, invalid("dredge_insight", "must be valid UTF-8")
 	}
-	if len(coords) > stringtheory.MaxCoords {
-		return "", nil, nil, invalid("quasimoto_coords", "at most %d coordinates, got %d", stringtheory.MaxCoords, len(coords))
+	if err := paramCoords.itemsOf(len(coords)); err != nil {
+		return "", nil, nil, err
 	}
-	if len(modes) > stringtheory.MaxModes {
-		return "", nil, nil, invalid("string_modes", "at most %d modes, got %d", stringtheory.MaxModes, len(modes))
+	if err := paramModes.itemsOf(len(modes)); err != nil {
+		return "", nil, nil, err
 	}
 	for i, c := range coords {
 		if math.IsNaN(c) || math.IsInf(c, 0) {
@@ -710,8 +719,8 @@ func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
 		}
 	}
 	for i, m := range modes {
-		if m < 1 || m > stringtheory.MaxModes {
-			return "", nil, nil, invalid("string_modes["+strconv.Itoa(i)+"]", "mode number must be between 1 and %d, got %d", stringtheory.MaxModes, m)
+		if err := paramModeItems.itemOf(i, m); err != nil {
+			return "", nil, nil, err
 		}
 	}
 	return p.Insight, coords, modes, nil

@@ -15,6 +15,7 @@ var (
 	opLoadModel = def(Operation{
 		Name:        "load_model",
 		Description: "Create a model of a type (optionally restoring parameters) and return its model_id.",
+		Params:      modelFacts,
 	}, (*Engine).loadModel, nil)
 	opInference = def(Operation{
 		Name:        "inference",
@@ -27,24 +28,29 @@ var (
 		ReadOnly:    true,
 	}, (*Engine).getParameters, nil)
 	opBenchmark = def(Operation{
-		Name:        "benchmark",
-		Description: "Train a model with Adam on its data set and report losses and time; with model_id, train that loaded model in place.",
-		LongRunning: true,
+		Name:         "benchmark",
+		Description:  "Train a model with Adam on its data set and report losses and time; with model_id, train that loaded model in place.",
+		LongRunning:  true,
+		Params:       benchmarkFacts,
+		RequireOneOf: []string{"model_type", "model_id"},
 	}, (*Engine).benchmark, nil)
 	opSpectrum = def(Operation{
 		Name:        "string_spectrum",
 		Description: "Energy levels E_n = n/2 of a vibrating string for n = 1..max_modes.",
 		ReadOnly:    true,
+		Params:      spectrumFacts,
 	}, (*Engine).stringSpectrum, spectrumKey)
 	opStringParameters = def(Operation{
 		Name:        "string_parameters",
 		Description: "String length, tension and constants for an energy scale and coupling.",
 		ReadOnly:    true,
+		Params:      stringParametersFacts,
 	}, (*Engine).stringParameters, nil)
 	opUnified = def(Operation{
 		Name:        "unified_inference",
 		Description: "Couple an insight with Quasimoto coordinates and string modes: coupled amplitude and unified field.",
 		ReadOnly:    true,
+		Params:      unifiedFacts,
 	}, (*Engine).unifiedInference, unifiedKey)
 	opMetrics = def(Operation{
 		Name:        "get_metrics",

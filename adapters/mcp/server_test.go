@@ -303,6 +303,66 @@ var slowAtMax = map[string]bool{
 
 // walkBounds calls fn for each property (dotted path; "a[]" for the items
 // of array a) that has a numeric bound or maxItems.
+// TestSchemaDefaults checks every default of every schema against the
+// Engine: a call that gives the default explicitly answers as one that
+// leaves the parameter out.
+func TestSchemaDefaults(t *testing.T) {
+	eng := newEngine(t)
+	ctx := testContext(t)
+	base := map[string]map[string]any{
+		"benchmark": {"model_type": "quasimoto_1d", "config": map[string]any{"n_waves": 1}},
+	}
+	tools, err := tools()
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := func(op string, p map[string]any) map[string]any {
+		raw, _ := json.Marshal(p)
+		b, code := eng.CallJSON(ctx, op, raw)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil || code != dredge.CodeOK {
+			t.Fatalf("%s(%s): %s", op, raw, b)
+		}
+		delete(m, "cached")
+		delete(m, "seconds")
+		return m
+	}
+	n := 0
+	for _, tool := range tools {
+		walkSchema(tool.InputSchema.(*jsonschema.Schema), "", func(path string, s *jsonschema.Schema) {
+			if s.Default == nil {
+				return
+			}
+			n++
+			var def any
+			if err := json.Unmarshal(s.Default, &def); err != nil {
+				t.Fatal(err)
+			}
+			with := cloneJSON(base[tool.Name])
+			setPath(with, path, def)
+			if a, b := answer(tool.Name, base[tool.Name]), answer(tool.Name, with); !reflect.DeepEqual(a, b) {
+				t.Errorf("%s: %s left out answers %v, given its default %s %v", tool.Name, path, a, s.Default, b)
+			}
+		})
+	}
+	if n < 9 {
+		t.Errorf("checked %d defaults, want at least 9", n)
+	}
+}
+
+// walkSchema calls fn for every property, at any depth, by dotted path.
+func walkSchema(s *jsonschema.Schema, prefix string, fn func(string, *jsonschema.Schema)) {
+	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+		p := s.Properties[name]
+		path := name
+		if prefix != "" {
+			path = prefix + "." + name
+		}
+		fn(path, p)
+		walkSchema(p, path, fn)
+	}
+}
+
 func walkBounds(s *jsonschema.Schema, prefix string, fn func(string, *jsonschema.Schema)) {
 	for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
 		p := s.Properties[name]
