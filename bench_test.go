@@ -15,7 +15,7 @@ import (
 func BenchmarkUnifiedInference(b *testing.B) {
 	e := newEngine(b)
 	ctx := context.Background()
-	coords := []float64{0.5}
+	coords := dredge.Floats{0.5}
 	p := &dredge.UnifiedParams{Insight: "a distinct insight", Coords: &coords}
 	b.ReportAllocs()
 	b.ResetTimer()

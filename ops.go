@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/internal/jsonx"
 )
 
 // NoParams are the parameters of operations that take none.
@@ -151,12 +152,7 @@ func decodeParams(raw []byte, p any) error {
 	if raw[0] != '{' {
 		return invalid("params", "must be a JSON object")
 	}
-	// A fast decoder declines what it cannot decode exactly as
-	// encoding/json would, errors included; encoding/json decodes that.
-	if f, ok := p.(fastDecoder); ok && !fastDecodeOff.Load() && f.decodeFast(raw) {
-		return nil
-	}
-	if err := json.Unmarshal(raw, p); err != nil {
+	if err := jsonx.Unmarshal(raw, p); err != nil {
 		return decodeError("", err)
 	}
 	return nil
