@@ -12,7 +12,7 @@ import (
 // BenchmarkUnifiedInference measures the typed unified_inference on one
 // goroutine (the reference Python served about 4,500 per second):
 // "computed" without a cache, "cached" with the default memory cache and
-// the request repeated, so that each call decodes the stored answer.
+// the request repeated, so that each call copies the stored answer.
 func BenchmarkUnifiedInference(b *testing.B) {
 	for _, c := range []struct {
 		name string
@@ -21,7 +21,7 @@ func BenchmarkUnifiedInference(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			e := newEngine(b, c.opt)
 			ctx := context.Background()
-			coords := []float64{0.5}
+			coords := dredge.Floats{0.5}
 			p := &dredge.UnifiedParams{Insight: "a distinct insight", Coords: &coords}
 			b.ReportAllocs()
 			b.ResetTimer()

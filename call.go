@@ -9,6 +9,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+
+	"github.com/dredge-cli/dredge/internal/jsonx"
 )
 
 // NoParams are the parameters of operations that take none.
@@ -222,7 +224,7 @@ func decodeParams(raw []byte, p any) error {
 	if raw[0] != '{' {
 		return invalid("params", "must be a JSON object")
 	}
-	if err := json.Unmarshal(raw, p); err != nil {
+	if err := jsonx.Unmarshal(raw, p); err != nil {
 		return decodeError("", err)
 	}
 	return nil

@@ -41,7 +41,7 @@ func TestTypedAndJSONAgree(t *testing.T) {
 		}
 		e := newEngine(t, opts...)
 		id := loadModel(t, e, `{"model_type":"quasimoto_1d"}`)
-		coords, modes := []float64{0.25, 0.75}, []int{2, 3}
+		coords, modes := dredge.Floats{0.25, 0.75}, dredge.Ints{2, 3}
 		cases := []struct {
 			op, params string
 			typed      func() (any, error)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/dredge-cli/dredge/stringtheory"
@@ -103,11 +104,16 @@ func decodeError(prefix string, err error) error {
 		}
 		return fe
 	case errors.As(err, &te):
-		field := join(prefix, te.Field)
+		// An element of a strict list (Floats, Ints, ParamValue) is
+		// "[i]" after the field's path: "quasimoto_coords.[1]".
+		field := strings.ReplaceAll(join(prefix, te.Field), ".[", "[")
 		if field == "" {
 			field = "params"
 		}
 		what := te.Value
+		if num, ok := strings.CutPrefix(what, "number "); ok && te.Type.Kind() == reflect.Float64 {
+			return invalid(field, "must be a finite number, got %s", num)
+		}
 		if strings.HasPrefix(what, "number ") {
 			return invalid(field, "%s does not fit %s", what, goTypeName(te.Type.String()))
 		}

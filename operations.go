@@ -1,7 +1,6 @@
 package dredge
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/dredge-cli/dredge/accel"
+	"github.com/dredge-cli/dredge/internal/jsonx"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
@@ -106,43 +106,29 @@ type ModelConfig struct {
 // object with a "value" field; it decodes to the flattened values.
 type ParamValue []float64
 
-// UnmarshalJSON implements json.Unmarshaler.
+// UnmarshalJSON implements json.Unmarshaler. A value that is not a number
+// is a *json.UnmarshalTypeError naming its element ("[2][1]", "value[0]").
 func (p *ParamValue) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '{' {
+	path := ""
+	if s := (numScanner{b: b}); s.peek() == '{' {
 		var obj struct {
 			Value json.RawMessage `json:"value"`
 		}
-		if err := json.Unmarshal(b, &obj); err != nil || obj.Value == nil {
+		if err := jsonx.Unmarshal(b, &obj); err != nil || obj.Value == nil {
 			return invalid("config.parameters", "an object parameter needs a \"value\" field")
 		}
-		b = obj.Value
+		b, path = obj.Value, "value"
 	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return invalid("config.parameters", "malformed value: %v", err)
+	s := numScanner{b: b}
+	v, bad := s.nested(make([]float64, 0, 8), 0)
+	if bad == nil {
+		bad = s.rest()
 	}
-	out := make([]float64, 0, 8)
-	var walk func(v any) error
-	walk = func(v any) error {
-		switch x := v.(type) {
-		case float64:
-			out = append(out, x)
-		case []any:
-			for _, e := range x {
-				if err := walk(e); err != nil {
-					return err
-				}
-			}
-		default:
-			return invalid("config.parameters", "values must be numbers or arrays of numbers")
-		}
-		return nil
+	if bad != nil {
+		bad.path = path + bad.path
+		return bad.typeError(floatType)
 	}
-	if err := walk(v); err != nil {
-		return err
-	}
-	*p = out
+	*p = v
 	return nil
 }
 
@@ -670,9 +656,9 @@ func (e *Engine) stringParameters(ctx context.Context, p *StringParametersParams
 
 // UnifiedParams are unified_inference's parameters.
 type UnifiedParams struct {
-	Insight string     `json:"dredge_insight" jsonschema:"free text insight (default empty)"`
-	Coords  *[]float64 `json:"quasimoto_coords,omitempty" jsonschema:"Quasimoto coordinates (default [0.5])"`
-	Modes   *[]int     `json:"string_modes,omitempty" jsonschema:"string mode numbers, each ≥ 1 (default [1, 2, 3])"`
+	Insight string  `json:"dredge_insight" jsonschema:"free text insight (default empty)"`
+	Coords  *Floats `json:"quasimoto_coords,omitempty" jsonschema:"Quasimoto coordinates (default [0.5])"`
+	Modes   *Ints   `json:"string_modes,omitempty" jsonschema:"string mode numbers, each ≥ 1 (default [1, 2, 3])"`
 }
 
 // UnifiedResult is unified_inference's result.

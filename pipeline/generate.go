@@ -46,8 +46,8 @@ func (g *LoadTest) prepare() {
 	g.unified = make([]dredge.UnifiedParams, 30)
 	g.params = make([][]byte, 30)
 	for k := range 30 {
-		coords := []float64{0.1 * float64(k%10), 0.2 * float64(k%5), 0.3 * float64(k%3)}
-		modes := []int{1 + k%3, 2 + k%2, 3}
+		coords := dredge.Floats{0.1 * float64(k%10), 0.2 * float64(k%5), 0.3 * float64(k%3)}
+		modes := dredge.Ints{1 + k%3, 2 + k%2, 3}
 		g.unified[k] = dredge.UnifiedParams{Insight: Insights[k%5], Coords: &coords, Modes: &modes}
 		g.params[k], _ = json.Marshal(&g.unified[k])
 	}
