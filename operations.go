@@ -444,7 +444,9 @@ func inferenceKey(e *Engine, p *InferenceParams) (string, error) {
 		k.int(v.Width)
 		k.floats(v.Data)
 	}
-	return k.key("inference/v2/"), nil
+	key := k.key("inference/v2/")
+	ent.remember(key)
+	return key, nil
 }
 
 func (r *InferenceResult) cachedCopy() any {
@@ -836,27 +838,4 @@ func (e *Engine) lift(ctx context.Context, p *LiftParams) (*LiftResult, error) {
 	}
 	sum := sha256.Sum256([]byte(t))
 	return &LiftResult{Success: true, ID: hex.EncodeToString(sum[:]), Text: t, Lifted: true, Message: "Insight lifted"}, nil
-}
-
-// ModelSummary describes one loaded model.
-type ModelSummary struct {
-	ModelID     string         `json:"model_id"`
-	ModelType   string         `json:"model_type"`
-	NParameters int            `json:"n_parameters"`
-	Config      map[string]any `json:"config"`
-}
-
-// Models lists the loaded models, sorted by id.
-func (e *Engine) Models(ctx context.Context) ([]ModelSummary, error) {
-	if err := e.check(); err != nil {
-		return nil, err
-	}
-	ents := e.models.list()
-	out := make([]ModelSummary, len(ents))
-	for i, ent := range ents {
-		ent.mu.RLock()
-		out[i] = ModelSummary{ModelID: ent.id, ModelType: ent.typ, NParameters: ent.model.NumParameters(), Config: ent.model.Config()}
-		ent.mu.RUnlock()
-	}
-	return out, nil
 }

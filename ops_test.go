@@ -149,8 +149,8 @@ func TestOperationsRoundTrip(t *testing.T) {
 		t.Fatalf("list_capabilities: %v", caps)
 	}
 	ops := caps["capabilities"].(map[string]any)["operations"].([]any)
-	if len(ops) != 11 {
-		t.Errorf("%d operations listed, want 11: %v", len(ops), ops)
+	if len(ops) != 13 {
+		t.Errorf("%d operations listed, want 13: %v", len(ops), ops)
 	}
 	dev := caps["features"].(map[string]any)["device_info"].(map[string]any)
 	if dev["kind"] != "cpu" || dev["reason"] == "" {
@@ -248,8 +248,12 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	// Two models before, and 13 load_model calls (i = 1, 5, …, 49) by each
 	// goroutine.
-	if ms, err := e.Models(ctx); err != nil || len(ms) != 2+8*13 {
-		t.Errorf("%d models loaded (%v), want %d", len(ms), err, 2+8*13)
+	ms, err := e.ListModels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms.Models) != 2+8*13 {
+		t.Errorf("%d models loaded, want %d", len(ms.Models), 2+8*13)
 	}
 }
 

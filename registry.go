@@ -21,6 +21,39 @@ type entry struct {
 	model       stringtheory.Model
 	fingerprint string // paramsFingerprint of the parameters: their version
 	charge      int64  // bytes charged to the Engine's budget
+
+	keysMu sync.Mutex
+	keys   map[string]struct{} // result-cache keys of its inferences, for unload_model
+}
+
+// maxRememberedKeys bounds the inference keys a model remembers (about
+// 100 bytes each). Results of inferences past it are not deleted when the
+// model is unloaded; no request can reach them (ids are never reused) and
+// they leave the cache with its TTL or its eviction.
+const maxRememberedKeys = 1 << 14
+
+// remember records a result-cache key of one of the model's inferences.
+func (e *entry) remember(key string) {
+	e.keysMu.Lock()
+	defer e.keysMu.Unlock()
+	if e.keys == nil {
+		e.keys = make(map[string]struct{})
+	}
+	if len(e.keys) < maxRememberedKeys {
+		e.keys[key] = struct{}{}
+	}
+}
+
+// forget returns the remembered keys and forgets them.
+func (e *entry) forget() []string {
+	e.keysMu.Lock()
+	defer e.keysMu.Unlock()
+	keys := make([]string, 0, len(e.keys))
+	for k := range e.keys {
+		keys = append(keys, k)
+	}
+	e.keys = nil
+	return keys
 }
 
 // changed records a change of the parameters; mu must be held for writing.
@@ -64,6 +97,21 @@ func (r *registry) get(id string) (*entry, error) {
 	if !ok {
 		return nil, notFound("model_id", "no model %q is loaded", truncate(id, 64))
 	}
+	return e, nil
+}
+
+// remove unregisters the model id and returns it.
+func (r *registry) remove(id string) (*entry, error) {
+	e, err := r.get(id)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byID[id] != e {
+		return nil, notFound("model_id", "no model %q is loaded", truncate(id, 64))
+	}
+	delete(r.byID, id)
 	return e, nil
 }
 

@@ -17,6 +17,15 @@ var (
 		Description: "Create a model of a type (optionally restoring parameters) and return its model_id.",
 		Params:      modelFacts,
 	}, (*Engine).loadModel, nil)
+	opListModels = def(Operation{
+		Name:        "list_models",
+		Description: "List the loaded models: id, type, parameter count and configuration.",
+		ReadOnly:    true,
+	}, noParams((*Engine).listModels), nil)
+	opUnloadModel = def(Operation{
+		Name:        "unload_model",
+		Description: "Unload a model: its id stops answering, its memory returns to MODEL_MEMORY_LIMIT, its cached results are deleted.",
+	}, (*Engine).unloadModel, nil)
 	opInference = def(Operation{
 		Name:        "inference",
 		Description: "Evaluate a loaded model at a batch of points.",
@@ -79,7 +88,8 @@ var (
 
 func init() {
 	for _, o := range []*Operation{
-		&opCapabilities.Operation, &opLoadModel.Operation, &opInference.Operation,
+		&opCapabilities.Operation, &opLoadModel.Operation, &opListModels.Operation,
+		&opUnloadModel.Operation, &opInference.Operation,
 		&opGetParameters.Operation, &opBenchmark.Operation, &opSpectrum.Operation,
 		&opStringParameters.Operation, &opUnified.Operation, &opMetrics.Operation,
 		&opCacheStats.Operation, &opLift.Operation,

@@ -41,7 +41,7 @@ func TestNumericArraysStrict(t *testing.T) {
 	e := newEngine(t)
 	ctx := context.Background()
 	for _, v := range badNumbers {
-		before, err := e.Models(ctx)
+		before, err := e.ListModels(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -66,12 +66,12 @@ func TestNumericArraysStrict(t *testing.T) {
 			}
 		}
 		// The failed load_model calls added no model.
-		after, err := e.Models(ctx)
+		after, err := e.ListModels(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(after) != len(before)+2 { // the two that numericArrayCases loaded
-			t.Errorf("%s: %d models before, %d after (2 loaded)", v, len(before), len(after))
+		if len(after.Models) != len(before.Models)+2 { // the two that numericArrayCases loaded
+			t.Errorf("%s: %d models before, %d after (2 loaded)", v, len(before.Models), len(after.Models))
 		}
 	}
 }

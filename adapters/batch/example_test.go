@@ -30,7 +30,7 @@ not json
 	fmt.Println(sum.TotalTasks, sum.Successful, sum.Failed)
 	// Output:
 	// {"id":"s1","result":{"success":true,"dimensions":10,"max_modes":3,"energy_spectrum":[0.5,1,1.5],"cached":false}}
-	// {"id":"line-2","error":"operation: unknown operation \"no_such_operation\" (known: benchmark, get_cache_stats, get_metrics, get_parameters, inference, lift, list_capabilities, load_model, string_parameters, string_spectrum, unified_inference)","code":"not_found","field":"operation","line":2}
+	// {"id":"line-2","error":"operation: unknown operation \"no_such_operation\" (known: benchmark, get_cache_stats, get_metrics, get_parameters, inference, lift, list_capabilities, list_models, load_model, string_parameters, string_spectrum, unified_inference, unload_model)","code":"not_found","field":"operation","line":2}
 	// {"id":"7","error":"max_modes: must be an integer, got string","code":"invalid_argument","field":"max_modes","line":3}
 	// {"id":"line-4","error":"line 4: not a JSON task object: invalid character 'o' in literal null (expecting 'u')","code":"invalid_argument","line":4}
 	// 4 1 3

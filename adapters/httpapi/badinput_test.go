@@ -45,7 +45,7 @@ func TestBadNumbers(t *testing.T) {
 	ctx := context.Background()
 	for _, v := range []string{`null`, `"1"`, `true`, `1e400`} {
 		cases := badNumberCases(t, h.eng, v)
-		before, err := h.eng.Models(ctx)
+		before, err := h.eng.ListModels(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,12 +69,12 @@ func TestBadNumbers(t *testing.T) {
 				}
 			}
 		}
-		after, err := h.eng.Models(ctx)
+		after, err := h.eng.ListModels(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(after) != len(before) {
-			t.Errorf("%s: %d models before the bad requests, %d after", v, len(before), len(after))
+		if len(after.Models) != len(before.Models) {
+			t.Errorf("%s: %d models before the bad requests, %d after", v, len(before.Models), len(after.Models))
 		}
 	}
 }

@@ -26,7 +26,7 @@ func TestBadNumbers(t *testing.T) {
 	}
 	wave := load(`{"model_type":"quasimoto_1d"}`)
 	mlp := load(`{"model_type":"string_theory","config":{"dimensions":3,"hidden_size":4}}`)
-	before, err := eng.Models(ctx)
+	before, err := eng.ListModels(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestBadNumbers(t *testing.T) {
 			}
 		}
 	}
-	if after, err := eng.Models(ctx); err != nil || len(after) != len(before) {
-		t.Errorf("%d models before the bad calls, %d after (%v)", len(before), len(after), err)
+	if after, err := eng.ListModels(ctx); err != nil || len(after.Models) != len(before.Models) {
+		t.Errorf("%d models before the bad calls, %d after (%v)", len(before.Models), len(after.Models), err)
 	}
 }

@@ -60,10 +60,12 @@ func Example() {
 	// inference
 	// lift
 	// list_capabilities
+	// list_models
 	// load_model
 	// string_parameters
 	// string_spectrum
 	// unified_inference
+	// unload_model
 	// {"success":true,"dimensions":10,"max_modes":3,"energy_spectrum":[0.5,1,1.5],"cached":false}
 	// true invalid_argument: max_modes: must be between 1 and 100000, got 0
 }

@@ -3,7 +3,7 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
+
 	"fmt"
 	"net/url"
 	"strings"
@@ -17,8 +17,8 @@ import (
 const (
 	// CapabilitiesURI reads list_capabilities' JSON.
 	CapabilitiesURI = "dredge://capabilities"
-	// ModelsURI reads the loaded models:
-	// {"models": [{"model_id", "model_type", "n_parameters", "config"}, …]}.
+	// ModelsURI reads list_models' JSON: {"success": true, "models":
+	// [{"model_id", "model_type", "n_parameters", "config"}, …]}.
 	ModelsURI = "dredge://models"
 	// ModelURITemplate reads one loaded model's get_parameters JSON; an
 	// unknown model_id is a resource-not-found error.
@@ -44,19 +44,13 @@ func addResources(srv *sdk.Server, eng *dredge.Engine) {
 		Name:        "capabilities",
 		Title:       "DREDGE capabilities",
 		Description: "Model types, operations and features (caching, metrics, device): list_capabilities' JSON.",
-	}, func(ctx context.Context) ([]byte, error) {
-		body, code := eng.CallJSON(ctx, "list_capabilities", nil)
-		if code != dredge.CodeOK {
-			return nil, errors.New(string(code))
-		}
-		return body, nil
-	})
+	}, operationJSON(eng, "list_capabilities"))
 	addJSON(&sdk.Resource{
 		URI:         ModelsURI,
 		Name:        "models",
 		Title:       "Loaded models",
-		Description: "The models loaded with load_model: id, type, parameter count and configuration.",
-	}, func(ctx context.Context) ([]byte, error) { return modelsJSON(ctx, eng) })
+		Description: "The models loaded with load_model: list_models' JSON (id, type, parameter count and configuration).",
+	}, operationJSON(eng, "list_models"))
 	srv.AddResourceTemplate(&sdk.ResourceTemplate{
 		URITemplate: ModelURITemplate,
 		Name:        "model",
@@ -84,18 +78,12 @@ func addResources(srv *sdk.Server, eng *dredge.Engine) {
 	})
 }
 
-// modelsJSON encodes the loaded models for [ModelsURI].
-func modelsJSON(ctx context.Context, eng *dredge.Engine) ([]byte, error) {
-	ms, err := eng.Models(ctx)
-	if err != nil {
-		return nil, err
+// operationJSON reads the JSON answer of an operation without params.
+func operationJSON(eng *dredge.Engine, op string) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		a := eng.Answer(ctx, op, nil)
+		return a.Body, a.Err
 	}
-	if ms == nil {
-		ms = []dredge.ModelSummary{}
-	}
-	return json.Marshal(struct {
-		Models []dredge.ModelSummary `json:"models"`
-	}{ms})
 }
 
 func unescape(s string) (string, bool) {

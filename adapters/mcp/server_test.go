@@ -589,7 +589,7 @@ func TestResources(t *testing.T) {
 	if got, want := mustRead(CapabilitiesURI), decode(t, caps); !reflect.DeepEqual(got, want) {
 		t.Errorf("capabilities %v, want %v", got, want)
 	}
-	if got := mustRead(ModelsURI); !reflect.DeepEqual(got, map[string]any{"models": []any{}}) {
+	if got := mustRead(ModelsURI); !reflect.DeepEqual(got, map[string]any{"success": true, "models": []any{}}) {
 		t.Errorf("models before loading: %v", got)
 	}
 
@@ -597,6 +597,10 @@ func TestResources(t *testing.T) {
 		if res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "load_model", Arguments: json.RawMessage(args)}); err != nil || res.IsError {
 			t.Fatalf("load_model %s: %v %v", args, err, res)
 		}
+	}
+	listed, _ := eng.CallJSON(ctx, "list_models", nil)
+	if got, want := mustRead(ModelsURI), decode(t, listed); !reflect.DeepEqual(got, want) {
+		t.Errorf("models %v, want list_models' %v", got, want)
 	}
 	models := mustRead(ModelsURI).(map[string]any)["models"].([]any)
 	var ids []string
@@ -670,9 +674,12 @@ func TestConcurrentSessions(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	ms, err := eng.Models(ctx)
-	if err != nil || len(ms) != 20 {
-		t.Errorf("%d models loaded (%v), want 20", len(ms), err)
+	ms, err := eng.ListModels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms.Models) != 20 {
+		t.Errorf("%d models loaded, want 20", len(ms.Models))
 	}
 }
 

@@ -78,7 +78,7 @@ func TestStdio(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr.Bytes())
 	}
 	want := `{"id":"a","result":{"success":true,"dimensions":10,"max_modes":2,"energy_spectrum":[0.5,1],"cached":false}}` + "\n" +
-		`{"id":"line-2","error":"operation: unknown operation \"nope\" (known: benchmark, get_cache_stats, get_metrics, get_parameters, inference, lift, list_capabilities, load_model, string_parameters, string_spectrum, unified_inference)","code":"not_found","field":"operation","line":2}` + "\n"
+		`{"id":"line-2","error":"operation: unknown operation \"nope\" (known: benchmark, get_cache_stats, get_metrics, get_parameters, inference, lift, list_capabilities, list_models, load_model, string_parameters, string_spectrum, unified_inference, unload_model)","code":"not_found","field":"operation","line":2}` + "\n"
 	if stdout.String() != want {
 		t.Errorf("stdout:\n%s\nwant:\n%s", stdout.Bytes(), want)
 	}
