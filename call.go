@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/dredge-cli/dredge/internal/jsonx"
 )
@@ -29,6 +30,11 @@ type Operation struct {
 	// LongRunning reports an operation that may run for minutes (training):
 	// it gets the Engine's long deadline instead of the request deadline.
 	LongRunning bool
+	// Quick reports an operation whose work is bounded to microseconds by
+	// its parameters' limits and never waits (no I/O, no lock held long):
+	// the Engine gives it no deadline, which nothing in it would observe,
+	// and saves the timer (0.3–0.4 µs of a 1.4 µs cached call).
+	Quick bool
 	// Cached reports an operation whose results the Engine keeps in its
 	// result cache (when it has one).
 	Cached bool
@@ -113,6 +119,11 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 	if err := e.check(); err != nil {
 		return nil, nil, err
 	}
+	if d := e.timeouts[b2i(h.LongRunning)]; d > 0 && !h.Quick {
+		var cancel context.CancelFunc
+		ctx, cancel = withTimeout(ctx, d)
+		defer cancel()
+	}
 	ctx, span := e.startOp(ctx, h.Name)
 	defer func() {
 		if r := recover(); r != nil {
@@ -141,6 +152,22 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 	}
 	e.store(ctx, key, res)
 	return res, nil, nil
+}
+
+// withTimeout is context.WithTimeout, except that a ctx whose deadline
+// comes first is kept as it is.
+func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Call runs the named operation with JSON params and returns its typed

@@ -1,6 +1,7 @@
 package dredge
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dredge-cli/dredge/accel"
 	"github.com/dredge-cli/dredge/cache"
@@ -69,6 +71,29 @@ type config struct {
 
 	modelMemory int64
 	maxHeavy    int
+
+	requestTimeout, longTimeout time.Duration // 0: the default; < 0: none
+}
+
+// The deadlines an Engine gives operation calls by default (see
+// [WithTimeouts]).
+const (
+	DefaultRequestTimeout     = 30 * time.Second
+	DefaultLongRequestTimeout = 10 * time.Minute
+)
+
+// WithTimeouts sets the deadlines the Engine gives each operation call,
+// whichever adapter makes it: request for ordinary operations, long for
+// long-running ones ([Operation.LongRunning]: training). A caller's earlier
+// deadline stays. 0 keeps the default ([DefaultRequestTimeout],
+// [DefaultLongRequestTimeout]); a negative duration means no deadline.
+// A call past its deadline fails with CodeUnavailable; training stops
+// within one epoch of it.
+func WithTimeouts(request, long time.Duration) Option {
+	return optionFunc(func(c *config) error {
+		c.requestTimeout, c.longTimeout = request, long
+		return nil
+	})
 }
 
 // WithDevice makes the Engine run its models on dev. It takes precedence
@@ -149,6 +174,8 @@ type Engine struct {
 	mon   *monitor.Monitor              // nil: not instrumented
 	opMon map[string]*monitor.Operation // per operation, nil entries record nothing
 
+	timeouts [2]time.Duration // per call: ordinary, long-running; 0: none
+
 	budget budget // memory of loaded models and running trainings
 	heavy  turns  // heavy calls running
 
@@ -178,6 +205,9 @@ func New(opts ...Option) (*Engine, error) {
 		stringNN: c.stringNN,
 	}
 	e.models.max = c.maxModels
+	for i, d := range [2]time.Duration{cmp.Or(c.requestTimeout, DefaultRequestTimeout), cmp.Or(c.longTimeout, DefaultLongRequestTimeout)} {
+		e.timeouts[i] = max(d, 0)
+	}
 	if c.device != nil {
 		e.dev = c.device
 	} else {

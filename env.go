@@ -2,6 +2,7 @@ package dredge
 
 import (
 	"os"
+	"time"
 
 	"github.com/dredge-cli/dredge/cache"
 	"github.com/dredge-cli/dredge/internal/envvar"
@@ -26,7 +27,10 @@ import (
 //     optional unit (KB, MB, GB in powers of 1000; KiB, MiB, GiB in powers
 //     of 1024), e.g. 8GiB (see [WithModelMemoryLimit]);
 //   - MAX_CONCURRENT_HEAVY: heavy calls that run at once (see
-//     [WithMaxConcurrentHeavy]).
+//     [WithMaxConcurrentHeavy]);
+//   - REQUEST_TIMEOUT, LONG_REQUEST_TIMEOUT: the deadlines of ordinary and
+//     long-running (training) operation calls in seconds, default 30 and
+//     600; 0 turns a deadline off (see [WithTimeouts]).
 //
 // Unset variables keep the defaults; a malformed value makes [New] fail
 // with an error naming the variable. Options after FromEnv override it.
@@ -56,6 +60,9 @@ func fromEnv(c *config, lookup envvar.Lookup) error {
 	c.deviceKind = r.Enum("DEVICE", c.deviceKind, "auto", "cpu", "cuda", "gpu")
 	c.modelMemory = r.Bytes("MODEL_MEMORY_LIMIT", c.modelMemory)
 	c.maxHeavy = r.Int("MAX_CONCURRENT_HEAVY", c.maxHeavy, 1, 1<<16)
+	const maxTimeout = 365 * 24 * time.Hour
+	c.requestTimeout = r.Seconds("REQUEST_TIMEOUT", c.requestTimeout, -1, maxTimeout) // 0: none
+	c.longTimeout = r.Seconds("LONG_REQUEST_TIMEOUT", c.longTimeout, -1, maxTimeout)
 	d := c.stringNN
 	d.NumLayers = r.Int("STRING_NN_LAYERS", d.NumLayers, 1, stringtheory.MaxLayers)
 	d.HiddenSize = r.Int("STRING_NN_HIDDEN", d.HiddenSize, 1, stringtheory.MaxHidden)

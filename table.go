@@ -11,6 +11,7 @@ var (
 		Name:        "list_capabilities",
 		Description: "List the model types, operations and features (caching, metrics, device).",
 		ReadOnly:    true,
+		Quick:       true,
 	}, noParams((*Engine).capabilities), nil)
 	opLoadModel = def(Operation{
 		Name:        "load_model",
@@ -21,6 +22,7 @@ var (
 		Name:        "list_models",
 		Description: "List the loaded models: id, type, parameter count and configuration.",
 		ReadOnly:    true,
+		Quick:       true,
 	}, noParams((*Engine).listModels), nil)
 	opUnloadModel = def(Operation{
 		Name:        "unload_model",
@@ -47,24 +49,28 @@ var (
 		Name:        "string_spectrum",
 		Description: "Energy levels E_n = n/2 of a vibrating string for n = 1..max_modes.",
 		ReadOnly:    true,
+		Quick:       true,
 		Params:      spectrumFacts,
 	}, (*Engine).stringSpectrum, spectrumKey)
 	opStringParameters = def(Operation{
 		Name:        "string_parameters",
 		Description: "String length, tension and constants for an energy scale and coupling.",
 		ReadOnly:    true,
+		Quick:       true,
 		Params:      stringParametersFacts,
 	}, (*Engine).stringParameters, nil)
 	opUnified = def(Operation{
 		Name:        "unified_inference",
 		Description: "Couple an insight with Quasimoto coordinates and string modes: coupled amplitude and unified field.",
 		ReadOnly:    true,
+		Quick:       true,
 		Params:      unifiedFacts,
 	}, (*Engine).unifiedInference, unifiedKey)
 	opMetrics = def(Operation{
 		Name:        "get_metrics",
 		Description: "Counters, gauges, histograms and timers of the operations served.",
 		ReadOnly:    true,
+		Quick:       true,
 	}, noParams((*Engine).metrics), nil)
 	opCacheStats = def(Operation{
 		Name:        "get_cache_stats",
@@ -75,6 +81,7 @@ var (
 		Name:        "lift",
 		Description: "Lift an insight: its id is the SHA-256 hex of the text.",
 		ReadOnly:    true,
+		Quick:       true,
 	}, (*Engine).lift, nil)
 )
 
