@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -34,124 +33,6 @@ const (
 	ServiceName        = "DREDGE x Dolly"
 	ServiceDescription = "GPU-CPU Lifter · Save · Files · Print"
 )
-
-// Option configures an [Engine]. Options are applied in order, so a later
-// option overrides an earlier one.
-type Option interface {
-	apply(*config) error
-}
-
-type optionFunc func(*config) error
-
-func (f optionFunc) apply(c *config) error { return f(c) }
-
-// StringNNDefaults are the string-theory MLP's defaults used by load_model
-// when the request's config leaves them out (STRING_NN_* variables).
-type StringNNDefaults struct {
-	// NumLayers is the hidden layer count, 1..10 (0: 2).
-	NumLayers int
-	// HiddenSize is the hidden width (0: 64).
-	HiddenSize int
-	// UseBatchNorm adds batch normalisation before each tanh.
-	UseBatchNorm bool
-}
-
-type config struct {
-	device     accel.Device
-	deviceKind string
-	logger     *slog.Logger
-	stringNN   StringNNDefaults
-	maxModels  int
-	cache      cache.Cache
-	cacheCfg   *cache.Config
-	cacheSet   bool
-	monitor    *monitor.Monitor
-	monitorCfg *monitor.Config
-	monitorSet bool
-
-	modelMemory int64
-	maxHeavy    int
-
-	requestTimeout, longTimeout time.Duration // 0: the default; < 0: none
-}
-
-// The deadlines an Engine gives operation calls by default (see
-// [WithTimeouts]).
-const (
-	DefaultRequestTimeout     = 30 * time.Second
-	DefaultLongRequestTimeout = 10 * time.Minute
-)
-
-// WithTimeouts sets the deadlines the Engine gives each operation call,
-// whichever adapter makes it: request for ordinary operations, long for
-// long-running ones ([Operation.LongRunning]: training). A caller's earlier
-// deadline stays. 0 keeps the default ([DefaultRequestTimeout],
-// [DefaultLongRequestTimeout]); a negative duration means no deadline.
-// A call past its deadline fails with CodeUnavailable; training stops
-// within one epoch of it.
-func WithTimeouts(request, long time.Duration) Option {
-	return optionFunc(func(c *config) error {
-		c.requestTimeout, c.longTimeout = request, long
-		return nil
-	})
-}
-
-// WithDevice makes the Engine run its models on dev. It takes precedence
-// over [WithDeviceKind]. The Engine does not close a device it was given.
-func WithDevice(dev accel.Device) Option {
-	return optionFunc(func(c *config) error {
-		if dev == nil {
-			return fmt.Errorf("%w: WithDevice(nil)", ErrInvalidArgument)
-		}
-		c.device = dev
-		return nil
-	})
-}
-
-// WithDeviceKind selects the device by kind: "auto" (the default), "cpu" or
-// "cuda" (see [accel.Open] for the fallback rules).
-func WithDeviceKind(kind string) Option {
-	return optionFunc(func(c *config) error {
-		c.deviceKind = kind
-		return nil
-	})
-}
-
-// WithLogger sets the logger for warnings and errors the Engine cannot
-// return (the default discards them).
-func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) error {
-		if l != nil {
-			c.logger = l
-		}
-		return nil
-	})
-}
-
-// WithStringNNDefaults sets the string-theory MLP's defaults.
-func WithStringNNDefaults(d StringNNDefaults) Option {
-	return optionFunc(func(c *config) error {
-		if d.NumLayers != 0 && (d.NumLayers < 1 || d.NumLayers > stringtheory.MaxLayers) {
-			return invalid("STRING_NN_LAYERS", "must be between 1 and %d, got %d", stringtheory.MaxLayers, d.NumLayers)
-		}
-		if d.HiddenSize != 0 && (d.HiddenSize < 1 || d.HiddenSize > stringtheory.MaxHidden) {
-			return invalid("STRING_NN_HIDDEN", "must be between 1 and %d, got %d", stringtheory.MaxHidden, d.HiddenSize)
-		}
-		c.stringNN = d
-		return nil
-	})
-}
-
-// WithMaxModels bounds the number of models loaded at once (default 10,000).
-func WithMaxModels(n int) Option {
-	return optionFunc(func(c *config) error {
-		if n < 1 {
-			return invalid("max_models", "must be ≥ 1, got %d", n)
-		}
-		c.maxModels = n
-		return nil
-	})
-}
 
 // Engine runs DREDGE's operations. It holds the device, the model registry
 // and the subsystems (cache, monitor) that the operations use. Every

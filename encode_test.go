@@ -32,9 +32,6 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	type plain UnifiedResult // no AppendJSON: encoding/json's own output
 	checkAppend(t, r, (*plain)(r))
 
-	spec := &SpectrumResult{Success: true, Dimensions: 10, MaxModes: 3, EnergySpectrum: []float64{0.5, 1, 1.5e-7}}
-	type plainSpec SpectrumResult
-	checkAppend(t, spec, (*plainSpec)(spec))
 	for _, out := range []Values{Column(1, -2.5e-9, 3e21), Rows([]float64{1, 2}, []float64{3, 4.25})} {
 		inf := &InferenceResult{Success: true, ModelID: "siren_<0>", Output: out, Cached: true}
 		type plainInf InferenceResult

@@ -38,36 +38,6 @@ const (
 	HeavyWork = 1 << 24
 )
 
-// WithModelMemoryLimit sets the memory budget of loaded models in bytes
-// (MODEL_MEMORY_LIMIT). A load that would pass it fails with
-// [CodeResourceExhausted]; models already loaded stay. Running trainings
-// are charged too while they run. 0 keeps the default:
-// [ModelMemoryFraction] of the memory the process may use, or
-// [DefaultModelMemoryLimit] where that is unknown.
-func WithModelMemoryLimit(bytes int64) Option {
-	return optionFunc(func(c *config) error {
-		if bytes < 0 {
-			return invalid("MODEL_MEMORY_LIMIT", "must not be negative, got %d", bytes)
-		}
-		c.modelMemory = bytes
-		return nil
-	})
-}
-
-// WithMaxConcurrentHeavy bounds the heavy calls (training, and inferences of
-// at least [HeavyWork]) that run at once (MAX_CONCURRENT_HEAVY; 0: GOMAXPROCS).
-// Others wait for a turn until their context is done, then fail with
-// [CodeUnavailable]. Light calls never wait for heavy ones.
-func WithMaxConcurrentHeavy(n int) Option {
-	return optionFunc(func(c *config) error {
-		if n < 0 {
-			return invalid("MAX_CONCURRENT_HEAVY", "must not be negative, got %d", n)
-		}
-		c.maxHeavy = n
-		return nil
-	})
-}
-
 // SoftLimitFraction is the part of the memory behind the model budget
 // that [Engine.SoftMemoryLimit] suggests for Go's soft memory limit.
 const SoftLimitFraction = 0.9

@@ -14,25 +14,6 @@ import (
 	"github.com/dredge-cli/dredge/cache"
 )
 
-// WithCache makes the Engine cache results in c (the Engine does not close
-// it). WithCache(nil) disables caching. By default an Engine caches in a
-// memory cache of its own.
-func WithCache(c cache.Cache) Option {
-	return optionFunc(func(cfg *config) error {
-		cfg.cache, cfg.cacheCfg, cfg.cacheSet = c, nil, true
-		return nil
-	})
-}
-
-// WithCacheConfig makes the Engine open (and own) a cache from cfg; a
-// zero cfg (Enabled false) disables caching.
-func WithCacheConfig(c cache.Config) Option {
-	return optionFunc(func(cfg *config) error {
-		cfg.cache, cfg.cacheCfg, cfg.cacheSet = nil, &c, true
-		return nil
-	})
-}
-
 // openCache sets up the result cache from the configuration.
 func (e *Engine) openCache(c *config) error {
 	backend := c.cache

@@ -1,9 +1,7 @@
 package stringtheory
 
 import (
-	"encoding/json"
 	"math"
-	"slices"
 	"strconv"
 )
 
@@ -249,49 +247,4 @@ func (s Vibration) UnifiedInference(insight string, coords []float64, modes []in
 		CoupledAmplitude: amp,
 		UnifiedField:     UnifiedFieldResult{X: fx, Amplitudes: fa, Dimensions: s.Dimensions},
 	}, nil
-}
-
-// defaultFieldJSON is the JSON encoding of the default unified field's
-// coordinates and amplitudes, made once: encoding 200 floats costs far
-// more than the rest of a unified inference.
-var defaultFieldJSON = func() [2][]byte {
-	x, _ := json.Marshal(defaultField.X)
-	a, _ := json.Marshal(defaultField.Amplitudes)
-	return [2][]byte{x, a}
-}()
-
-// MarshalJSON encodes the field, reusing the encoding of the default field
-// when the values are unchanged.
-func (f UnifiedFieldResult) MarshalJSON() ([]byte, error) {
-	return f.AppendJSON(make([]byte, 0, 64+len(defaultFieldJSON[0])+len(defaultFieldJSON[1])))
-}
-
-// AppendJSON appends the field's JSON encoding to b.
-func (f UnifiedFieldResult) AppendJSON(b []byte) ([]byte, error) {
-	b = append(b, `{"x_coordinates":`...)
-	var err error
-	if b, err = appendFloatsJSON(b, f.X, defaultField.X, defaultFieldJSON[0]); err != nil {
-		return nil, err
-	}
-	b = append(b, `,"field_amplitudes":`...)
-	if b, err = appendFloatsJSON(b, f.Amplitudes, defaultField.Amplitudes, defaultFieldJSON[1]); err != nil {
-		return nil, err
-	}
-	b = append(b, `,"dimensions":`...)
-	b = strconv.AppendInt(b, int64(f.Dimensions), 10)
-	return append(b, '}'), nil
-}
-
-func appendFloatsJSON(b []byte, v, def []float64, defJSON []byte) ([]byte, error) {
-	if slices.Equal(v, def) {
-		return append(b, defJSON...), nil
-	}
-	if v == nil {
-		v = []float64{}
-	}
-	enc, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, enc...), nil
 }

@@ -6,26 +6,6 @@ import (
 	"github.com/dredge-cli/dredge/monitor"
 )
 
-// WithMonitor instruments the Engine through m: a span and metrics per
-// operation, cache hits and misses, models loaded and training epochs. The
-// Engine does not shut m down. WithMonitor(nil) turns instrumentation off.
-// By default an Engine has a monitor of its own with metrics on and spans
-// not exported.
-func WithMonitor(m *monitor.Monitor) Option {
-	return optionFunc(func(c *config) error {
-		c.monitor, c.monitorCfg, c.monitorSet = m, nil, true
-		return nil
-	})
-}
-
-// WithMonitorConfig makes the Engine create (and shut down) a monitor from cfg.
-func WithMonitorConfig(cfg monitor.Config) Option {
-	return optionFunc(func(c *config) error {
-		c.monitor, c.monitorCfg, c.monitorSet = nil, &cfg, true
-		return nil
-	})
-}
-
 // Monitor returns the Engine's monitor (nil when instrumentation is off),
 // for adapters that serve /metrics.
 func (e *Engine) Monitor() *monitor.Monitor { return e.mon }

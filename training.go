@@ -8,6 +8,8 @@ import (
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
+// ---- benchmark ----
+
 // BenchmarkParams are benchmark's parameters.
 type BenchmarkParams struct {
 	ModelType string      `json:"model_type,omitempty" jsonschema:"model type to train (required unless model_id is given)"`
