@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,40 +15,11 @@ import (
 	"time"
 )
 
-// countingConn counts the writes and deadline updates that reach a
-// connection.
+// countingConn counts the writes that reach a connection.
 type countingConn struct {
 	net.Conn
-	mu        sync.Mutex
-	writes    []int // the size of each write
-	deadlines int
-}
-
-func (c *countingConn) SetReadDeadline(t time.Time) error {
-	c.countDeadline()
-	return c.Conn.SetReadDeadline(t)
-}
-
-func (c *countingConn) SetWriteDeadline(t time.Time) error {
-	c.countDeadline()
-	return c.Conn.SetWriteDeadline(t)
-}
-
-func (c *countingConn) SetDeadline(t time.Time) error {
-	c.countDeadline()
-	return c.Conn.SetDeadline(t)
-}
-
-func (c *countingConn) countDeadline() {
-	c.mu.Lock()
-	c.deadlines++
-	c.mu.Unlock()
-}
-
-func (c *countingConn) deadlineCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.deadlines
+	mu     sync.Mutex
+	writes []int // the size of each write
 }
 
 func (c *countingConn) Write(p []byte) (int, error) {
@@ -161,13 +131,10 @@ func TestCoalescingConn(t *testing.T) {
 // unifiedRequest is a legacy /mcp request whose answer is over 4 KiB.
 const unifiedRequest = `{"operation":"unified_inference","params":{"dredge_insight":"one write","quasimoto_coords":[0.5],"string_modes":[1,2,3]}}`
 
-// TestRunWritesAnswersOnce serves a unified_inference answer (over net/http's
-// 4 KiB connection buffer) through Run and counts the writes that reach
-// the connection: one per answer, where plain http.Server.Serve needs two.
-// TestRunWritesAnswersOnce counts what reaches the connection of five
-// keep-alive requests: through Run, one write per answer and at most four
-// deadline updates per request (about two and a half in practice), against
-// at least two writes and six updates (about nine) through plain Serve.
+// TestRunWritesAnswersOnce serves five unified_inference answers (each over
+// net/http's 4 KiB connection buffer) on one keep-alive connection and
+// counts the writes that reach it: one per answer through Run, at least two
+// through plain http.Server.Serve.
 func TestRunWritesAnswersOnce(t *testing.T) {
 	cfg := Config{ReadHeaderTimeout: time.Minute, IdleTimeout: time.Minute, BodyReadTimeout: time.Minute}
 	h := newTestHandler(t, cfg)
@@ -223,16 +190,7 @@ func TestRunWritesAnswersOnce(t *testing.T) {
 			if !tc.run && len(sizes) < tc.maxWrites*requests {
 				t.Errorf("writes %v: want %d per answer without Run", sizes, tc.maxWrites)
 			}
-			// net/http sets deadlines for the header and idle timeouts and
-			// its background read, the handler for the body read timeout.
-			n := conn.deadlineCount()
-			t.Logf("%d writes and %d deadline updates for %d requests", len(sizes), n, requests)
-			if tc.run && n > 4*requests {
-				t.Errorf("%d deadline updates for %d requests through Run, want at most 4 each", n, requests)
-			}
-			if !tc.run && n < 6*requests {
-				t.Errorf("%d deadline updates for %d requests through Serve, want at least 6 each", n, requests)
-			}
+			t.Logf("%d writes for %d requests", len(sizes), requests)
 		})
 	}
 }
@@ -286,79 +244,4 @@ func TestRunStreamsAfterHeldAnswer(t *testing.T) {
 		t.Fatalf("first event %q, %v", line, err)
 	}
 	close(release)
-}
-
-// TestCoalescingConnDeadlines: deadlines set lazily still bound the reads
-// and writes they apply to, and one set while a read waits interrupts it.
-func TestCoalescingConnDeadlines(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	cc := &countingConn{Conn: a}
-	c := &coalescingConn{Conn: cc}
-	buf := make([]byte, 8)
-	isTimeout := func(err error) bool {
-		var ne net.Error
-		return errors.As(err, &ne) && ne.Timeout()
-	}
-
-	// Deadlines set and reset between calls reach nothing.
-	past := time.Now().Add(-time.Hour)
-	for _, d := range []time.Time{past, {}, time.Now().Add(time.Hour), {}} {
-		if err := c.SetReadDeadline(d); err != nil {
-			t.Fatal(err)
-		}
-		if err := c.SetDeadline(d); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := cc.deadlineCount(); n != 0 {
-		t.Fatalf("%d deadline updates reached the connection without a read or write", n)
-	}
-
-	// A past deadline applies to the next read and write.
-	_ = c.SetDeadline(past)
-	if _, err := c.Read(buf); !isTimeout(err) {
-		t.Errorf("Read after a past deadline: %v, want a timeout", err)
-	}
-	if _, err := c.Write([]byte("x")); !isTimeout(err) {
-		t.Errorf("Write after a past deadline: %v, want a timeout", err)
-	}
-
-	// A deadline in the future bounds a read that waits.
-	_ = c.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
-	start := time.Now()
-	if _, err := c.Read(buf); !isTimeout(err) || time.Since(start) > 5*time.Second {
-		t.Errorf("Read with a 30ms deadline: %v after %v", err, time.Since(start))
-	}
-
-	// A deadline set while a read waits interrupts it (net/http's way of
-	// ending its background read).
-	_ = c.SetReadDeadline(time.Time{})
-	res := make(chan error, 1)
-	go func() {
-		_, err := c.Read(buf)
-		res <- err
-	}()
-	time.Sleep(20 * time.Millisecond)
-	_ = c.SetReadDeadline(past)
-	select {
-	case err := <-res:
-		if !isTimeout(err) {
-			t.Errorf("interrupted Read: %v, want a timeout", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a deadline set during a Read did not interrupt it")
-	}
-
-	// Cleared, reads and writes go through again.
-	_ = c.SetDeadline(time.Time{})
-	go func() { _, _ = b.Write([]byte("ping")) }()
-	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "ping" {
-		t.Errorf("Read = %q, %v", buf[:n], err)
-	}
-	go func() { _, _ = b.Read(buf) }()
-	if _, err := c.Write([]byte("pong")); err != nil {
-		t.Errorf("Write: %v", err)
-	}
 }

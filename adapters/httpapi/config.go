@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"io/fs"
 	"log/slog"
@@ -79,12 +78,6 @@ type Config struct {
 	// handler cannot return. Nil discards them.
 	Logger *slog.Logger
 
-	// Ready reports whether the service's dependencies answer; GET /ready
-	// answers 503 while it returns an error. Nil checks only that the
-	// Engine is open; [dredge.Engine.Ready] checks the Engine's cache
-	// backend as well, [CacheReady] any cache backend.
-	Ready func(ctx context.Context) error
-
 	// MCP, when set, serves the Model Context Protocol's Streamable HTTP
 	// transport at /mcp next to the legacy envelope: GET and DELETE, any
 	// request with an Mcp-Session-Id header, and POST bodies that are
@@ -119,7 +112,7 @@ func (e *ConfigError) Unwrap() error { return dredge.ErrInvalidArgument }
 //
 // Unset or empty variables keep the defaults. A malformed value, or
 // AUTH_ENABLED without a key, is a [*ConfigError] naming the variable.
-// Logger, Ready and MCP are left for the caller to set.
+// Logger and MCP are left for the caller to set.
 func ConfigFromEnv() (Config, error) {
 	return configFromLookup(os.LookupEnv, os.ReadFile)
 }

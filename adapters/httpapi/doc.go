@@ -11,7 +11,7 @@
 //
 //	GET    /                     name, version, routes and operations
 //	GET    /health               {"status":"healthy","version":…}: liveness, always 200
-//	GET    /ready                200 {"status":"ready"} or 503 while Config.Ready fails
+//	GET    /ready                200 {"status":"ready"} or 503 while dredge.Engine.Ready fails
 //	GET    /metrics              the Engine monitor's Prometheus exposition (404 when metrics are off)
 //	GET    /v1/ops               the operations with their descriptions
 //	POST   /v1/ops/{operation}   the operation, its params as the JSON body (empty body: {})
@@ -62,11 +62,12 @@
 // [Config.TrustProxy]. Buckets that have refilled are dropped and their
 // number is bounded, so memory stays bounded whatever the clients do.
 //
-// Each operation runs under a context deadline ([Config.RequestTimeout]),
-// made lazily: its timer starts only if something waits on the context,
-// which the quick operations never do. Reading a body has its own
-// ([Config.BodyReadTimeout]), since a server ReadTimeout would also cut the
-// MCP transport's event streams.
+// Each operation runs under a context deadline ([Config.RequestTimeout],
+// a context.WithTimeout of the request's context); past it the operation
+// answers code unavailable (503 on the REST routes, 200 on the legacy
+// /mcp). Reading a body has its own deadline
+// ([Config.BodyReadTimeout], set with http.ResponseController), since a
+// server ReadTimeout would also cut the MCP transport's event streams.
 // [NewServer] sets the server's header timeout, idle timeout and header
 // size limit; [Run] serves until its context is done and then shuts down
 // gracefully, letting the requests in flight finish.
@@ -76,9 +77,14 @@
 // The zero [Config] is the default. [ConfigFromEnv] reads AUTH_ENABLED,
 // API_KEY, API_KEYS_FILE, RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS,
 // RATE_LIMIT_WINDOW, TRUST_PROXY, MAX_BODY_BYTES and REQUEST_TIMEOUT; bad
-// values are a [*ConfigError] naming the variable. [Config.Ready] decides
-// readiness: [dredge.Engine.Ready] asks the Engine's cache backend (such as
-// Redis) for a probe key; [CacheReady] builds the same check for any cache.
+// values are a [*ConfigError] naming the variable.
+//
+// # Readiness
+//
+// GET /ready is [dredge.Engine.Ready] under a 2 s deadline: it fails once
+// the Engine is closed, and while the Engine's cache backend (such as
+// Redis) does not answer a probe key. The reason goes to the log at level
+// Warn, not to the caller, since it may name internal addresses.
 //
 // # Logging
 //

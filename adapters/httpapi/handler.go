@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge"
-	"github.com/dredge-cli/dredge/cache"
 )
 
 // readyTimeout bounds a readiness check.
@@ -57,14 +56,6 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Ready == nil {
-		cfg.Ready = func(ctx context.Context) error {
-			// Fails once the Engine is closed, and does no I/O (CacheStats
-			// would count a file cache's entries on every probe).
-			_, err := eng.Capabilities(ctx)
-			return err
-		}
 	}
 	h := &handler{eng: eng, cfg: cfg, mux: http.NewServeMux(), mcp: cfg.MCP, log: cfg.Logger}
 	if cfg.AuthEnabled {
@@ -182,7 +173,7 @@ func (h *handler) serveOpsList(w http.ResponseWriter, r *http.Request) {
 func (h *handler) serveReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := h.cfg.Ready(ctx); err != nil {
+	if err := h.eng.Ready(ctx); err != nil {
 		// The reason may name internal addresses: it goes to the log, not
 		// to the unauthenticated caller.
 		if h.log != nil {
@@ -268,9 +259,12 @@ func (h *handler) serveMCP(w http.ResponseWriter, r *http.Request) {
 	writeResult(w, r, status, body)
 }
 
+// opContext is the context of an operation: the request's, bounded by
+// RequestTimeout. An operation past it answers unavailable (503 on the
+// REST routes).
 func (h *handler) opContext(r *http.Request) (context.Context, context.CancelFunc) {
 	if h.cfg.RequestTimeout > 0 {
-		return withLazyTimeout(r.Context(), h.cfg.RequestTimeout)
+		return context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
 	}
 	return r.Context(), func() {}
 }
@@ -284,18 +278,11 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 		return nil, false
 	}
 	// Without a server ReadTimeout (which would cut the MCP event streams),
-	// a read deadline bounds clients that trickle a body. A connection
-	// accepted by Run is at hand without a ResponseController.
-	cc := requestConn(r)
-	setReadDeadline := func(t time.Time) error {
-		if cc != nil {
-			return cc.SetReadDeadline(t)
-		}
-		return http.NewResponseController(w).SetReadDeadline(t)
-	}
+	// a read deadline bounds clients that trickle a body.
+	rc := http.NewResponseController(w)
 	deadline := false
 	if t := h.cfg.BodyReadTimeout; t > 0 && r.ContentLength != 0 {
-		deadline = setReadDeadline(time.Now().Add(t)) == nil
+		deadline = rc.SetReadDeadline(time.Now().Add(t)) == nil
 	}
 	buf := getBuffer()
 	if n := r.ContentLength; n > 0 {
@@ -315,7 +302,7 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) (*bytes.Buffe
 			// handler runs. After a failure the deadline stays: the
 			// connection is closed after the answer, without waiting
 			// for the rest of the body.
-			_ = setReadDeadline(time.Time{})
+			_ = rc.SetReadDeadline(time.Time{})
 		}
 	}
 	if err != nil {
@@ -418,17 +405,4 @@ func putBuffer(b *bytes.Buffer) {
 	}
 	b.Reset()
 	bufferPool.Put(b)
-}
-
-// CacheReady returns a readiness check for [Config.Ready] that asks c for a
-// probe key: a value or [cache.ErrNotFound] means the backend answered.
-// An unreachable Redis fails it within the cache's timeout.
-func CacheReady(c cache.Cache) func(context.Context) error {
-	return func(ctx context.Context) error {
-		_, err := c.Get(ctx, "dredge:ready-probe")
-		if err == nil || errors.Is(err, cache.ErrNotFound) {
-			return nil
-		}
-		return fmt.Errorf("cache: %w", err)
-	}
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -162,22 +161,18 @@ func TestBodyTooLarge(t *testing.T) {
 }
 
 func TestReady(t *testing.T) {
-	eng := newTestEngine(t)
-	failing := errors.New("redis: connection refused 10.0.0.7:6379")
-	var readyErr error
-	h, err := New(eng, Config{Ready: func(ctx context.Context) error {
-		if _, ok := ctx.Deadline(); !ok {
-			t.Error("readiness check without a deadline")
-		}
-		return readyErr
-	}})
+	// Readiness is the Engine's: it asks the cache backend for a probe
+	// key, under a deadline, and a miss is ready.
+	backend := &fakeCache{noDeadline: func() { t.Error("readiness check without a deadline") }}
+	eng := newTestEngine(t, dredge.WithCache(backend))
+	h, err := New(eng, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if w := do(t, h, "GET", "/ready", nil); w.Code != 200 {
-		t.Fatalf("ready: %d", w.Code)
+		t.Fatalf("ready: %d %s", w.Code, w.Body)
 	}
-	readyErr = failing
+	backend.err = errors.New("redis: connection refused 10.0.0.7:6379")
 	w := do(t, h, "GET", "/ready", nil)
 	if w.Code != http.StatusServiceUnavailable || decodeReply(t, w).Code != "unavailable" {
 		t.Fatalf("not ready: %d %s", w.Code, w.Body)
@@ -189,7 +184,8 @@ func TestReady(t *testing.T) {
 		t.Errorf("health while not ready: %d", w.Code)
 	}
 
-	// The default check fails once the Engine is closed, and so do operations.
+	// It fails once the Engine is closed, and so do operations.
+	backend.err = nil
 	h2, _ := New(eng, Config{})
 	_ = eng.Close()
 	if w := do(t, h2, "GET", "/ready", nil); w.Code != http.StatusServiceUnavailable {
@@ -217,19 +213,6 @@ func TestRequestTimeout(t *testing.T) {
 	w := do(t, h, "POST", "/v1/ops/benchmark", strings.NewReader(`{"model_type":"quasimoto_1d","config":{"epochs":1000}}`))
 	if w.Code != http.StatusServiceUnavailable || decodeReply(t, w).Code != "unavailable" {
 		t.Fatalf("operation past its deadline: %d %s", w.Code, w.Body)
-	}
-}
-
-func TestCacheReady(t *testing.T) {
-	ctx := context.Background()
-	c := &fakeCache{}
-	check := CacheReady(c)
-	if err := check(ctx); err != nil {
-		t.Fatalf("a miss is ready: %v", err)
-	}
-	c.err = errors.New("cache: backend unavailable")
-	if err := check(ctx); err == nil {
-		t.Fatal("an unavailable backend is ready")
 	}
 }
 

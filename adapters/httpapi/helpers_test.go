@@ -50,12 +50,19 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// fakeCache is a cache.Cache whose Get misses, or fails with err.
-type fakeCache struct{ err error }
+// fakeCache is a cache.Cache whose Get misses, or fails with err; it calls
+// noDeadline, when set, for a Get whose context has no deadline.
+type fakeCache struct {
+	err        error
+	noDeadline func()
+}
 
 var _ cache.Cache = (*fakeCache)(nil)
 
 func (c *fakeCache) Get(ctx context.Context, key string) ([]byte, error) {
+	if _, ok := ctx.Deadline(); !ok && c.noDeadline != nil {
+		c.noDeadline()
+	}
 	if c.err != nil {
 		return nil, c.err
 	}

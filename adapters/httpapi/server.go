@@ -41,11 +41,8 @@ func NewServer(addr string, h http.Handler, cfg Config) *http.Server {
 // Run wraps the connections it accepts (TLS ones excepted) so that an
 // operation's answer too large for net/http's 4 KiB connection buffer
 // still leaves in one write, not two or more; other writes, streams
-// included, go straight through. The wrapper also passes the deadlines
-// net/http sets on to the connection only before a read or write that can
-// wait on them (or at once while one is in progress), which saves most of
-// the six to nine runtime timer updates net/http makes per request. A
-// ConnContext hook of srv sees the wrapped connection.
+// included, go straight through. A ConnContext hook of srv sees the
+// wrapped connection.
 func Run(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration) error {
 	if ln == nil {
 		addr := srv.Addr

@@ -58,7 +58,6 @@ func run(addr string) error {
 		return err
 	}
 	cfg.Logger = logger
-	cfg.Ready = eng.Ready
 	// The real MCP transport (Streamable HTTP) shares POST /mcp with the
 	// original's {"operation", "params"} JSON: httpapi dispatches by body shape.
 	mcpHandler, err := mcp.NewHTTPHandler(eng, &mcp.HTTPOptions{Options: mcp.Options{Logger: logger}})
