@@ -55,6 +55,7 @@ func TestTimeoutsFromEnv(t *testing.T) {
 	for _, c := range []struct{ name, value, field string }{
 		{"REQUEST_TIMEOUT", "soon", "REQUEST_TIMEOUT"},
 		{"LONG_REQUEST_TIMEOUT", "-1", "LONG_REQUEST_TIMEOUT"},
+		{"REQUEST_TIMEOUT", "1e300", "REQUEST_TIMEOUT"},
 		{"REQUEST_TIMEOUT", "0", ""},
 		{"LONG_REQUEST_TIMEOUT", "1.5", ""},
 	} {

@@ -18,7 +18,6 @@ import (
 // Defaults of the zero [Config].
 const (
 	DefaultMaxBodyBytes      = 8 << 20
-	DefaultRequestTimeout    = 30 * time.Second
 	DefaultRateLimitRequests = 100
 	DefaultRateLimitWindow   = time.Minute
 	DefaultBodyReadTimeout   = time.Minute
@@ -55,11 +54,6 @@ type Config struct {
 
 	// MaxBodyBytes bounds request bodies (0: 8 MiB); larger ones get 413.
 	MaxBodyBytes int64
-	// RequestTimeout is the deadline of each operation's context (0: 30 s,
-	// negative: none). An operation that runs past it fails with code
-	// unavailable (HTTP 503).
-	RequestTimeout time.Duration
-
 	// BodyReadTimeout bounds reading a request body, so that a client
 	// cannot hold a connection by trickling one (0: 1 min, negative: none).
 	BodyReadTimeout time.Duration
@@ -107,8 +101,10 @@ func (e *ConfigError) Unwrap() error { return dredge.ErrInvalidArgument }
 //     per line; blank lines and lines starting with # are ignored);
 //   - RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS (default 100) and
 //     RATE_LIMIT_WINDOW (seconds, default 60); TRUST_PROXY (true|false);
-//   - MAX_BODY_BYTES (default 8 MiB);
-//   - REQUEST_TIMEOUT (seconds, default 30; 0 turns the deadline off).
+//   - MAX_BODY_BYTES (default 8 MiB).
+//
+// Operation deadlines are the Engine's (REQUEST_TIMEOUT and
+// LONG_REQUEST_TIMEOUT, read by [dredge.FromEnv]).
 //
 // Unset or empty variables keep the defaults. A malformed value, or
 // AUTH_ENABLED without a key, is a [*ConfigError] naming the variable.
@@ -146,7 +142,6 @@ func configFromLookup(lookup envvar.Lookup, readFile func(string) ([]byte, error
 	c.RateLimitRequests = r.Int("RATE_LIMIT_REQUESTS", 0, 1, 1<<30)
 	c.RateLimitWindow = r.Seconds("RATE_LIMIT_WINDOW", 0, 0, maxWait)
 	c.MaxBodyBytes = r.Int64("MAX_BODY_BYTES", 0, 1, 1<<40)
-	c.RequestTimeout = r.Seconds("REQUEST_TIMEOUT", 0, -1, maxWait) // 0: no deadline
 	if err := r.Err(); err != nil {
 		return Config{}, err
 	}
@@ -190,7 +185,6 @@ func (c Config) withDefaults() (Config, error) {
 	c.RateLimitRequests = cmp.Or(c.RateLimitRequests, DefaultRateLimitRequests)
 	c.RateLimitWindow = cmp.Or(c.RateLimitWindow, DefaultRateLimitWindow)
 	c.MaxBodyBytes = cmp.Or(c.MaxBodyBytes, DefaultMaxBodyBytes)
-	c.RequestTimeout = cmp.Or(c.RequestTimeout, DefaultRequestTimeout)
 	c.BodyReadTimeout = cmp.Or(c.BodyReadTimeout, DefaultBodyReadTimeout)
 	c.ReadHeaderTimeout = cmp.Or(c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	c.IdleTimeout = cmp.Or(c.IdleTimeout, DefaultIdleTimeout)

@@ -32,13 +32,12 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "empty values keep defaults", env: map[string]string{"AUTH_ENABLED": " ", "MAX_BODY_BYTES": ""}, want: Config{}},
 		{name: "all set", env: map[string]string{
 			"AUTH_ENABLED": "true", "API_KEY": "k0", "API_KEYS_FILE": keysFile, "RATE_LIMIT_ENABLED": "1",
-			"RATE_LIMIT_REQUESTS": "20", "RATE_LIMIT_WINDOW": "1.5", "MAX_BODY_BYTES": "1024", "REQUEST_TIMEOUT": "5",
+			"RATE_LIMIT_REQUESTS": "20", "RATE_LIMIT_WINDOW": "1.5", "MAX_BODY_BYTES": "1024",
 			"TRUST_PROXY": "yes"},
 			want: Config{AuthEnabled: true, APIKeys: []string{"k0", "key-one", "key-two"}, RateLimitEnabled: true,
 				RateLimitRequests: 20, RateLimitWindow: 1500 * time.Millisecond, MaxBodyBytes: 1024,
-				RequestTimeout: 5 * time.Second, TrustProxy: true}},
+				TrustProxy: true}},
 		{name: "keys without auth", env: map[string]string{"API_KEY": "k"}, want: Config{APIKeys: []string{"k"}}},
-		{name: "no request timeout", env: map[string]string{"REQUEST_TIMEOUT": "0"}, want: Config{RequestTimeout: -1}},
 		{name: "auth without key", env: map[string]string{"AUTH_ENABLED": "true"}, errName: "API_KEY"},
 		{name: "bad AUTH_ENABLED", env: map[string]string{"AUTH_ENABLED": "maybe"}, errName: "AUTH_ENABLED"},
 		{name: "missing keys file", env: map[string]string{"API_KEYS_FILE": filepath.Join(dir, "nope")}, errName: "API_KEYS_FILE"},
@@ -50,8 +49,6 @@ func TestConfigFromEnv(t *testing.T) {
 		{name: "zero RATE_LIMIT_WINDOW", env: map[string]string{"RATE_LIMIT_WINDOW": "0"}, errName: "RATE_LIMIT_WINDOW"},
 		{name: "NaN RATE_LIMIT_WINDOW", env: map[string]string{"RATE_LIMIT_WINDOW": "NaN"}, errName: "RATE_LIMIT_WINDOW"},
 		{name: "negative MAX_BODY_BYTES", env: map[string]string{"MAX_BODY_BYTES": "-1"}, errName: "MAX_BODY_BYTES"},
-		{name: "bad REQUEST_TIMEOUT", env: map[string]string{"REQUEST_TIMEOUT": "-3"}, errName: "REQUEST_TIMEOUT"},
-		{name: "huge REQUEST_TIMEOUT", env: map[string]string{"REQUEST_TIMEOUT": "1e300"}, errName: "REQUEST_TIMEOUT"},
 		{name: "bad TRUST_PROXY", env: map[string]string{"TRUST_PROXY": "sometimes"}, errName: "TRUST_PROXY"},
 	}
 	for _, tt := range tests {

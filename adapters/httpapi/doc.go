@@ -25,7 +25,7 @@
 // 400, not_found 404, unauthenticated 401, rate_limited 429 (with
 // Retry-After in seconds), resource_exhausted 429 (the Engine's model
 // memory budget is spent), unavailable 503 with Retry-After: 1 (a closed
-// Engine, an operation past [Config.RequestTimeout], or a heavy call that
+// Engine, an operation past the Engine's deadline, or a heavy call that
 // found no turn before it), internal 500 (only for bugs). A
 // body over [Config.MaxBodyBytes] is 413, a body not received within
 // [Config.BodyReadTimeout] 408, a method a route does not serve 405 with
@@ -62,10 +62,10 @@
 // [Config.TrustProxy]. Buckets that have refilled are dropped and their
 // number is bounded, so memory stays bounded whatever the clients do.
 //
-// Each operation runs under a context deadline ([Config.RequestTimeout],
-// a context.WithTimeout of the request's context); past it the operation
-// answers code unavailable (503 on the REST routes, 200 on the legacy
-// /mcp). Reading a body has its own deadline
+// Each operation runs under the Engine's deadline (REQUEST_TIMEOUT, or
+// LONG_REQUEST_TIMEOUT for training: see [dredge.WithTimeouts]), and stops
+// when the client goes; past it the operation answers code unavailable (503
+// on the REST routes, 200 on the legacy /mcp). Reading a body has its own deadline
 // ([Config.BodyReadTimeout], set with http.ResponseController), since a
 // server ReadTimeout would also cut the MCP transport's event streams.
 // [NewServer] sets the server's header timeout, idle timeout and header
@@ -76,7 +76,7 @@
 //
 // The zero [Config] is the default. [ConfigFromEnv] reads AUTH_ENABLED,
 // API_KEY, API_KEYS_FILE, RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS,
-// RATE_LIMIT_WINDOW, TRUST_PROXY, MAX_BODY_BYTES and REQUEST_TIMEOUT; bad
+// RATE_LIMIT_WINDOW, TRUST_PROXY and MAX_BODY_BYTES; bad
 // values are a [*ConfigError] naming the variable.
 //
 // # Readiness

@@ -212,9 +212,7 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, op string) {
 	}
 	// The Engine does not keep params past the call: the buffer is reused.
 	defer putBuffer(buf)
-	ctx, cancel := h.opContext(r)
-	body, code := h.eng.CallJSON(ctx, op, buf.Bytes())
-	cancel()
+	body, code := h.eng.CallJSON(r.Context(), op, buf.Bytes())
 	if code == dredge.CodeUnavailable {
 		// Busy (every heavy turn taken), past the deadline, or closing:
 		// the same request may well succeed a moment later.
@@ -247,9 +245,7 @@ func (h *handler) serveMCP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer putBuffer(buf)
-	ctx, cancel := h.opContext(r)
-	body, code := h.eng.HandleRequest(ctx, buf.Bytes())
-	cancel()
+	body, code := h.eng.HandleRequest(r.Context(), buf.Bytes())
 	// The original answered every envelope with HTTP 200 and "success";
 	// a body that is not a JSON object is no envelope at all.
 	status := http.StatusOK
@@ -257,16 +253,6 @@ func (h *handler) serveMCP(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusBadRequest
 	}
 	writeResult(w, r, status, body)
-}
-
-// opContext is the context of an operation: the request's, bounded by
-// RequestTimeout. An operation past it answers unavailable (503 on the
-// REST routes).
-func (h *handler) opContext(r *http.Request) (context.Context, context.CancelFunc) {
-	if h.cfg.RequestTimeout > 0 {
-		return context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
-	}
-	return r.Context(), func() {}
 }
 
 // readBody reads the request body, bounded by MaxBodyBytes, into a pooled

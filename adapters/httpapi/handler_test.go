@@ -209,7 +209,8 @@ func TestMetricsOff(t *testing.T) {
 }
 
 func TestRequestTimeout(t *testing.T) {
-	h := newTestHandler(t, Config{RequestTimeout: time.Nanosecond})
+	// The deadline is the Engine's (REQUEST_TIMEOUT, LONG_REQUEST_TIMEOUT).
+	h := newTestHandler(t, Config{}, dredge.WithTimeouts(time.Nanosecond, time.Nanosecond))
 	w := do(t, h, "POST", "/v1/ops/benchmark", strings.NewReader(`{"model_type":"quasimoto_1d","config":{"epochs":1000}}`))
 	if w.Code != http.StatusServiceUnavailable || decodeReply(t, w).Code != "unavailable" {
 		t.Fatalf("operation past its deadline: %d %s", w.Code, w.Body)

@@ -14,7 +14,7 @@ import (
 // The Engine's resource limits as HTTP: a spent memory budget is 429
 // resource_exhausted; a heavy call past its deadline 503 with Retry-After.
 func TestResourceLimitStatuses(t *testing.T) {
-	h := newTestHandler(t, Config{RequestTimeout: 200 * time.Millisecond}, dredge.WithModelMemoryLimit(2<<20))
+	h := newTestHandler(t, Config{}, dredge.WithTimeouts(200*time.Millisecond, 200*time.Millisecond), dredge.WithModelMemoryLimit(2<<20))
 	post := func(path, body string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, path, strings.NewReader(body)))

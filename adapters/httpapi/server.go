@@ -13,7 +13,7 @@ import (
 // ReadHeaderTimeout (slow clients cannot hold connections by trickling
 // headers), IdleTimeout and MaxHeaderBytes. It sets no WriteTimeout, which
 // would cut the MCP transport's event streams; operations are bounded by
-// [Config.RequestTimeout] instead. The server's own errors go to
+// the Engine's deadlines instead (see [dredge.WithTimeouts]). The server's own errors go to
 // cfg.Logger at level Warn. Its ConnContext lets the handler find the
 // connections [Run] wraps.
 func NewServer(addr string, h http.Handler, cfg Config) *http.Server {

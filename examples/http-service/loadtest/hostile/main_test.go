@@ -19,13 +19,13 @@ import (
 // pattern answered, the service alive, the loaded models answering and no
 // failure.
 func TestRunShort(t *testing.T) {
-	eng, err := dredge.New(dredge.WithDeviceKind("cpu"), dredge.WithModelMemoryLimit(32<<20))
+	const timeout = time.Second
+	eng, err := dredge.New(dredge.WithDeviceKind("cpu"), dredge.WithModelMemoryLimit(32<<20), dredge.WithTimeouts(timeout, timeout))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	const timeout = time.Second
-	h, err := httpapi.New(eng, httpapi.Config{RequestTimeout: timeout})
+	h, err := httpapi.New(eng, httpapi.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
