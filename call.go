@@ -140,7 +140,7 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 		if key, err = h.key(e, p); err != nil {
 			return nil, nil, err
 		}
-		if key != "" {
+		if key != "" && ctx.Value(freshKey{}) == nil {
 			if b, v, ok := e.results.GetValue(ctx, resultKey(key)); ok {
 				r, _ := v.(*R)
 				return r, b, nil
@@ -152,6 +152,15 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 	}
 	e.store(ctx, key, res)
 	return res, nil, nil
+}
+
+type freshKey struct{}
+
+// WithoutCache returns a context whose calls are computed afresh, not
+// answered from the result cache; their results are stored as usual, so
+// later calls get the fresh answer.
+func WithoutCache(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshKey{}, true)
 }
 
 // withTimeout is context.WithTimeout, except that a ctx whose deadline

@@ -149,3 +149,28 @@ func TestAnswer(t *testing.T) {
 		t.Errorf("failed answer %+v", a)
 	}
 }
+
+// TestWithoutCache computes afresh under WithoutCache and stores the fresh
+// answer for later calls.
+func TestWithoutCache(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t)
+	n := 4
+	p := &dredge.SpectrumParams{MaxModes: &n}
+	for i, c := range []struct {
+		ctx    context.Context
+		cached bool
+	}{{ctx, false}, {dredge.WithoutCache(ctx), false}, {ctx, true}, {dredge.WithoutCache(ctx), false}} {
+		r, err := e.StringSpectrum(c.ctx, p)
+		if err != nil || r.Cached != c.cached {
+			t.Errorf("call %d: cached %v (%v), want %v", i, r.Cached, err, c.cached)
+		}
+	}
+	if a := e.Answer(dredge.WithoutCache(ctx), "string_spectrum", json.RawMessage(`{"max_modes":4}`)); a.Cached {
+		t.Error("Answer under WithoutCache came from the cache")
+	}
+	s, err := e.CacheStats(ctx)
+	if err != nil || s.CacheStats.Hits != 1 || s.CacheStats.Misses != 1 {
+		t.Errorf("cache stats %+v (%v): want the one hit and the one miss of the calls that looked", s, err)
+	}
+}
