@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/dredge-cli/dredge/cache"
@@ -109,22 +110,32 @@ func (e *Engine) store(ctx context.Context, key string, res any) {
 
 // keyHash computes a result-cache key: the operation's key kind and the
 // SHA-256 of the request's canonical binary form, which the key function
-// writes after the defaults are applied and the request validated.
+// writes after the defaults are applied and the request validated. The
+// form is gathered in a pooled buffer and hashed at once; past
+// maxKeyBuffer it is hashed as it goes (large inference inputs).
 type keyHash struct {
-	h   hash.Hash
+	h   hash.Hash // nil until the form outgrows the buffer
+	p   *[]byte
 	buf []byte
 }
 
-func newKeyHash() *keyHash { return &keyHash{h: sha256.New(), buf: make([]byte, 0, 512)} }
+// maxKeyBuffer bounds the buffer a key is gathered in.
+const maxKeyBuffer = 64 << 10
 
-func (k *keyHash) flush() {
-	k.h.Write(k.buf)
-	k.buf = k.buf[:0]
+var keyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func newKeyHash() keyHash {
+	p := keyBuffers.Get().(*[]byte)
+	return keyHash{p: p, buf: (*p)[:0]}
 }
 
 func (k *keyHash) room(n int) {
-	if len(k.buf)+n > cap(k.buf) {
-		k.flush()
+	if len(k.buf)+n > maxKeyBuffer {
+		if k.h == nil {
+			k.h = sha256.New()
+		}
+		k.h.Write(k.buf)
+		k.buf = k.buf[:0]
 	}
 }
 
@@ -137,8 +148,8 @@ func (k *keyHash) str(s string) {
 	k.int(len(s))
 	for len(s) > 0 {
 		k.room(1)
-		n := copy(k.buf[len(k.buf):cap(k.buf)], s)
-		k.buf = k.buf[:len(k.buf)+n]
+		n := min(len(s), maxKeyBuffer-len(k.buf))
+		k.buf = append(k.buf, s[:n]...)
 		s = s[n:]
 	}
 }
@@ -158,13 +169,20 @@ func (k *keyHash) ints(v []int) {
 	}
 }
 
-// key returns kind followed by the hex digest.
+// key returns kind followed by the hex digest, and returns the buffer to
+// the pool: k is not used afterwards.
 func (k *keyHash) key(kind string) string {
-	k.flush()
 	var sum [sha256.Size]byte
-	out := make([]byte, 0, len(kind)+2*sha256.Size)
-	out = append(out, kind...)
-	return string(hex.AppendEncode(out, k.h.Sum(sum[:0])))
+	if k.h == nil {
+		sum = sha256.Sum256(k.buf)
+	} else {
+		k.h.Write(k.buf)
+		k.h.Sum(sum[:0])
+	}
+	*k.p = k.buf[:0]
+	keyBuffers.Put(k.p)
+	var out [64 + 2*sha256.Size]byte
+	return string(hex.AppendEncode(append(out[:0], kind...), sum[:]))
 }
 
 // paramsFingerprint identifies a model's parameter values.
