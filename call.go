@@ -52,6 +52,9 @@ type Operation struct {
 	// computed result (a pointer to the result struct), or, when asJSON is
 	// set and the result came from the cache, its stored encoding.
 	call func(ctx context.Context, e *Engine, raw []byte, asJSON bool) (any, []byte, error)
+	// answer is call with params decoded already (a pointer to the params
+	// struct) and asJSON set.
+	answer func(ctx context.Context, e *Engine, p any) (any, []byte, error)
 }
 
 // handler is a table row with its typed computation: the one path of every
@@ -69,17 +72,24 @@ func def[P, R any](o Operation, fn func(*Engine, context.Context, *P) (*R, error
 	h := &handler[P, R]{Operation: o, fn: fn, key: key}
 	h.Cached = key != nil
 	h.NewParams = func() any { return new(P) }
+	h.answer = func(ctx context.Context, e *Engine, p any) (any, []byte, error) {
+		pp, ok := p.(*P)
+		if !ok || pp == nil {
+			return nil, nil, invalid("params", "%s takes a %T, got %T", h.Name, pp, p)
+		}
+		res, hit, err := h.do(ctx, e, pp)
+		if hit != nil {
+			return nil, hit, nil // the stored result is not the caller's
+		}
+		return res, nil, err
+	}
 	h.call = func(ctx context.Context, e *Engine, raw []byte, asJSON bool) (any, []byte, error) {
 		var p P
 		if err := decodeParams(raw, &p); err != nil {
 			return nil, nil, err
 		}
 		if asJSON {
-			res, hit, err := h.do(ctx, e, &p)
-			if hit != nil {
-				return nil, hit, nil // the stored result is not the caller's
-			}
-			return res, nil, err
+			return h.answer(ctx, e, &p)
 		}
 		res, err := h.run(ctx, e, &p)
 		return res, nil, err
@@ -223,19 +233,41 @@ type Answer struct {
 // with the failure and whether the result cache served it.
 func (e *Engine) Answer(ctx context.Context, op string, params json.RawMessage) Answer {
 	o, err := lookup(op)
+	if err != nil {
+		return failed(err)
+	}
+	return answered(o.call(ctx, e, params, true))
+}
+
+// AnswerParams is [Engine.Answer] with the params decoded already: p is a
+// pointer to the operation's params struct (the type [Operation.NewParams]
+// returns), e.g. a *UnifiedParams for "unified_inference". Callers that
+// hold typed params and want the JSON answer (a batch of generated tasks)
+// skip the decoding.
+func (e *Engine) AnswerParams(ctx context.Context, op string, p any) Answer {
+	o, err := lookup(op)
+	if err != nil {
+		return failed(err)
+	}
+	return answered(o.answer(ctx, e, p))
+}
+
+// answered makes the Answer of a call: the stored encoding of a cache
+// hit, or the result encoded, or the failure.
+func answered(res any, hit []byte, err error) Answer {
+	if hit != nil {
+		return Answer{Body: hit, Code: CodeOK, Cached: true}
+	}
 	if err == nil {
-		var res any
-		var hit []byte
-		if res, hit, err = o.call(ctx, e, params, true); hit != nil {
-			return Answer{Body: hit, Code: CodeOK, Cached: true}
-		}
-		if err == nil {
-			var b []byte
-			if b, err = encodeResult(res); err == nil {
-				return Answer{Body: b, Code: CodeOK}
-			}
+		var b []byte
+		if b, err = encodeResult(res); err == nil {
+			return Answer{Body: b, Code: CodeOK}
 		}
 	}
+	return failed(err)
+}
+
+func failed(err error) Answer {
 	return Answer{Body: ErrorJSON(err), Code: CodeOf(err), Err: err}
 }
 

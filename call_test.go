@@ -174,3 +174,29 @@ func TestWithoutCache(t *testing.T) {
 		t.Errorf("cache stats %+v (%v): want the one hit and the one miss of the calls that looked", s, err)
 	}
 }
+
+// TestAnswerParams answers typed params as Answer answers their JSON,
+// sharing the cache, and refuses params of another operation.
+func TestAnswerParams(t *testing.T) {
+	ctx := context.Background()
+	e := newEngine(t)
+	coords := dredge.Floats{0.125}
+	typed := e.AnswerParams(ctx, "unified_inference", &dredge.UnifiedParams{Insight: "typed", Coords: &coords})
+	fromJSON := e.Answer(ctx, "unified_inference", json.RawMessage(`{"dredge_insight":"typed","quasimoto_coords":[0.125]}`))
+	if typed.Err != nil || typed.Cached || !fromJSON.Cached {
+		t.Fatalf("typed %+v, then JSON cached %v", typed.Err, fromJSON.Cached)
+	}
+	a, b := decoded(t, typed.Body), decoded(t, fromJSON.Body)
+	delete(a, "cached")
+	delete(b, "cached")
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("AnswerParams %v\nAnswer %v", a, b)
+	}
+	n := 3
+	if bad := e.AnswerParams(ctx, "unified_inference", &dredge.SpectrumParams{MaxModes: &n}); bad.Code != dredge.CodeInvalidArgument || dredge.FieldOf(bad.Err) != "params" {
+		t.Errorf("params of another operation: %+v", bad)
+	}
+	if bad := e.AnswerParams(ctx, "nope", nil); bad.Code != dredge.CodeNotFound {
+		t.Errorf("unknown operation: %+v", bad)
+	}
+}

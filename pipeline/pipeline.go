@@ -20,9 +20,9 @@ type Task struct {
 	Operation string
 	Params    json.RawMessage
 	// Unified, when not nil, holds a unified_inference task's params
-	// decoded. On an Engine without a result cache it runs through the
-	// typed method, skipping JSON; with one, Params (which must then hold
-	// the same params) goes through the cache as any call.
+	// decoded, which are run instead of Params (skipping the decoding):
+	// through the typed method on an Engine without a result cache, through
+	// [dredge.Engine.AnswerParams] (the JSON answer, cached) with one.
 	Unified *dredge.UnifiedParams
 	// Err, when not nil, fails the task before it runs: a source reports a
 	// malformed input line this way, and the batch goes on.
@@ -228,7 +228,12 @@ func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 		}
 		return res
 	}
-	a := p.eng.Answer(ctx, t.Operation, t.Params)
+	var a dredge.Answer
+	if t.Unified != nil {
+		a = p.eng.AnswerParams(ctx, "unified_inference", t.Unified)
+	} else {
+		a = p.eng.Answer(ctx, t.Operation, t.Params)
+	}
 	res.Latency = time.Since(start)
 	res.Body, res.Code, res.Cached = a.Body, a.Code, a.Cached
 	return res
