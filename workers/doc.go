@@ -1,0 +1,19 @@
+// Package workers runs DREDGE operations as jobs: a [Queue] holds them
+// between the adapters that enqueue them and the workers that run them, and
+// a [Pool] runs them through an Engine's operation table, so that a job has
+// the same validation, errors, caching, deadlines and metrics as a direct
+// call.
+//
+// A job is pending until a worker claims it, running until the worker
+// acknowledges it (completed, with the operation's own response as its
+// result) or fails it (failed, with the operation's code and message), and
+// may be canceled while pending or running. A running job's claim is kept
+// alive by heartbeats, which also tell the worker that its job was
+// canceled. A pool shutting down stops claiming, lets running jobs finish
+// within its grace period, and hands the rest back without spending an
+// attempt.
+//
+// [Memory] is the in-process queue, the embedded default: bounded, with
+// back-pressure ([ErrFull] when full). Every implementation passes the
+// shared suite in package queuetest.
+package workers

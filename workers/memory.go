@@ -1,0 +1,276 @@
+package workers
+
+import (
+	"container/list"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+)
+
+// MemoryConfig configures [NewMemory]. The zero value holds up to 10,000
+// pending jobs and keeps 10,000 finished ones for a day.
+type MemoryConfig struct {
+	// MaxPending bounds the jobs waiting to be claimed (0: 10,000);
+	// Enqueue past it fails with ErrFull.
+	MaxPending int
+	// MaxFinished bounds the finished jobs kept for Status (0: 10,000);
+	// past it the oldest finished job is forgotten.
+	MaxFinished int
+	// ResultTTL is how long a finished job is kept (0: 24 hours).
+	ResultTTL time.Duration
+}
+
+// Memory is the in-process [Queue], the embedded default: bounded, with
+// back-pressure (a full queue refuses jobs with ErrFull, it never grows
+// without bound), first in first out. Its jobs live as long as the
+// process; for jobs that survive a process, use a Redis queue.
+type Memory struct {
+	cfg MemoryConfig
+	now func() time.Time
+
+	mu       sync.Mutex
+	jobs     map[string]*memJob
+	pending  list.List // of *memJob, oldest first
+	finished list.List // of *memJob, oldest first
+	wake     chan struct{}
+	closed   bool
+}
+
+type memJob struct {
+	state  State
+	params json.RawMessage
+	elem   *list.Element // in pending or finished
+}
+
+// NewMemory returns an empty in-process queue.
+func NewMemory(cfg MemoryConfig) *Memory {
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = 10_000
+	}
+	if cfg.MaxFinished <= 0 {
+		cfg.MaxFinished = 10_000
+	}
+	if cfg.ResultTTL <= 0 {
+		cfg.ResultTTL = 24 * time.Hour
+	}
+	return &Memory{cfg: cfg, now: time.Now, jobs: make(map[string]*memJob), wake: make(chan struct{})}
+}
+
+var _ Queue = (*Memory)(nil)
+
+// newID returns a job id: 128 random bits in hex.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
+
+// Enqueue implements [Queue].
+func (m *Memory) Enqueue(ctx context.Context, op string, params json.RawMessage) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return "", ErrClosed
+	}
+	if m.pending.Len() >= m.cfg.MaxPending {
+		return "", fmt.Errorf("%w: %d jobs pending", ErrFull, m.pending.Len())
+	}
+	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...)}
+	j.elem = m.pending.PushBack(j)
+	m.jobs[j.state.ID] = j
+	m.signal()
+	return j.state.ID, nil
+}
+
+// signal wakes the goroutines waiting in Claim; m.mu is held.
+func (m *Memory) signal() {
+	close(m.wake)
+	m.wake = make(chan struct{})
+}
+
+// Claim implements [Queue].
+func (m *Memory) Claim(ctx context.Context) (*Job, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if e := m.pending.Front(); e != nil {
+			j := m.pending.Remove(e).(*memJob)
+			j.elem = nil
+			j.state.Status = Running
+			j.state.Attempts++
+			j.state.Started = m.now()
+			job := &Job{ID: j.state.ID, Operation: j.state.Operation, Params: j.params, Attempt: j.state.Attempts, Enqueued: j.state.Enqueued}
+			m.mu.Unlock()
+			return job, nil
+		}
+		wake := m.wake
+		m.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-wake:
+		}
+	}
+}
+
+// running returns the running job id; m.mu is held.
+func (m *Memory) running(id string) (*memJob, error) {
+	if m.closed {
+		return nil, ErrClosed
+	}
+	j, ok := m.jobs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	if j.state.Status != Running {
+		return nil, fmt.Errorf("%w: job %s is %s", ErrNotClaimed, id, j.state.Status)
+	}
+	return j, nil
+}
+
+// Heartbeat implements [Queue]. An in-process claim never lapses; it
+// reports cancellation.
+func (m *Memory) Heartbeat(ctx context.Context, id string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if j, ok := m.jobs[id]; ok && j.state.Status == Canceled {
+		return true, nil
+	}
+	_, err := m.running(id)
+	return false, err
+}
+
+// Ack implements [Queue].
+func (m *Memory) Ack(ctx context.Context, id string, result json.RawMessage) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, err := m.running(id)
+	if err != nil {
+		return err
+	}
+	j.state.Result = append(json.RawMessage(nil), result...)
+	m.finish(j, Completed)
+	return nil
+}
+
+// Fail implements [Queue].
+func (m *Memory) Fail(ctx context.Context, id string, code dredge.Code, message string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, err := m.running(id)
+	if err != nil {
+		return err
+	}
+	j.state.Code, j.state.Error = code, message
+	m.finish(j, Failed)
+	return nil
+}
+
+// finish makes j final and keeps it for Status within the bounds; m.mu is
+// held and j is in neither list.
+func (m *Memory) finish(j *memJob, s Status) {
+	j.state.Status = s
+	j.state.Finished = m.now()
+	j.params = nil
+	j.elem = m.finished.PushBack(j)
+	for m.finished.Len() > m.cfg.MaxFinished {
+		m.forget(m.finished.Front())
+	}
+	for e := m.finished.Front(); e != nil && m.now().Sub(e.Value.(*memJob).state.Finished) > m.cfg.ResultTTL; e = m.finished.Front() {
+		m.forget(e)
+	}
+}
+
+func (m *Memory) forget(e *list.Element) {
+	j := m.finished.Remove(e).(*memJob)
+	delete(m.jobs, j.state.ID)
+}
+
+// Release implements [Queue].
+func (m *Memory) Release(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j, err := m.running(id)
+	if err != nil {
+		return err
+	}
+	j.state.Status = Pending
+	j.state.Attempts--
+	j.state.Started = time.Time{}
+	j.elem = m.pending.PushFront(j)
+	m.signal()
+	return nil
+}
+
+// Cancel implements [Queue].
+func (m *Memory) Cancel(ctx context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	j, ok := m.jobs[id]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	switch j.state.Status {
+	case Pending:
+		m.pending.Remove(j.elem)
+	case Running:
+	default:
+		return fmt.Errorf("%w: job %s is %s", ErrNotClaimed, id, j.state.Status)
+	}
+	j.elem = nil
+	m.finish(j, Canceled)
+	return nil
+}
+
+// Status implements [Queue].
+func (m *Memory) Status(ctx context.Context, id string) (State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return State{}, ErrClosed
+	}
+	j, ok := m.jobs[id]
+	if !ok {
+		return State{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return j.state, nil
+}
+
+// Depth implements [Queue].
+func (m *Memory) Depth(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, ErrClosed
+	}
+	return m.pending.Len(), nil
+}
+
+// Close implements [Queue].
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed {
+		m.closed = true
+		m.signal()
+	}
+	return nil
+}

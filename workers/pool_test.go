@@ -1,0 +1,186 @@
+package workers_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/testengine"
+	"github.com/dredge-cli/dredge/workers"
+)
+
+// wait polls a job until its status is final or the test's patience ends.
+func wait(t *testing.T, q workers.Queue, id string, want workers.Status) workers.State {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s, err := q.Status(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Status == want || (s.Status.Final() && want.Final()) || time.Now().After(deadline) {
+			if s.Status != want {
+				t.Fatalf("job %s (%s): %s %s %s, want %s", id, s.Operation, s.Status, s.Code, s.Error, want)
+			}
+			return s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func without(b []byte, keys ...string) map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	for _, k := range keys {
+		delete(m, k)
+	}
+	return m
+}
+
+// TestPoolRunsJobsThroughTheTable checks that a job's result is the
+// operation's own response, and that a failing operation fails its job
+// with the operation's code and message while the pool goes on.
+func TestPoolRunsJobsThroughTheTable(t *testing.T) {
+	ctx := context.Background()
+	eng := testengine.New(t)
+	q := workers.NewMemory(workers.MemoryConfig{})
+	defer q.Close()
+	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 2})
+	p.Start()
+	defer p.Shutdown(ctx)
+
+	jobs := []struct{ op, params string }{
+		{"unified_inference", `{"dredge_insight":"job","quasimoto_coords":[0.5]}`},
+		{"string_spectrum", `{"max_modes":4}`},
+		{"load_model", `{"model_type":"quasimoto_1d"}`},
+	}
+	for _, j := range jobs {
+		id, err := q.Enqueue(ctx, j.op, json.RawMessage(j.params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := wait(t, q, id, workers.Completed)
+		direct, code := eng.CallJSON(ctx, j.op, json.RawMessage(j.params))
+		if code != dredge.CodeOK {
+			t.Fatal(string(direct))
+		}
+		if a, b := without(s.Result, "cached", "model_id"), without(direct, "cached", "model_id"); !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: job result %v, direct call %v", j.op, a, b)
+		}
+	}
+	for _, c := range []struct {
+		op, params string
+		code       dredge.Code
+		msg        string
+	}{
+		{"inference", `{"model_id":"nope_0","inputs":{"x":[1]}}`, dredge.CodeNotFound, `model_id: no model "nope_0" is loaded`},
+		{"no_such_operation", `{}`, dredge.CodeNotFound, "operation: unknown operation"},
+		{"string_spectrum", `{"max_modes":0}`, dredge.CodeInvalidArgument, "max_modes: must be between 1"},
+	} {
+		id, err := q.Enqueue(ctx, c.op, json.RawMessage(c.params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := wait(t, q, id, workers.Failed)
+		if s.Code != c.code || len(s.Error) < len(c.msg) || s.Error[:len(c.msg)] != c.msg {
+			t.Errorf("%s(%s): failed with %s %q, want %s %q…", c.op, c.params, s.Code, s.Error, c.code, c.msg)
+		}
+	}
+	// The pool still runs jobs.
+	id, _ := q.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"still here"}`))
+	wait(t, q, id, workers.Completed)
+}
+
+// longTraining is a benchmark job of minutes.
+const longTraining = `{"model_type":"siren","config":{"epochs":50000}}`
+
+// TestPoolCancelAndDeadline: a canceled running job stops; a job past the
+// Engine's deadline fails unavailable; the pool goes on.
+func TestPoolCancelAndDeadline(t *testing.T) {
+	ctx := context.Background()
+	eng := testengine.New(t, dredge.WithTimeouts(-1, 300*time.Millisecond))
+	q := workers.NewMemory(workers.MemoryConfig{})
+	defer q.Close()
+	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 1, Heartbeat: 20 * time.Millisecond})
+	p.Start()
+	defer p.Shutdown(ctx)
+
+	id, _ := q.Enqueue(ctx, "benchmark", json.RawMessage(longTraining))
+	s := wait(t, q, id, workers.Failed)
+	if s.Code != dredge.CodeUnavailable || s.Finished.Sub(s.Started) > 5*time.Second {
+		t.Errorf("training past the Engine's 300ms deadline: %+v", s)
+	}
+
+	free := testengine.New(t, dredge.WithTimeouts(-1, -1))
+	q2 := workers.NewMemory(workers.MemoryConfig{})
+	defer q2.Close()
+	p2 := workers.NewPool(free, q2, workers.PoolConfig{Concurrency: 1, Heartbeat: 20 * time.Millisecond})
+	p2.Start()
+	defer p2.Shutdown(ctx)
+	id, _ = q2.Enqueue(ctx, "benchmark", json.RawMessage(longTraining))
+	wait(t, q2, id, workers.Running)
+	if g := free.Monitor().Snapshot().Gauges["dredge_workers_busy"]; g != 1 {
+		t.Errorf("dredge_workers_busy %v while one job runs, want 1", g)
+	}
+	start := time.Now()
+	if err := q2.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	next, _ := q2.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"after the cancel"}`))
+	wait(t, q2, next, workers.Completed)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the pool took %v to stop a canceled job and run the next", took)
+	}
+	if s := wait(t, q2, id, workers.Canceled); s.Result != nil {
+		t.Errorf("canceled job has a result: %s", s.Result)
+	}
+}
+
+// TestPoolShutdown: running jobs finish within the grace period; past it
+// they are stopped and handed back, pending, without spending an attempt.
+func TestPoolShutdown(t *testing.T) {
+	ctx := context.Background()
+	eng := testengine.New(t, dredge.WithTimeouts(-1, -1))
+	q := workers.NewMemory(workers.MemoryConfig{})
+	defer q.Close()
+	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 1})
+	p.Start()
+	id, _ := q.Enqueue(ctx, "benchmark", json.RawMessage(longTraining))
+	wait(t, q, id, workers.Running)
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown past its grace: %v, want the deadline", err)
+	}
+	if s := wait(t, q, id, workers.Pending); s.Attempts != 0 {
+		t.Errorf("handed-back job: %+v, want pending with no attempt spent", s)
+	}
+	// A pool shut down claims nothing more.
+	later, _ := q.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"x"}`))
+	time.Sleep(100 * time.Millisecond)
+	if s, _ := q.Status(ctx, later); s.Status != workers.Pending {
+		t.Errorf("a job enqueued after Shutdown: %s", s.Status)
+	}
+
+	// Within its grace, Shutdown waits for a running job to finish.
+	if err := q.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	p2 := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 2})
+	p2.Start()
+	wait(t, q, later, workers.Completed)
+	short, _ := q.Enqueue(ctx, "benchmark", json.RawMessage(`{"model_type":"quasimoto_1d","config":{"epochs":2000}}`))
+	wait(t, q, short, workers.Running)
+	gctx, gcancel := context.WithTimeout(ctx, time.Minute)
+	defer gcancel()
+	if err := p2.Shutdown(gctx); err != nil {
+		t.Errorf("Shutdown within its grace: %v", err)
+	}
+	if s, _ := q.Status(ctx, short); s.Status != workers.Completed {
+		t.Errorf("the job running at Shutdown: %s %s, want completed", s.Status, s.Error)
+	}
+}

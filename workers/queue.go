@@ -1,0 +1,114 @@
+package workers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+)
+
+// Status is a job's state.
+type Status string
+
+// A job is pending until a worker claims it, running until the worker
+// acknowledges or fails it, and then completed or failed; a pending or
+// running job may be canceled.
+const (
+	Pending   Status = "pending"
+	Running   Status = "running"
+	Completed Status = "completed"
+	Failed    Status = "failed"
+	Canceled  Status = "canceled"
+)
+
+// Final reports whether s is a final status (completed, failed, canceled).
+func (s Status) Final() bool { return s == Completed || s == Failed || s == Canceled }
+
+// Job is a claimed job: one operation of the Engine's table to run.
+type Job struct {
+	// ID names the job; the queue made it at Enqueue.
+	ID string
+	// Operation and Params are the call, as [dredge.Engine.Answer] takes it.
+	Operation string
+	Params    json.RawMessage
+	// Attempt counts the deliveries of the job, 1 on its first claim.
+	Attempt int
+	// Enqueued is when the job was enqueued.
+	Enqueued time.Time
+}
+
+// State is what [Queue.Status] reports of a job.
+type State struct {
+	ID        string          `json:"job_id"`
+	Operation string          `json:"operation"`
+	Status    Status          `json:"status"`
+	Result    json.RawMessage `json:"result,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Code      dredge.Code     `json:"code,omitempty"`
+	Attempts  int             `json:"attempts"`
+	Enqueued  time.Time       `json:"enqueued_at"`
+	Started   time.Time       `json:"started_at,omitzero"`
+	Finished  time.Time       `json:"finished_at,omitzero"`
+}
+
+// Errors of the queues, wrapped with detail.
+var (
+	// ErrFull is returned by Enqueue when the queue holds as many jobs as
+	// it may: the caller should retry later (HTTP 503 with Retry-After).
+	ErrFull = errors.New("workers: queue full")
+	// ErrNotFound is returned for a job id the queue does not know (or no
+	// longer keeps: results expire).
+	ErrNotFound = errors.New("workers: no such job")
+	// ErrNotClaimed is returned by Ack, Fail, Release and Heartbeat for a
+	// job the caller does not hold: it was never claimed, it is finished,
+	// canceled, or it was claimed again by another worker after its claim
+	// lapsed.
+	ErrNotClaimed = errors.New("workers: job not claimed")
+	// ErrClosed is returned after Close.
+	ErrClosed = errors.New("workers: queue closed")
+)
+
+// Queue holds jobs between the adapters that enqueue them and the workers
+// that run them. Every method is safe for concurrent use by any number of
+// goroutines (and, for shared queues such as Redis, processes).
+//
+// A job moves pending → running (Claim) → completed (Ack) or failed
+// (Fail); Release hands a running job back (pending again, without
+// spending an attempt); Cancel makes a pending or running job canceled.
+// A worker's claim is kept alive by Heartbeat; a queue shared by processes
+// may hand a job whose claim lapsed to another worker (the first worker's
+// Ack then fails with ErrNotClaimed, and the job has one result).
+type Queue interface {
+	// Enqueue adds a job running op with params and returns its id. It
+	// fails with ErrFull when the queue is full, and never blocks for room.
+	Enqueue(ctx context.Context, op string, params json.RawMessage) (string, error)
+	// Claim takes the oldest pending job, waiting until there is one or
+	// ctx ends (then it returns ctx's error). The job is running, held by
+	// the caller, until it is acknowledged, failed, released or canceled.
+	Claim(ctx context.Context) (*Job, error)
+	// Heartbeat keeps the caller's claim on a running job alive and
+	// reports whether the job has been canceled meanwhile (the worker
+	// should then stop it; its Ack or Fail is then ErrNotClaimed).
+	Heartbeat(ctx context.Context, id string) (canceled bool, err error)
+	// Ack completes a running job with result, the operation's response.
+	Ack(ctx context.Context, id string, result json.RawMessage) error
+	// Fail fails a running job with the operation's error code and
+	// message: a final state.
+	Fail(ctx context.Context, id string, code dredge.Code, message string) error
+	// Release hands a running job back to the queue, pending again, first
+	// in line, without counting the attempt (a worker shutting down).
+	Release(ctx context.Context, id string) error
+	// Cancel cancels a pending or running job. Canceling a finished job
+	// fails with ErrNotClaimed; an unknown one with ErrNotFound.
+	Cancel(ctx context.Context, id string) error
+	// Status reports a job's state, with its result once completed or its
+	// error once failed.
+	Status(ctx context.Context, id string) (State, error)
+	// Depth returns the number of pending jobs.
+	Depth(ctx context.Context) (int, error)
+	// Close releases the queue's resources; later calls fail with
+	// ErrClosed. Claims waiting in Claim return ErrClosed.
+	Close() error
+}

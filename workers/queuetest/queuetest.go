@@ -1,0 +1,339 @@
+package queuetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/workers"
+)
+
+// Run runs the suite against queues made by open, one per subtest, each
+// empty and closed by open's caller or at the subtest's end.
+func Run(t *testing.T, open func(t *testing.T) workers.Queue) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, workers.Queue)
+	}{
+		{"Lifecycle", lifecycle},
+		{"FirstInFirstOut", fifo},
+		{"Fail", fail},
+		{"Release", release},
+		{"Cancel", cancel},
+		{"Unknown", unknown},
+		{"ClaimWaits", claimWaits},
+		{"Concurrent", concurrent},
+		{"Close", closeQueue},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func enqueue(t *testing.T, q workers.Queue, op, params string) string {
+	t.Helper()
+	id, err := q.Enqueue(ctxFor(t), op, json.RawMessage(params))
+	if err != nil || id == "" {
+		t.Fatalf("Enqueue(%s, %s) = %q, %v", op, params, id, err)
+	}
+	return id
+}
+
+func claim(t *testing.T, q workers.Queue) *workers.Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctxFor(t), 5*time.Second)
+	defer cancel()
+	j, err := q.Claim(ctx)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	return j
+}
+
+func status(t *testing.T, q workers.Queue, id string) workers.State {
+	t.Helper()
+	s, err := q.Status(ctxFor(t), id)
+	if err != nil {
+		t.Fatalf("Status(%s): %v", id, err)
+	}
+	return s
+}
+
+func lifecycle(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	id := enqueue(t, q, "string_spectrum", `{"max_modes":3}`)
+	if s := status(t, q, id); s.Status != workers.Pending || s.Operation != "string_spectrum" || s.ID != id || s.Enqueued.IsZero() {
+		t.Errorf("after Enqueue: %+v", s)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 1 {
+		t.Errorf("Depth = %d, %v; want 1", n, err)
+	}
+	j := claim(t, q)
+	if j.ID != id || j.Operation != "string_spectrum" || string(j.Params) != `{"max_modes":3}` || j.Attempt != 1 {
+		t.Errorf("claimed %+v", j)
+	}
+	if s := status(t, q, id); s.Status != workers.Running || s.Attempts != 1 || s.Started.IsZero() {
+		t.Errorf("after Claim: %+v", s)
+	}
+	if canceled, err := q.Heartbeat(ctx, id); err != nil || canceled {
+		t.Errorf("Heartbeat = %v, %v", canceled, err)
+	}
+	result := `{"success":true,"max_modes":3}`
+	if err := q.Ack(ctx, id, json.RawMessage(result)); err != nil {
+		t.Fatal(err)
+	}
+	s := status(t, q, id)
+	if s.Status != workers.Completed || string(s.Result) != result || s.Finished.IsZero() || !s.Status.Final() {
+		t.Errorf("after Ack: %+v", s)
+	}
+	if err := q.Ack(ctx, id, json.RawMessage(result)); !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("second Ack: %v, want ErrNotClaimed", err)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 0 {
+		t.Errorf("Depth = %d, %v; want 0", n, err)
+	}
+}
+
+func fifo(t *testing.T, q workers.Queue) {
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, enqueue(t, q, "lift", fmt.Sprintf(`{"insight_text":"%d"}`, i)))
+	}
+	seen := map[string]bool{}
+	for i, want := range ids {
+		j := claim(t, q)
+		if j.ID != want {
+			t.Errorf("claim %d got %s, want %s", i, j.ID, want)
+		}
+		if seen[j.ID] {
+			t.Errorf("job %s claimed twice", j.ID)
+		}
+		seen[j.ID] = true
+	}
+}
+
+func fail(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	id := enqueue(t, q, "inference", `{"model_id":"nope"}`)
+	claim(t, q)
+	if err := q.Fail(ctx, id, dredge.CodeNotFound, `model_id: no model "nope" is loaded`); err != nil {
+		t.Fatal(err)
+	}
+	s := status(t, q, id)
+	if s.Status != workers.Failed || s.Code != dredge.CodeNotFound || s.Error != `model_id: no model "nope" is loaded` {
+		t.Errorf("after Fail: %+v", s)
+	}
+	if err := q.Fail(ctx, id, dredge.CodeInternal, "again"); !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("second Fail: %v, want ErrNotClaimed", err)
+	}
+}
+
+func release(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	first := enqueue(t, q, "lift", `{"insight_text":"a"}`)
+	second := enqueue(t, q, "lift", `{"insight_text":"b"}`)
+	j := claim(t, q)
+	if err := q.Release(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, q, first); s.Status != workers.Pending || s.Attempts != 0 {
+		t.Errorf("after Release: %+v", s)
+	}
+	// Handed back first in line, its attempt not counted.
+	if j := claim(t, q); j.ID != first || j.Attempt != 1 {
+		t.Errorf("claim after Release: %s attempt %d, want %s attempt 1", j.ID, j.Attempt, first)
+	}
+	if j := claim(t, q); j.ID != second {
+		t.Errorf("then %s, want %s", j.ID, second)
+	}
+	if err := q.Release(ctx, "0123"); !errors.Is(err, workers.ErrNotFound) && !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("Release of an unknown job: %v", err)
+	}
+}
+
+func cancel(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	pending := enqueue(t, q, "lift", `{"insight_text":"p"}`)
+	running := enqueue(t, q, "lift", `{"insight_text":"r"}`)
+	if err := q.Cancel(ctx, pending); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, q, pending); s.Status != workers.Canceled {
+		t.Errorf("canceled pending job: %+v", s)
+	}
+	// The canceled job is never claimed: the next claim is the other one.
+	j := claim(t, q)
+	if j.ID != running {
+		t.Fatalf("claimed %s, want %s", j.ID, running)
+	}
+	if err := q.Cancel(ctx, running); err != nil {
+		t.Fatal(err)
+	}
+	if canceled, err := q.Heartbeat(ctx, running); err != nil || !canceled {
+		t.Errorf("Heartbeat of a canceled job = %v, %v; want true", canceled, err)
+	}
+	if err := q.Ack(ctx, running, json.RawMessage(`{}`)); !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("Ack of a canceled job: %v, want ErrNotClaimed", err)
+	}
+	if s := status(t, q, running); s.Status != workers.Canceled {
+		t.Errorf("canceled running job: %+v", s)
+	}
+	if err := q.Cancel(ctx, running); !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("Cancel of a finished job: %v, want ErrNotClaimed", err)
+	}
+}
+
+func unknown(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	const id = "00000000000000000000000000000000"
+	if _, err := q.Status(ctx, id); !errors.Is(err, workers.ErrNotFound) {
+		t.Errorf("Status: %v, want ErrNotFound", err)
+	}
+	if err := q.Cancel(ctx, id); !errors.Is(err, workers.ErrNotFound) {
+		t.Errorf("Cancel: %v, want ErrNotFound", err)
+	}
+	if err := q.Ack(ctx, id, nil); !errors.Is(err, workers.ErrNotFound) && !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("Ack: %v", err)
+	}
+}
+
+func claimWaits(t *testing.T, q workers.Queue) {
+	ctx, cancel := context.WithTimeout(ctxFor(t), 100*time.Millisecond)
+	defer cancel()
+	if j, err := q.Claim(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Claim on an empty queue = %+v, %v; want the context's deadline", j, err)
+	}
+	// An ended context claims nothing, even with a job pending.
+	ended, end := context.WithCancel(ctxFor(t))
+	end()
+	pending := enqueue(t, q, "lift", `{"insight_text":"not yet"}`)
+	if j, err := q.Claim(ended); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Claim with an ended context = %+v, %v; want context.Canceled", j, err)
+	}
+	if j := claim(t, q); j.ID != pending {
+		t.Fatalf("claimed %s, want %s", j.ID, pending)
+	}
+	got := make(chan *workers.Job, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(ctxFor(t), 10*time.Second)
+		defer cancel()
+		j, err := q.Claim(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- j
+	}()
+	time.Sleep(50 * time.Millisecond)
+	id := enqueue(t, q, "lift", `{"insight_text":"late"}`)
+	if j := <-got; j == nil || j.ID != id {
+		t.Errorf("waiting Claim got %+v, want %s", j, id)
+	}
+}
+
+func concurrent(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	const producers, consumers, each = 4, 4, 100
+	var mu sync.Mutex
+	enqueued := map[string]bool{}
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				id, err := q.Enqueue(ctx, "lift", json.RawMessage(fmt.Sprintf(`{"insight_text":"%d-%d"}`, p, i)))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				enqueued[id] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	done := make(chan struct{})
+	var cw sync.WaitGroup
+	for range consumers {
+		cw.Add(1)
+		go func() {
+			defer cw.Done()
+			for {
+				cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+				j, err := q.Claim(cctx)
+				cancel()
+				if err != nil {
+					select {
+					case <-done:
+						return
+					default:
+						continue
+					}
+				}
+				mu.Lock()
+				claimed[j.ID]++
+				mu.Unlock()
+				if err := q.Ack(ctx, j.ID, json.RawMessage(`{"success":true}`)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(claimed)
+		mu.Unlock()
+		if n == producers*each {
+			break
+		}
+	}
+	close(done)
+	cw.Wait()
+	if len(enqueued) != producers*each || len(claimed) != producers*each {
+		t.Fatalf("%d enqueued, %d claimed, want %d", len(enqueued), len(claimed), producers*each)
+	}
+	for id, n := range claimed {
+		if n != 1 || !enqueued[id] {
+			t.Errorf("job %s claimed %d times (enqueued %v)", id, n, enqueued[id])
+		}
+		if s := status(t, q, id); s.Status != workers.Completed {
+			t.Errorf("job %s: %s", id, s.Status)
+		}
+	}
+}
+
+func closeQueue(t *testing.T, q workers.Queue) {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := q.Claim(ctxFor(t))
+		errc <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-errc:
+		if !errors.Is(err, workers.ErrClosed) {
+			t.Errorf("Claim waiting at Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Claim still waiting after Close")
+	}
+	if _, err := q.Enqueue(ctxFor(t), "lift", nil); !errors.Is(err, workers.ErrClosed) {
+		t.Errorf("Enqueue after Close: %v, want ErrClosed", err)
+	}
+}
