@@ -44,12 +44,12 @@
 //
 // # Result keys
 //
-// [SpectrumKey], [UnifiedKey] and [InferenceKey] name results by their
-// parameters. Their key strings are a kind, a format version and the
-// [Fingerprint] of the parameters: a SHA-256 over a canonical binary
-// encoding (float64 bits, map entries sorted), so equal parameters give
-// equal keys whatever the map order. [GetJSON], [SetJSON] and
-// [GetOrCompute] store results as JSON.
+// [KeyOf] names a result by a kind, a format version and the
+// [Fingerprint] of its parameters: a SHA-256 over a canonical binary
+// encoding (float64 bits, struct fields by name, map entries sorted), so
+// equal parameters give equal keys whatever the map order. [GetJSON],
+// [SetJSON] and [GetOrCompute] store results as JSON. (The Engine makes
+// its own keys, with each operation's key function.)
 //
 // # Configuration
 //

@@ -20,7 +20,7 @@ func Example() {
 	spectrum := func(ctx context.Context) ([]float64, error) {
 		return []float64{0.5, 1, 1.5}, nil // E_n = n/2 for n = 1..3
 	}
-	key := cache.SpectrumKey{MaxModes: 3, Dimensions: 10}
+	key := cache.KeyOf("spectrum/v1/", struct{ MaxModes, Dimensions int }{3, 10})
 	for range 2 {
 		v, cached, err := cache.GetOrCompute(ctx, results, key, spectrum)
 		fmt.Println(v, cached, err)

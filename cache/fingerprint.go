@@ -134,24 +134,6 @@ func (e *encoder) encode(v any) error {
 		}
 	case []int:
 		e.ints(v)
-	case UnifiedKey:
-		// The struct encoding, written out: these keys are made on every
-		// request, and reflection would triple their cost.
-		e.header(tagStruct, 3)
-		e.str("Insight")
-		e.str(v.Insight)
-		e.str("Coords")
-		if err := e.floats(v.Coords); err != nil {
-			return err
-		}
-		e.str("Modes")
-		e.ints(v.Modes)
-	case SpectrumKey:
-		e.header(tagStruct, 2)
-		e.str("MaxModes")
-		e.int(int64(v.MaxModes))
-		e.str("Dimensions")
-		e.int(int64(v.Dimensions))
 	default:
 		return e.value(reflect.ValueOf(v))
 	}

@@ -153,7 +153,7 @@ func TestRedisUnreachable(t *testing.T) {
 	}
 	defer r.Close()
 	rc := cache.NewResultCache(r, cache.ResultConfig{})
-	key := cache.SpectrumKey{MaxModes: 10, Dimensions: 10}
+	key := spectrum(10, 10)
 	for range 3 {
 		start := time.Now()
 		if _, err := r.Get(t.Context(), "k"); !errors.Is(err, cache.ErrUnavailable) {
@@ -224,7 +224,7 @@ func TestRedisFault(t *testing.T) {
 	// compute on a miss, store. It reports whether the lookup hit.
 	var slowest time.Duration
 	roundTrip := func(i int) bool {
-		key := cache.SpectrumKey{MaxModes: i % 5, Dimensions: 10}
+		key := spectrum(i%5, 10)
 		start := time.Now()
 		v, hit, err := cache.GetOrCompute(ctx, rc, key, func(context.Context) ([]float64, error) {
 			return []float64{float64(i % 5)}, nil

@@ -12,57 +12,29 @@ import (
 
 // Key names one cached result. CacheKey returns the key string the backend
 // stores it under, or an error (wrapping ErrInvalidArgument) for a key that
-// cannot be encoded. The typed keys of this package are [SpectrumKey],
-// [UnifiedKey] and [InferenceKey]; other packages may define their own,
-// ideally prefixed with a kind name and a format version as these are.
+// cannot be encoded. [KeyOf] makes keys from a kind and a value.
 type Key interface {
 	CacheKey() (string, error)
 }
 
-// SpectrumKey names a string_spectrum result.
-type SpectrumKey struct {
-	MaxModes   int
-	Dimensions int
+// KeyOf returns the key of a result of the given kind (a name and a format
+// version, such as "spectrum/v1/") computed from v: the kind followed by
+// the [Fingerprint] of v, so that equal values give equal keys whatever
+// their maps' order. A v that Fingerprint refuses (NaN, too deep) makes a
+// key whose CacheKey fails.
+func KeyOf(kind string, v any) Key { return kindKey{kind, v} }
+
+type kindKey struct {
+	kind string
+	v    any
 }
 
-// CacheKey returns "spectrum/v1/" and the fingerprint of k.
-func (k SpectrumKey) CacheKey() (string, error) { return kindKey("spectrum/v1/", k) }
-
-// UnifiedKey names a unified_inference result. Callers fill in the
-// defaults (coords [0.5], modes [1 2 3]) before making the key, so that an
-// explicit default and an omitted one share an entry.
-type UnifiedKey struct {
-	Insight string
-	Coords  []float64
-	Modes   []int
-}
-
-// CacheKey returns "unified/v1/" and the fingerprint of k; NaN or Inf in
-// Coords is ErrInvalidArgument.
-func (k UnifiedKey) CacheKey() (string, error) { return kindKey("unified/v1/", k) }
-
-// InferenceKey names a model inference result.
-type InferenceKey struct {
-	// ModelID names the loaded model.
-	ModelID string
-	// Version identifies the model's parameters: a counter bumped when
-	// they change, or their [Fingerprint]. A result cached under one
-	// version is never returned for another.
-	Version string
-	// Inputs are the inference inputs, e.g. map[string][]float64 with
-	// "x" and "t", or [][]float64 rows; any value [Fingerprint] accepts.
-	Inputs any
-}
-
-// CacheKey returns "inference/v1/" and the fingerprint of k.
-func (k InferenceKey) CacheKey() (string, error) { return kindKey("inference/v1/", k) }
-
-func kindKey(kind string, k any) (string, error) {
-	fp, err := Fingerprint(k)
+func (k kindKey) CacheKey() (string, error) {
+	fp, err := Fingerprint(k.v)
 	if err != nil {
 		return "", err
 	}
-	return kind + fp, nil
+	return k.kind + fp, nil
 }
 
 // ResultConfig configures [NewResultCache]. The zero value stores results

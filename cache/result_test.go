@@ -12,6 +12,32 @@ import (
 	"github.com/dredge-cli/dredge/cache"
 )
 
+// The parameters of the operations whose keys the tests pin.
+type (
+	spectrumKey struct{ MaxModes, Dimensions int }
+	unifiedKey  struct {
+		Insight string
+		Coords  []float64
+		Modes   []int
+	}
+	inferenceKey struct {
+		ModelID, Version string
+		Inputs           any
+	}
+)
+
+func spectrum(maxModes, dims int) cache.Key {
+	return cache.KeyOf("spectrum/v1/", spectrumKey{maxModes, dims})
+}
+
+func unified(insight string, coords []float64, modes []int) cache.Key {
+	return cache.KeyOf("unified/v1/", unifiedKey{insight, coords, modes})
+}
+
+func inference(id, version string, inputs any) cache.Key {
+	return cache.KeyOf("inference/v1/", inferenceKey{id, version, inputs})
+}
+
 func TestKeys(t *testing.T) {
 	key := func(k cache.Key) string {
 		t.Helper()
@@ -28,19 +54,19 @@ func TestKeys(t *testing.T) {
 		a, b cache.Key
 		same bool
 	}{
-		{"spectrum equal", cache.SpectrumKey{10, 10}, cache.SpectrumKey{10, 10}, true},
-		{"spectrum swapped", cache.SpectrumKey{10, 11}, cache.SpectrumKey{11, 10}, false},
-		{"unified equal", cache.UnifiedKey{"i", []float64{0.5}, []int{1, 2, 3}}, cache.UnifiedKey{"i", []float64{0.5}, []int{1, 2, 3}}, true},
-		{"unified coords", cache.UnifiedKey{"i", []float64{0.5}, nil}, cache.UnifiedKey{"i", []float64{0.5000000000000001}, nil}, false},
-		{"unified nil=empty", cache.UnifiedKey{"i", nil, nil}, cache.UnifiedKey{"i", []float64{}, []int{}}, true},
-		{"unified insight", cache.UnifiedKey{Insight: "a"}, cache.UnifiedKey{Insight: "b"}, false},
-		{"unified split", cache.UnifiedKey{"ab", []float64{1}, nil}, cache.UnifiedKey{"a", []float64{1}, nil}, false},
-		{"inference map order", cache.InferenceKey{"m", "v1", mapA}, cache.InferenceKey{"m", "v1", mapB}, true},
-		{"inference version", cache.InferenceKey{"m", "v1", mapA}, cache.InferenceKey{"m", "v2", mapA}, false},
-		{"inference model", cache.InferenceKey{"m1", "v", mapA}, cache.InferenceKey{"m2", "v", mapA}, false},
-		{"inference rows", cache.InferenceKey{"m", "v", [][]float64{{1, 2}, {3}}}, cache.InferenceKey{"m", "v", [][]float64{{1}, {2, 3}}}, false},
-		{"inference any", cache.InferenceKey{"m", "v", map[string]any{"x": []any{1.0, 2.0}}}, cache.InferenceKey{"m", "v", map[string]any{"x": []float64{1, 2}}}, true},
-		{"kinds differ", cache.SpectrumKey{}, cache.UnifiedKey{}, false},
+		{"spectrum equal", spectrum(10, 10), spectrum(10, 10), true},
+		{"spectrum swapped", spectrum(10, 11), spectrum(11, 10), false},
+		{"unified equal", unified("i", []float64{0.5}, []int{1, 2, 3}), unified("i", []float64{0.5}, []int{1, 2, 3}), true},
+		{"unified coords", unified("i", []float64{0.5}, nil), unified("i", []float64{0.5000000000000001}, nil), false},
+		{"unified nil=empty", unified("i", nil, nil), unified("i", []float64{}, []int{}), true},
+		{"unified insight", unified("a", nil, nil), unified("b", nil, nil), false},
+		{"unified split", unified("ab", []float64{1}, nil), unified("a", []float64{1}, nil), false},
+		{"inference map order", inference("m", "v1", mapA), inference("m", "v1", mapB), true},
+		{"inference version", inference("m", "v1", mapA), inference("m", "v2", mapA), false},
+		{"inference model", inference("m1", "v", mapA), inference("m2", "v", mapA), false},
+		{"inference rows", inference("m", "v", [][]float64{{1, 2}, {3}}), inference("m", "v", [][]float64{{1}, {2, 3}}), false},
+		{"inference any", inference("m", "v", map[string]any{"x": []any{1.0, 2.0}}), inference("m", "v", map[string]any{"x": []float64{1, 2}}), true},
+		{"kinds differ", spectrum(0, 0), unified("", nil, nil), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a, b := key(tc.a), key(tc.b)
@@ -49,8 +75,8 @@ func TestKeys(t *testing.T) {
 			}
 		})
 	}
-	if k := key(cache.SpectrumKey{10, 10}); !strings.HasPrefix(k, "spectrum/v1/") || len(k) != len("spectrum/v1/")+64 {
-		t.Errorf("SpectrumKey = %q, want spectrum/v1/ and 64 hex digits", k)
+	if k := key(spectrum(10, 10)); !strings.HasPrefix(k, "spectrum/v1/") || len(k) != len("spectrum/v1/")+64 {
+		t.Errorf("spectrum key = %q, want spectrum/v1/ and 64 hex digits", k)
 	}
 }
 
@@ -63,8 +89,8 @@ func TestKeyGolden(t *testing.T) {
 		key  cache.Key
 		want string
 	}{
-		{cache.SpectrumKey{MaxModes: 10, Dimensions: 10}, "spectrum/v1/bea83b70c24ecd9057adb356254c8994926eccdbd4de5629776b735f1c1c3f81"},
-		{cache.UnifiedKey{Coords: []float64{0.5}, Modes: []int{1, 2, 3}}, "unified/v1/4f6698e05d66292130acce539a98d9555e19732a790eb4d2bbfc3209b40d3b9d"},
+		{spectrum(10, 10), "spectrum/v1/bea83b70c24ecd9057adb356254c8994926eccdbd4de5629776b735f1c1c3f81"},
+		{unified("", []float64{0.5}, []int{1, 2, 3}), "unified/v1/4f6698e05d66292130acce539a98d9555e19732a790eb4d2bbfc3209b40d3b9d"},
 	} {
 		got, err := tc.key.CacheKey()
 		if err != nil {
@@ -150,7 +176,7 @@ func TestResultCache(t *testing.T) {
 	defer m.Close()
 	rc := cache.NewResultCache(m, cache.ResultConfig{})
 	ctx := t.Context()
-	k := cache.SpectrumKey{MaxModes: 3, Dimensions: 10}
+	k := spectrum(3, 10)
 
 	if _, ok := rc.Get(ctx, k); ok {
 		t.Fatal("hit on an empty cache")
@@ -160,7 +186,7 @@ func TestResultCache(t *testing.T) {
 		t.Fatalf("Get = %q, %v", v, ok)
 	}
 	// A NaN key is a miss and an error, never a failure.
-	bad := cache.UnifiedKey{Coords: []float64{math.NaN()}}
+	bad := unified("", []float64{math.NaN()}, nil)
 	rc.Set(ctx, bad, []byte("x"))
 	if _, ok := rc.Get(ctx, bad); ok {
 		t.Fatal("hit for a NaN key")
@@ -190,7 +216,7 @@ func TestResultCacheTTL(t *testing.T) {
 	m := newMemory(t, cache.MemoryConfig{})
 	defer m.Close()
 	rc := cache.NewResultCache(m, cache.ResultConfig{TTL: 30 * time.Millisecond})
-	k := cache.SpectrumKey{MaxModes: 1}
+	k := spectrum(1, 0)
 	rc.Set(t.Context(), k, []byte("1"))
 	if s := rc.Stats(t.Context()); s.DefaultTTLSeconds != 0.03 {
 		t.Errorf("Stats.DefaultTTLSeconds = %v, want 0.03", s.DefaultTTLSeconds)
@@ -214,7 +240,7 @@ func TestResultCacheNeverFails(t *testing.T) {
 			ctx := t.Context()
 			calls := 0
 			for range 2 {
-				v, cached, err := cache.GetOrCompute(ctx, tc.rc, cache.SpectrumKey{MaxModes: 2}, func(context.Context) ([]float64, error) {
+				v, cached, err := cache.GetOrCompute(ctx, tc.rc, spectrum(2, 0), func(context.Context) ([]float64, error) {
 					calls++
 					return []float64{0.5, 1}, nil
 				})
@@ -242,7 +268,7 @@ func TestGetOrCompute(t *testing.T) {
 	type result struct {
 		Spectrum []float64 `json:"energy_spectrum"`
 	}
-	k := cache.SpectrumKey{MaxModes: 2, Dimensions: 10}
+	k := spectrum(2, 10)
 	compute := func(context.Context) (result, error) { return result{[]float64{0.5, 1}}, nil }
 	for i, wantCached := range []bool{false, true, true} {
 		v, cached, err := cache.GetOrCompute(ctx, rc, k, compute)
@@ -251,7 +277,7 @@ func TestGetOrCompute(t *testing.T) {
 		}
 	}
 	// A compute error is returned and nothing is stored.
-	k2 := cache.SpectrumKey{MaxModes: 99}
+	k2 := spectrum(99, 0)
 	if _, _, err := cache.GetOrCompute(ctx, rc, k2, func(context.Context) (result, error) { return result{}, errBoom }); !errors.Is(err, errBoom) {
 		t.Fatalf("GetOrCompute: %v, want errBoom", err)
 	}
