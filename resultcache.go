@@ -192,12 +192,6 @@ func paramsFingerprint(v []float64) string {
 	return k.key("")
 }
 
-// CacheStats reports the result cache's statistics: its hits and misses
-// are the ones /metrics reports.
-func (e *Engine) cacheStats(ctx context.Context) cache.Stats {
-	return e.results.Stats(ctx)
-}
-
 // Cache returns the backend of the Engine's result cache, nil when caching
 // is off.
 func (e *Engine) Cache() cache.Cache {

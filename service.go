@@ -94,7 +94,7 @@ func (e *Engine) CacheStats(ctx context.Context) (*CacheStatsResult, error) {
 }
 
 func (e *Engine) cacheStatsResult(ctx context.Context) (*CacheStatsResult, error) {
-	s := e.cacheStats(ctx)
+	s := e.results.Stats(ctx) // its hits and misses are the ones /metrics reports
 	return &CacheStatsResult{Success: true, CacheStats: CacheStatsSnapshot{Stats: s, TotalEntries: s.Entries}}, nil
 }
 
