@@ -13,6 +13,7 @@ import (
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/internal/envvar"
+	"github.com/dredge-cli/dredge/workers"
 )
 
 // Defaults of the zero [Config].
@@ -77,6 +78,12 @@ type Config struct {
 	// request with an Mcp-Session-Id header, and POST bodies that are
 	// JSON-RPC (an object with a "jsonrpc" member, or an array) go to it.
 	MCP http.Handler
+
+	// Jobs, when set, serves jobs on this queue: POST /v1/jobs enqueues
+	// one, GET /v1/jobs/{id} reports it and DELETE /v1/jobs/{id} cancels
+	// it. The workers running the jobs are the caller's (a workers.Pool,
+	// here or in other processes). Nil: the job routes answer 404.
+	Jobs workers.Queue
 
 	// now is the rate limiter's clock (nil: time.Now), for tests.
 	now func() time.Time

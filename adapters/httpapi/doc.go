@@ -18,6 +18,9 @@
 //	POST   /lift                 the lift operation: {"insight_text": …}
 //	POST   /mcp                  the legacy {"operation": …, "params": …} envelope
 //	GET, DELETE /mcp             the MCP transport, when Config.MCP is set
+//	POST   /v1/jobs              enqueue {"operation": …, "params": …}: 202 {"job_id", "status": "pending"}
+//	GET    /v1/jobs/{id}         the job's state, with its result once completed
+//	DELETE /v1/jobs/{id}         cancel a pending or running job
 //
 // Successful operations answer 200 with the operation's result, which has
 // "success": true. Failures answer {"success": false, "error": …, "code": …,
@@ -30,6 +33,25 @@
 // body over [Config.MaxBodyBytes] is 413, a body not received within
 // [Config.BodyReadTimeout] 408, a method a route does not serve 405 with
 // Allow, an unknown path 404; bad input never gets a 5xx.
+//
+// # Jobs
+//
+// With [Config.Jobs] set to a [workers.Queue], an operation can run as a
+// job, run by a [workers.Pool] in this process or another. POST /v1/jobs
+// checks the operation (missing: 400, unknown: 404, a body that is not a
+// JSON object: 400) and enqueues it: 202 {"job_id", "status": "pending"}
+// with Location: /v1/jobs/{id}; a full queue answers 503 unavailable with
+// Retry-After: 1. The params are checked when the job runs: a job whose
+// operation fails ends "failed" with the operation's own "error" and
+// "code". GET /v1/jobs/{id} answers the job's [workers.State]: "status"
+// (pending, running, completed, failed or canceled), "result" (the
+// operation's own response, once completed), "error" and "code" (once
+// failed), "attempts" and the times. DELETE /v1/jobs/{id} cancels a pending
+// or running job and answers its state; a finished job is 409. An id that
+// is not 32 lowercase hexadecimal digits is 400, an unknown one 404, both
+// with field "job_id". Without a queue the job routes answer 404 and the
+// index does not list them. Authentication and rate limiting apply as on
+// every /v1 route.
 //
 // # The legacy /mcp endpoint
 //

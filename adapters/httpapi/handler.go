@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,18 +88,39 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 		{"POST", "/v1/ops/{operation}", h.serveOp, "Run an operation, its params as the body (POST)"},
 		{"POST", "/lift", h.serveLift, "Lift an insight (POST)"},
 	}
-	var names []string
+	if cfg.Jobs != nil {
+		routes = append(routes,
+			route{"POST", "/v1/jobs", h.serveJobSubmit, "Submit a job: {\"operation\", \"params\"} (POST), 202 with its job_id"},
+			route{"GET", "/v1/jobs/{id}", h.serveJobStatus, "A job's status, and its result once completed (GET)"},
+			route{"DELETE", "/v1/jobs/{id}", h.serveJobCancel, "Cancel a pending or running job (DELETE)"})
+	} else {
+		h.mux.HandleFunc("/v1/jobs", serveJobsOff)
+		h.mux.HandleFunc("/v1/jobs/", serveJobsOff)
+	}
+	var names, paths []string
 	endpoints := make(map[string]string, len(routes)+1)
+	allows := make(map[string][]string, len(routes))
 	for _, rt := range routes {
 		h.mux.HandleFunc(rt.methods+" "+rt.path, rt.fn)
 		allow := rt.methods
 		if allow == "GET" {
 			allow = "GET, HEAD"
 		}
-		h.mux.HandleFunc(rt.path, methodNotAllowed(allow))
+		if allows[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		allows[rt.path] = append(allows[rt.path], allow)
 		path := stripDollar(rt.path)
 		names = append(names, rt.methods+" "+path)
-		endpoints[path] = rt.desc
+		if d, ok := endpoints[path]; ok {
+			endpoints[path] = d + "; " + rt.desc
+		} else {
+			endpoints[path] = rt.desc
+		}
+	}
+	// One handler per path answers 405 for the methods no route serves.
+	for _, p := range paths {
+		h.mux.HandleFunc(p, methodNotAllowed(strings.Join(allows[p], ", ")))
 	}
 	h.mux.HandleFunc("/mcp", h.serveMCP)
 	endpoints["/mcp"] = "MCP protocol endpoint: the original's {\"operation\", \"params\"} JSON (POST)"

@@ -10,6 +10,18 @@
 // (DEVICE, CACHE_*, REDIS_*, METRICS_ENABLED, REQUEST_TIMEOUT, … see
 // dredge.FromEnv), the service's (AUTH_ENABLED, API_KEY, API_KEYS_FILE,
 // RATE_LIMIT_*, MAX_BODY_BYTES, TRUST_PROXY, see httpapi.ConfigFromEnv)
-// and LOG_LEVEL (debug|info|warn|error, default info) for the JSON logs on
-// stderr. SIGINT or SIGTERM stops it gracefully: requests in flight finish.
+// the job queue's and LOG_LEVEL (debug|info|warn|error, default info) for
+// the JSON logs on stderr.
+//
+// Jobs (POST /v1/jobs, GET and DELETE /v1/jobs/{id}) go to an in-process
+// queue (QUEUE_BACKEND=memory, the default; redis is not available yet
+// and is refused at startup) and run on NUM_WORKERS × WORKER_CONCURRENCY
+// workers (defaults GOMAXPROCS and 1); with NUM_WORKERS=0 the service only
+// enqueues.
+//
+// SIGINT or SIGTERM stops it gracefully: requests in flight finish, then
+// the workers stop claiming and running jobs finish (each step within
+// httpapi.Config.ShutdownTimeout, 30 s; jobs still running then are
+// stopped), before the Engine closes; pending jobs of the in-process queue
+// are dropped (logged).
 package main

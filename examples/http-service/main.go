@@ -2,18 +2,22 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/httpapi"
 	"github.com/dredge-cli/dredge/adapters/mcp"
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"github.com/dredge-cli/dredge/internal/memlimit"
+	"github.com/dredge-cli/dredge/workers"
 )
 
 func main() {
@@ -65,15 +69,67 @@ func run(addr string) error {
 		return err
 	}
 	cfg.MCP = mcpHandler
+	wcfg, err := workersFromEnv(os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	queue := workers.NewMemory(workers.MemoryConfig{})
+	defer queue.Close()
+	cfg.Jobs = queue
 	h, err := httpapi.New(eng, cfg)
 	if err != nil {
 		return err
 	}
+	// NUM_WORKERS=0: the service only enqueues.
+	var pool *workers.Pool
+	if n := wcfg.workers * wcfg.concurrency; n > 0 {
+		pool = workers.NewPool(eng, queue, workers.PoolConfig{Concurrency: n, Logger: logger})
+		pool.Start()
+	}
 	srv := httpapi.NewServer(addr, h, cfg)
 	srv.RegisterOnShutdown(mcpHandler.CloseSessions)
 	logger.Info("listening", "addr", addr, "version", dredge.Version, "device", eng.Device().Info().Name,
-		"auth", cfg.AuthEnabled, "rate_limit", cfg.RateLimitEnabled)
+		"auth", cfg.AuthEnabled, "rate_limit", cfg.RateLimitEnabled,
+		"queue", wcfg.backend, "workers", wcfg.workers, "worker_concurrency", wcfg.concurrency)
 	err = httpapi.Run(ctx, srv, nil, cfg.ShutdownTimeout)
+	// No request enqueues any more: the pool finishes its running jobs
+	// within the grace period, before the Engine closes (deferred above).
+	if pool != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		if perr := pool.Shutdown(sctx); perr != nil {
+			logger.Warn("jobs still running at the end of the grace period were stopped", "error", perr)
+		}
+		cancel()
+	}
+	if n, derr := queue.Depth(context.Background()); derr == nil && n > 0 {
+		logger.Warn("pending jobs dropped: the memory queue does not outlive the process", "jobs", n)
+	}
 	logger.Info("stopped")
 	return err
+}
+
+// workerConfig is the job queue's and the workers' configuration.
+type workerConfig struct {
+	backend              string
+	workers, concurrency int
+}
+
+// workersFromEnv reads QUEUE_BACKEND (memory), NUM_WORKERS (default
+// GOMAXPROCS; 0: the service only enqueues) and WORKER_CONCURRENCY
+// (default 1); the service runs NUM_WORKERS × WORKER_CONCURRENCY jobs at
+// once.
+func workersFromEnv(lookup envvar.Lookup) (workerConfig, error) {
+	r := envvar.Reader{Lookup: lookup}
+	c := workerConfig{
+		backend:     r.Enum("QUEUE_BACKEND", "memory", "memory", "redis"),
+		workers:     r.Int("NUM_WORKERS", runtime.GOMAXPROCS(0), 0, 1<<12),
+		concurrency: r.Int("WORKER_CONCURRENCY", 1, 1, 1<<12),
+	}
+	if err := r.Err(); err != nil {
+		return c, err
+	}
+	if c.backend == "redis" {
+		return c, errors.New("QUEUE_BACKEND: the Redis queue is not available yet; use memory (the default)")
+	}
+	return c, nil
 }

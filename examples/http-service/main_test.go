@@ -7,10 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dredge-cli/dredge/internal/envvar"
 )
 
 // TestRunStopsOnSIGTERM starts the service, waits until it is healthy,
@@ -47,6 +50,7 @@ func TestRunStopsOnSIGTERM(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	checkOneMCPPath(t, "http://"+addr+"/mcp")
+	checkJob(t, "http://"+addr)
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +68,84 @@ func TestRunBadLogLevel(t *testing.T) {
 	t.Setenv("LOG_LEVEL", "loud")
 	if err := run("127.0.0.1:0"); err == nil {
 		t.Fatal("run accepted LOG_LEVEL=loud")
+	}
+}
+
+func TestRunRefusesRedisQueue(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "error")
+	t.Setenv("CACHE_BACKEND", "memory")
+	t.Setenv("QUEUE_BACKEND", "redis")
+	err := run("127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), "QUEUE_BACKEND") || !strings.Contains(err.Error(), "not available yet") {
+		t.Fatalf("run with QUEUE_BACKEND=redis: %v", err)
+	}
+}
+
+func TestWorkersFromEnv(t *testing.T) {
+	env := func(m map[string]string) envvar.Lookup {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	c, err := workersFromEnv(env(nil))
+	if err != nil || c.backend != "memory" || c.workers != runtime.GOMAXPROCS(0) || c.concurrency != 1 {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	c, err = workersFromEnv(env(map[string]string{"QUEUE_BACKEND": "Memory", "NUM_WORKERS": "0", "WORKER_CONCURRENCY": "4"}))
+	if err != nil || c.backend != "memory" || c.workers != 0 || c.concurrency != 4 {
+		t.Fatalf("set: %+v %v", c, err)
+	}
+	for _, bad := range []map[string]string{
+		{"QUEUE_BACKEND": "kafka"},
+		{"NUM_WORKERS": "-1"},
+		{"NUM_WORKERS": "two"},
+		{"WORKER_CONCURRENCY": "0"},
+	} {
+		for name := range bad {
+			if _, err := workersFromEnv(env(bad)); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%v: %v", bad, err)
+			}
+		}
+	}
+}
+
+// checkJob submits a job and polls it until it completes.
+func checkJob(t *testing.T, base string) {
+	t.Helper()
+	res, err := http.Post(base+"/v1/jobs", "application/json", strings.NewReader(`{"operation":"string_spectrum","params":{"max_modes":2}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub struct {
+		ID string `json:"job_id"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&sub)
+	res.Body.Close()
+	if res.StatusCode != 202 || err != nil || sub.ID == "" {
+		t.Fatalf("POST /v1/jobs: %d %v", res.StatusCode, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		res, err := http.Get(base + "/v1/jobs/" + sub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st struct {
+			Status string `json:"status"`
+			Result struct {
+				Spec []float64 `json:"energy_spectrum"`
+			} `json:"result"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&st)
+		res.Body.Close()
+		if res.StatusCode != 200 || err != nil {
+			t.Fatalf("GET /v1/jobs/%s: %d %v", sub.ID, res.StatusCode, err)
+		}
+		if st.Status == "completed" && len(st.Result.Spec) == 2 {
+			return
+		}
+		if st.Status != "pending" && st.Status != "running" || time.Now().After(deadline) {
+			t.Fatalf("job %s: %+v", sub.ID, st)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

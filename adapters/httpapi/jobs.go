@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/workers"
+)
+
+// jobRequest is the body of POST /v1/jobs.
+type jobRequest struct {
+	Operation string          `json:"operation"`
+	Params    json.RawMessage `json:"params"`
+}
+
+// serveJobSubmit enqueues a job: 202 {"job_id", "status": "pending"} with
+// a Location header. The operation is checked here; its params when the
+// job runs (a job with bad params ends failed with the operation's error).
+func (h *handler) serveJobSubmit(w http.ResponseWriter, r *http.Request) {
+	buf, ok := h.readBody(w, r)
+	if !ok {
+		return
+	}
+	defer putBuffer(buf)
+	var req jobRequest
+	if !isObject(buf.Bytes()) || json.Unmarshal(buf.Bytes(), &req) != nil {
+		writeError(w, http.StatusBadRequest, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "body",
+			Message: `body: want a JSON object {"operation": …, "params": …}`})
+		return
+	}
+	if _, ok := dredge.LookupOperation(req.Operation); !ok {
+		// The Engine's own answer for a missing or unknown operation: it
+		// fails at the lookup, before anything runs.
+		a := h.eng.Answer(r.Context(), req.Operation, nil)
+		writeJSON(w, StatusOf(a.Code), a.Body)
+		return
+	}
+	id, err := h.cfg.Jobs.Enqueue(r.Context(), req.Operation, req.Params)
+	if err != nil {
+		h.writeQueueError(w, r, err)
+		return
+	}
+	body, _ := json.Marshal(struct {
+		ID     string         `json:"job_id"`
+		Status workers.Status `json:"status"`
+	}{id, workers.Pending})
+	w.Header().Set("Location", "/v1/jobs/"+id)
+	writeJSON(w, http.StatusAccepted, body)
+}
+
+// serveJobStatus answers GET /v1/jobs/{id} with the job's workers.State.
+func (h *handler) serveJobStatus(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	st, err := h.cfg.Jobs.Status(r.Context(), id)
+	if err != nil {
+		h.writeQueueError(w, r, err)
+		return
+	}
+	writeState(w, st)
+}
+
+// serveJobCancel cancels a pending or running job (DELETE /v1/jobs/{id})
+// and answers its state; a finished job is 409.
+func (h *handler) serveJobCancel(w http.ResponseWriter, r *http.Request) {
+	id, ok := jobID(w, r)
+	if !ok {
+		return
+	}
+	err := h.cfg.Jobs.Cancel(r.Context(), id)
+	if errors.Is(err, workers.ErrNotClaimed) {
+		msg := "job_id: the job is already finished"
+		if st, serr := h.cfg.Jobs.Status(r.Context(), id); serr == nil {
+			msg = "job_id: the job is already " + string(st.Status)
+		}
+		writeError(w, http.StatusConflict, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "job_id", Message: msg})
+		return
+	}
+	var st workers.State
+	if err == nil {
+		st, err = h.cfg.Jobs.Status(r.Context(), id)
+	}
+	if err != nil {
+		h.writeQueueError(w, r, err)
+		return
+	}
+	writeState(w, st)
+}
+
+// serveJobsOff answers the job routes when Config.Jobs is nil.
+func serveJobsOff(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "path",
+		Message: "jobs are not configured on this server (Config.Jobs)"})
+}
+
+// jobID returns the request's job id: 32 lowercase hex digits, as the
+// queues make them. On failure it has answered 400 and returns false.
+func jobID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	ok := len(id) == 32
+	for i := 0; ok && i < len(id); i++ {
+		c := id[i]
+		ok = '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
+	}
+	if !ok {
+		writeError(w, http.StatusBadRequest, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "job_id",
+			Message: "job_id: want 32 lowercase hexadecimal digits, got " + truncate(id, 64)})
+	}
+	return id, ok
+}
+
+func writeState(w http.ResponseWriter, st workers.State) {
+	body, err := json.Marshal(st)
+	if err != nil { // a result that is not JSON: a queue's bug
+		writeError(w, http.StatusInternalServerError, &dredge.Error{Code: dredge.CodeInternal, Message: "internal error"})
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// writeQueueError answers a queue's failure: an unknown job 404, a full or
+// closed queue 503 with Retry-After, anything else 500 (logged).
+func (h *handler) writeQueueError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, workers.ErrNotFound):
+		writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "job_id",
+			Message: "job_id: no such job (unknown, or its result has expired)"})
+	case errors.Is(err, workers.ErrFull), errors.Is(err, workers.ErrClosed):
+		w.Header()["Retry-After"] = retryAfter
+		msg := "the job queue is full; retry later"
+		if errors.Is(err, workers.ErrClosed) {
+			msg = "the job queue is closed"
+		}
+		writeError(w, http.StatusServiceUnavailable, &dredge.Error{Code: dredge.CodeUnavailable, Message: msg})
+	case r.Context().Err() != nil:
+		// The client went away: nobody reads the answer.
+		writeError(w, http.StatusServiceUnavailable, &dredge.Error{Code: dredge.CodeUnavailable, Message: "request canceled"})
+	default:
+		if h.log != nil {
+			h.log.LogAttrs(r.Context(), slog.LevelError, "job queue failed", slog.String("error", err.Error()))
+		}
+		writeError(w, http.StatusInternalServerError, &dredge.Error{Code: dredge.CodeInternal, Message: "internal error"})
+	}
+}
