@@ -64,11 +64,26 @@ func NewMemory(cfg MemoryConfig) *Memory {
 
 var _ Queue = (*Memory)(nil)
 
-// newID returns a job id: 128 random bits in hex.
+// newID returns a job id: 128 random bits in lowercase hex (see ValidID).
 func newID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
 	return hex.EncodeToString(b[:])
+}
+
+// ValidID reports whether id has the form of the queues' job ids: 32
+// lowercase hexadecimal digits (128 bits from crypto/rand). Adapters check
+// it before asking a queue.
+func ValidID(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Enqueue implements [Queue].

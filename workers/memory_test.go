@@ -3,6 +3,7 @@ package workers_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dredge-cli/dredge/workers"
@@ -54,5 +55,19 @@ func TestMemoryBounds(t *testing.T) {
 	// Room again once jobs are claimed.
 	if _, err := q.Enqueue(ctx, "lift", nil); err != nil {
 		t.Errorf("Enqueue after the queue drained: %v", err)
+	}
+}
+
+func TestValidID(t *testing.T) {
+	q := workers.NewMemory(workers.MemoryConfig{})
+	defer q.Close()
+	id, err := q.Enqueue(context.Background(), "lift", nil)
+	if err != nil || !workers.ValidID(id) {
+		t.Fatalf("Enqueue made %q (%v), which ValidID refuses", id, err)
+	}
+	for _, bad := range []string{"", "0123", id + "0", strings.ToUpper(id), id[:31] + "g", "../" + id[3:]} {
+		if workers.ValidID(bad) {
+			t.Errorf("ValidID(%q) = true", bad)
+		}
 	}
 }

@@ -98,15 +98,11 @@ func serveJobsOff(w http.ResponseWriter, r *http.Request) {
 		Message: "jobs are not configured on this server (Config.Jobs)"})
 }
 
-// jobID returns the request's job id: 32 lowercase hex digits, as the
-// queues make them. On failure it has answered 400 and returns false.
+// jobID returns the request's job id (see workers.ValidID). On failure it
+// has answered 400 and returns false.
 func jobID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := r.PathValue("id")
-	ok := len(id) == 32
-	for i := 0; ok && i < len(id); i++ {
-		c := id[i]
-		ok = '0' <= c && c <= '9' || 'a' <= c && c <= 'f'
-	}
+	ok := workers.ValidID(id)
 	if !ok {
 		writeError(w, http.StatusBadRequest, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "job_id",
 			Message: "job_id: want 32 lowercase hexadecimal digits, got " + truncate(id, 64)})
