@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/httpapi"
@@ -91,11 +92,22 @@ func run(addr string) error {
 	logger.Info("listening", "addr", addr, "version", dredge.Version, "device", eng.Device().Info().Name,
 		"auth", cfg.AuthEnabled, "rate_limit", cfg.RateLimitEnabled,
 		"queue", wcfg.backend, "workers", wcfg.workers, "worker_concurrency", wcfg.concurrency)
+	// One grace period for the whole shutdown, counted from the signal:
+	// draining requests, then jobs (a platform's termination grace, such
+	// as Kubernetes' 30 s, covers both).
+	stopping := make(chan time.Time, 1)
+	go func() { <-ctx.Done(); stopping <- time.Now() }()
 	err = httpapi.Run(ctx, srv, nil, cfg.ShutdownTimeout)
 	// No request enqueues any more: the pool finishes its running jobs
-	// within the grace period, before the Engine closes (deferred above).
+	// within what is left of the grace period, before the Engine closes
+	// (deferred above).
 	if pool != nil {
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		at := time.Now()
+		select {
+		case at = <-stopping:
+		default:
+		}
+		sctx, cancel := context.WithDeadline(context.Background(), at.Add(cfg.ShutdownTimeout))
 		if perr := pool.Shutdown(sctx); perr != nil {
 			logger.Warn("jobs still running at the end of the grace period were stopped", "error", perr)
 		}
