@@ -114,9 +114,11 @@ func (h *handler[P, R]) run(ctx context.Context, e *Engine, p *P) (*R, error) {
 	}
 	r := new(R)
 	if err := json.Unmarshal(hit, r); err != nil {
-		// Not this version's encoding (a shared cache, say): computed anew.
+		// Not this version's encoding (a shared cache, say): computed
+		// anew through do, which stores the fresh result over it.
 		e.logger.Warn("cached result does not decode", "operation", h.Name, "error", err)
-		return h.fn(e, ctx, p)
+		res, _, err := h.do(WithoutCache(ctx), e, p)
+		return res, err
 	}
 	return r, nil
 }
@@ -373,15 +375,22 @@ type errorBody struct {
 
 // ErrorJSON encodes err as {"success": false, "error": …, "code": …, "field": …}.
 func ErrorJSON(err error) []byte {
-	body := errorBody{Error: err.Error(), Code: CodeOf(err)}
-	if fe := FieldOf(err); fe != "" {
-		body.Field = fe
-	}
-	if body.Code == CodeInternal {
-		body.Error = "internal error"
-	}
+	body := errorBody{Error: MessageOf(err), Code: CodeOf(err), Field: FieldOf(err)}
 	b, _ := json.Marshal(body)
 	return b
+}
+
+// MessageOf returns the message a client is told of err: its text, or
+// "internal error" for an internal one, whose details stay in the logs
+// ("" for nil).
+func MessageOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	if CodeOf(err) == CodeInternal {
+		return "internal error"
+	}
+	return err.Error()
 }
 
 // FieldOf returns the request field err names (as in "config.num_layers"),

@@ -22,7 +22,7 @@ func (r *UnifiedResult) MarshalJSON() ([]byte, error) { return r.AppendJSON(nil)
 // coordinates and amplitudes, made once: encoding those 200 floats costs
 // far more than the rest of a unified inference.
 var (
-	defaultField, _  = stringtheory.UnifiedField(0, 1, 100)
+	defaultField     = stringtheory.DefaultUnifiedField()
 	defaultFieldJSON = [2][]byte{mustAppendFloats(defaultField.X), mustAppendFloats(defaultField.Amplitudes)}
 )
 

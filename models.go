@@ -205,7 +205,7 @@ func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 	if err != nil {
 		return nil, err
 	}
-	charge := BytesPerValue * int64(plan.Values)
+	charge := plan.Bytes()
 	if err := e.budget.reserve("config", fmt.Sprintf("a %s model of %d values", plan.Type, plan.Values), charge); err != nil {
 		return nil, err
 	}
@@ -251,6 +251,8 @@ type InferenceResult struct {
 	ModelID string `json:"model_id"`
 	Output  Values `json:"output"`
 	Cached  bool   `json:"cached"`
+
+	ent *entry // the model, which remembers where its results are stored
 }
 
 // modelInputs checks the request's inputs against the model's and returns
@@ -345,7 +347,7 @@ func (e *Engine) inference(ctx context.Context, p *InferenceParams) (*InferenceR
 	if w == 1 {
 		w = 0
 	}
-	return &InferenceResult{Success: true, ModelID: ent.id, Output: Values{Data: out, Width: w}}, nil
+	return &InferenceResult{Success: true, ModelID: ent.id, Output: Values{Data: out, Width: w}, ent: ent}, nil
 }
 
 // inferenceKey names an inference answer by the model, the fingerprint of
@@ -368,9 +370,7 @@ func inferenceKey(e *Engine, p *InferenceParams) (string, error) {
 		k.int(v.Width)
 		k.floats(v.Data)
 	}
-	key := k.key("inference/v2/")
-	ent.remember(key)
-	return key, nil
+	return k.key("inference/v2/"), nil
 }
 
 func (r *InferenceResult) cachedCopy() any {
@@ -379,6 +379,10 @@ func (r *InferenceResult) cachedCopy() any {
 	c.Cached = true
 	return &c
 }
+
+// stored records that the result is stored under key, so that unloading
+// the model deletes it.
+func (r *InferenceResult) stored(key string) { r.ent.remember(key) }
 
 // ---- get_parameters ----
 

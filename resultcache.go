@@ -49,8 +49,10 @@ func (e *Engine) openCache(c *config) error {
 		backend = &countedCache{Cache: backend, onErr: func() { e.mon.CacheError(e.cacheBackend) }}
 	}
 	e.results = cache.NewResultCache(backend, cache.ResultConfig{Logger: e.logger})
-	// The result cache's counts are the only ones: /metrics reads them.
-	e.mon.ObserveCache(e.cacheBackend, e.results.Counts)
+	// The result cache's counts are the only ones: /metrics reads them
+	// (and keeps them once the Engine is closed).
+	stop := e.mon.ObserveCache(e.cacheBackend, e.results.Counts)
+	e.closers = append(e.closers, func(context.Context) error { stop(); return nil })
 	return nil
 }
 
@@ -106,6 +108,9 @@ func (e *Engine) store(ctx context.Context, key string, res any) {
 		return // the caller encodes res too, and reports the error
 	}
 	e.results.SetValue(ctx, resultKey(key), b, v)
+	if s, ok := res.(interface{ stored(key string) }); ok {
+		s.stored(key)
+	}
 }
 
 // keyHash computes a result-cache key: the operation's key kind and the

@@ -164,11 +164,8 @@ func (p *UnifiedParams) resolve() (string, []float64, []int, error) {
 	if p.Modes != nil {
 		modes = *p.Modes
 	}
-	if len(p.Insight) > MaxInsightBytes {
-		return "", nil, nil, invalid("dredge_insight", "at most %d bytes, got %d", MaxInsightBytes, len(p.Insight))
-	}
-	if !utf8.ValidString(p.Insight) {
-		return "", nil, nil, invalid("dredge_insight", "must be valid UTF-8")
+	if err := checkText("dredge_insight", p.Insight); err != nil {
+		return "", nil, nil, err
 	}
 	if err := paramCoords.itemsOf(len(coords)); err != nil {
 		return "", nil, nil, err
@@ -260,16 +257,25 @@ func (e *Engine) Lift(ctx context.Context, p *LiftParams) (*LiftResult, error) {
 	return opLift.run(ctx, e, p)
 }
 
+// checkText checks an insight's text: valid UTF-8 of at most
+// MaxInsightBytes.
+func checkText(field, s string) error {
+	if len(s) > MaxInsightBytes {
+		return invalid(field, "at most %d bytes, got %d", MaxInsightBytes, len(s))
+	}
+	if !utf8.ValidString(s) {
+		return invalid(field, "must be valid UTF-8")
+	}
+	return nil
+}
+
 func (e *Engine) lift(ctx context.Context, p *LiftParams) (*LiftResult, error) {
 	if p.InsightText == nil {
 		return nil, invalid("insight_text", "is required")
 	}
 	t := *p.InsightText
-	if len(t) > MaxInsightBytes {
-		return nil, invalid("insight_text", "at most %d bytes, got %d", MaxInsightBytes, len(t))
-	}
-	if !utf8.ValidString(t) {
-		return nil, invalid("insight_text", "must be valid UTF-8")
+	if err := checkText("insight_text", t); err != nil {
+		return nil, err
 	}
 	sum := sha256.Sum256([]byte(t))
 	return &LiftResult{Success: true, ID: hex.EncodeToString(sum[:]), Text: t, Lifted: true, Message: "Insight lifted"}, nil

@@ -94,6 +94,7 @@ var (
 )
 
 func init() {
+	table = make(map[string]*Operation)
 	for _, o := range []*Operation{
 		&opCapabilities.Operation, &opLoadModel.Operation, &opListModels.Operation,
 		&opUnloadModel.Operation, &opInference.Operation,
@@ -101,9 +102,6 @@ func init() {
 		&opStringParameters.Operation, &opUnified.Operation, &opMetrics.Operation,
 		&opCacheStats.Operation, &opLift.Operation,
 	} {
-		if table == nil {
-			table = make(map[string]*Operation)
-		}
 		table[o.Name] = o
 		names = append(names, o.Name)
 	}

@@ -108,7 +108,7 @@ func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 	}
 	// The whole charge at once, so that a refusal names it.
 	e.budget.release(charge)
-	charge = BytesPerValue*int64(plan.Values) + stringtheory.TrainingBytes(m, data.N)
+	charge = plan.Bytes() + stringtheory.TrainingBytes(m, data.N)
 	if err := e.budget.reserve("config", what, charge); err != nil {
 		charge = 0
 		return nil, err

@@ -110,19 +110,7 @@ type Floats []float64
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (f *Floats) UnmarshalJSON(b []byte) error {
-	s := numScanner{b: b}
-	if s.peek() != '[' {
-		return &json.UnmarshalTypeError{Value: s.what(), Type: reflect.TypeFor[[]float64]()}
-	}
-	v, bad := s.floats(make(Floats, 0, 4))
-	if bad == nil {
-		bad = s.rest()
-	}
-	if bad != nil {
-		return bad.typeError(floatType)
-	}
-	*f = v
-	return nil
+	return strictArray(b, (*Floats)(f), (*numScanner).floats, floatType)
 }
 
 // Ints is a list of integers that decodes strictly from JSON: null,
@@ -133,18 +121,24 @@ type Ints []int
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (n *Ints) UnmarshalJSON(b []byte) error {
+	return strictArray(b, (*Ints)(n), (*numScanner).ints, intType)
+}
+
+// strictArray decodes the JSON array b into *dst with read, reporting a
+// bad element as a *json.UnmarshalTypeError of elem on "[i]".
+func strictArray[S ~[]E, E any](b []byte, dst *S, read func(*numScanner, []E) ([]E, *badElement), elem reflect.Type) error {
 	s := numScanner{b: b}
 	if s.peek() != '[' {
-		return &json.UnmarshalTypeError{Value: s.what(), Type: reflect.TypeFor[[]int]()}
+		return &json.UnmarshalTypeError{Value: s.what(), Type: reflect.SliceOf(elem)}
 	}
-	v, bad := s.ints(make(Ints, 0, 4))
+	v, bad := read(&s, make([]E, 0, 4))
 	if bad == nil {
 		bad = s.rest()
 	}
 	if bad != nil {
-		return bad.typeError(intType)
+		return bad.typeError(elem)
 	}
-	*n = v
+	*dst = v
 	return nil
 }
 

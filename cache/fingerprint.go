@@ -111,8 +111,7 @@ func (e *encoder) ints(v []int) {
 	}
 }
 
-// encode has fast paths for the types the typed keys use and falls back to
-// reflection.
+// encode has fast paths for common types and falls back to reflection.
 func (e *encoder) encode(v any) error {
 	switch v := v.(type) {
 	case nil:

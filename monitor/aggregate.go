@@ -90,14 +90,18 @@ func load[V any](m *sync.Map, key string, create func() V) V {
 // cacheSeries counts the cache events of one backend.
 type cacheSeries struct {
 	hits, misses, errors atomic.Int64
-	counts               atomic.Pointer[func() (hits, misses int64)] // see Monitor.ObserveCache
 	opts                 []metric.ObserveOption
+
+	mu     sync.Mutex
+	counts []*func() (hits, misses int64) // see Monitor.ObserveCache
 }
 
 // load returns the backend's hits and misses.
 func (c *cacheSeries) load() (hits, misses int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	hits, misses = c.hits.Load(), c.misses.Load()
-	if f := c.counts.Load(); f != nil {
+	for _, f := range c.counts {
 		h, m := (*f)()
 		hits, misses = hits+h, misses+m
 	}

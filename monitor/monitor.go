@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -423,13 +424,30 @@ func (m *Monitor) CacheMiss(backend string) {
 
 // ObserveCache makes /metrics report the hits and misses of a cache in
 // backend from counts, read at each collection: a cache that counts its
-// lookups itself is not counted twice. Counts added with [Monitor.CacheHit]
-// and [Monitor.CacheMiss] for the same backend are added to them.
-func (m *Monitor) ObserveCache(backend string, counts func() (hits, misses int64)) {
+// lookups itself is not counted twice. Several caches (the Engines sharing
+// a Monitor) add up, with the counts of [Monitor.CacheHit] and
+// [Monitor.CacheMiss]. The returned stop ends the observation, keeping the
+// final counts, so that the totals never go down.
+func (m *Monitor) ObserveCache(backend string, counts func() (hits, misses int64)) (stop func()) {
 	if m == nil || !m.metricsOn || counts == nil {
-		return
+		return func() {}
 	}
-	m.cache(backend).counts.Store(&counts)
+	c := m.cache(backend)
+	f := &counts
+	c.mu.Lock()
+	c.counts = append(c.counts, f)
+	c.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			h, mi := counts()
+			c.hits.Add(h)
+			c.misses.Add(mi)
+			c.counts = slices.DeleteFunc(c.counts, func(g *func() (int64, int64)) bool { return g == f })
+		})
+	}
 }
 
 // CacheError counts a failed cache operation in backend.

@@ -486,3 +486,21 @@ func TestObserveCache(t *testing.T) {
 		t.Errorf("the second scrape did not read the counts again:\n%s", body)
 	}
 }
+
+// TestObserveCacheShared: two caches on one monitor add up, and a stopped
+// one keeps its counts, so the totals never go down.
+func TestObserveCacheShared(t *testing.T) {
+	m := newMonitor(t, monitor.Config{})
+	stopA := m.ObserveCache("memory", func() (int64, int64) { return 3, 1 })
+	m.ObserveCache("memory", func() (int64, int64) { return 4, 2 })
+	want := []string{`dredge_cache_hits_total{backend="memory"} 7`, `dredge_cache_misses_total{backend="memory"} 3`}
+	for _, phase := range []string{"both observed", "the first stopped"} {
+		body := scrape(t, m.Handler())
+		for _, w := range want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: missing %s in\n%s", phase, w, body)
+			}
+		}
+		stopA()
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dredge-cli/dredge"
@@ -37,6 +38,9 @@ type Result struct {
 	ID string
 	// Code is the failure's code, [dredge.CodeOK] on success.
 	Code dredge.Code
+	// Err is the failure, nil on success ([dredge.MessageOf],
+	// [dredge.FieldOf] read it).
+	Err error
 	// Body is the operation's JSON answer: the result with "success": true,
 	// or {"success": false, "error", "code", "field"}. It is nil for typed
 	// tasks when [Config.DiscardBodies] is set.
@@ -111,11 +115,14 @@ func (p *Pipeline) Run(ctx context.Context, src Source, sink func(Result) error)
 		defer stop()
 	}
 	recs := make([]*recorder, p.cfg.Workers)
-	exactCap := MaxExact / p.cfg.Workers
+	// One budget of exact latencies for the whole batch, whichever
+	// worker runs how many tasks.
+	var exactLeft atomic.Int64
+	exactLeft.Store(MaxExact)
 	var wg sync.WaitGroup
 	for i := range recs {
 		recs[i] = &recorder{}
-		wg.Go(func() { r.work(recs[i], exactCap) })
+		wg.Go(func() { r.work(recs[i], &exactLeft) })
 	}
 	wg.Wait()
 	return merge(recs, time.Since(start)), context.Cause(ctx)
@@ -165,7 +172,7 @@ func (r *run) take(buf []Task) ([]Task, int64) {
 	return buf, first
 }
 
-func (r *run) work(rec *recorder, exactCap int) {
+func (r *run) work(rec *recorder, exactLeft *atomic.Int64) {
 	buf := make([]Task, 0, chunk)
 	for r.ctx.Err() == nil {
 		var first int64
@@ -179,7 +186,7 @@ func (r *run) work(rec *recorder, exactCap int) {
 			}
 			res := r.p.do(r.ctx, &buf[i])
 			res.Seq = first + int64(i)
-			rec.add(res.Code == dredge.CodeOK, res.Cached, res.Latency, exactCap)
+			rec.add(res.Code == dredge.CodeOK, res.Cached, res.Latency, exactLeft)
 			if r.sink != nil {
 				if err := r.emit(res); err != nil {
 					r.cancel(err)
@@ -201,7 +208,9 @@ func (r *run) emit(res Result) error {
 }
 
 // fail makes r the failure err: its code and error JSON.
-func (r *Result) fail(err error) { r.Code, r.Body = dredge.CodeOf(err), dredge.ErrorJSON(err) }
+func (r *Result) fail(err error) {
+	r.Code, r.Body, r.Err = dredge.CodeOf(err), dredge.ErrorJSON(err), err
+}
 
 // do runs one task.
 func (p *Pipeline) do(ctx context.Context, t *Task) Result {
@@ -216,16 +225,12 @@ func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 		defer cancel()
 	}
 	start := time.Now()
-	if t.Unified != nil && !p.cached {
-		r, err := p.eng.UnifiedInference(ctx, t.Unified)
-		res.Latency = time.Since(start)
-		if err != nil {
+	if t.Unified != nil && !p.cached && p.cfg.DiscardBodies {
+		// Nothing to encode and nothing cached: the typed call alone.
+		if _, err := p.eng.UnifiedInference(ctx, t.Unified); err != nil {
 			res.fail(err)
-		} else if !p.cfg.DiscardBodies {
-			if res.Body, err = json.Marshal(r); err != nil {
-				res.fail(err)
-			}
 		}
+		res.Latency = time.Since(start)
 		return res
 	}
 	var a dredge.Answer
@@ -235,7 +240,7 @@ func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 		a = p.eng.Answer(ctx, t.Operation, t.Params)
 	}
 	res.Latency = time.Since(start)
-	res.Body, res.Code, res.Cached = a.Body, a.Code, a.Cached
+	res.Body, res.Code, res.Err, res.Cached = a.Body, a.Code, a.Err, a.Cached
 	return res
 }
 

@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,13 +73,9 @@ func quantile(n int, p float64, at func(int) float64) float64 {
 	if n == 1 {
 		return at(0) // Python raises here; one value is its own percentile
 	}
-	// The reference asks statistics.quantiles(n=100) for its cut point
-	// 95 or 99, and otherwise the one at int(p·99/100) (0-based).
-	i := int(p)
-	if p != 95 && p != 99 {
-		i = int(p*99/100) + 1
-	}
-	i = min(max(i, 1), 99)
+	// The reference asks statistics.quantiles(n=100) for its cut point at
+	// int(p·99/100) (0-based), which is cut point p for p = 95 and 99.
+	i := min(max(int(p*99/100)+1, 1), 99)
 	const parts = 100
 	m := n + 1
 	j := i * m / parts
@@ -96,7 +93,7 @@ type recorder struct {
 	hist        *histogram
 }
 
-func (r *recorder) add(ok, hit bool, d time.Duration, exactCap int) {
+func (r *recorder) add(ok, hit bool, d time.Duration, exactLeft *atomic.Int64) {
 	if r.n == 0 || d < r.min {
 		r.min = d
 	}
@@ -112,7 +109,7 @@ func (r *recorder) add(ok, hit bool, d time.Duration, exactCap int) {
 		r.hits++
 	}
 	if r.hist == nil {
-		if len(r.exact) < exactCap {
+		if exactLeft.Add(-1) >= 0 {
 			r.exact = append(r.exact, d)
 			return
 		}

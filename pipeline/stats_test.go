@@ -3,6 +3,7 @@ package pipeline
 import (
 	"math"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -50,8 +51,10 @@ func TestPercentileMatchesReference(t *testing.T) {
 // By hand: 1..100 ms; rank p·101/100 interpolates the order statistics.
 func TestStatsByHand(t *testing.T) {
 	r := &recorder{}
+	var left atomic.Int64
+	left.Store(MaxExact)
 	for i := 100; i >= 1; i-- {
-		r.add(i%10 != 0, i%4 == 0, time.Duration(i)*time.Millisecond, MaxExact)
+		r.add(i%10 != 0, i%4 == 0, time.Duration(i)*time.Millisecond, &left)
 	}
 	s := merge([]*recorder{r, {}}, 2*time.Second)
 	want := Stats{TotalTasks: 100, Successful: 90, Failed: 10, CacheHits: 25, CacheHitRate: 0.25, TotalTime: 2, Throughput: 50,
@@ -82,11 +85,13 @@ func TestStatsHistogramBound(t *testing.T) {
 	const n = 200_000
 	lat := make([]float64, n)
 	rs := []*recorder{{}, {}}
+	var left atomic.Int64
+	left.Store(int64(n / 2)) // less than the batch: the histogram is used
 	for i := range n {
 		// Spread over five decades, 1 µs to 100 ms.
 		d := time.Duration(1000 * math.Pow(10, 5*float64((i*7919)%n)/n))
 		lat[i] = d.Seconds()
-		rs[i%2].add(true, false, d, n/4) // each worker keeps at most n/4: the histogram is used
+		rs[i%2].add(true, false, d, &left)
 	}
 	s := merge(rs, time.Second)
 	if s.Latency.Exact {

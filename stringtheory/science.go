@@ -204,6 +204,11 @@ func Linspace(a, b float64, n int) []float64 {
 // on a unified inference's arguments.
 var defaultField, _ = UnifiedField(0, 1, 100)
 
+// DefaultUnifiedField returns the unified field every [Vibration.UnifiedInference]
+// answers, UnifiedField(0, 1, 100), computed once. Its slices are shared:
+// callers must not modify them.
+func DefaultUnifiedField() Field { return defaultField }
+
 // UnifiedResult is the result of [Vibration.UnifiedInference].
 type UnifiedResult struct {
 	Insight          string             `json:"dredge_insight"`

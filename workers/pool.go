@@ -44,6 +44,7 @@ type Pool struct {
 	wg         sync.WaitGroup
 	startOnce  sync.Once
 	busy       atomic.Int64
+	handedBack atomic.Int64 // jobs stopped by Shutdown
 }
 
 // NewPool returns a pool that runs q's jobs on eng once started.
@@ -87,12 +88,14 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	go func() { p.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
 		p.stopJobs()
 		<-done
+	}
+	if p.handedBack.Load() > 0 {
 		return ctx.Err()
 	}
+	return nil // ctx may have ended as the last runner left: nothing was stopped
 }
 
 func (p *Pool) runner() {
@@ -113,8 +116,10 @@ func (p *Pool) runner() {
 		}
 		mon := p.eng.Monitor()
 		mon.SetBusyWorkers(int(p.busy.Add(1)))
-		if n, err := p.q.Depth(p.claimCtx); err == nil {
-			mon.SetQueueDepth(n)
+		if mon.MetricsEnabled() { // a queue round trip, for the gauge only
+			if n, err := p.q.Depth(p.claimCtx); err == nil {
+				mon.SetQueueDepth(n)
+			}
 		}
 		p.run(j)
 		mon.SetBusyWorkers(int(p.busy.Add(-1)))
@@ -148,13 +153,10 @@ func (p *Pool) run(j *Job) {
 	var err error
 	switch {
 	case p.jobsCtx.Err() != nil && a.Err != nil:
+		p.handedBack.Add(1)
 		err = p.q.Release(rctx, j.ID) // stopped by Shutdown: another worker runs it
 	case a.Err != nil:
-		msg := a.Err.Error()
-		if a.Code == dredge.CodeInternal {
-			msg = "internal error" // as the operation's error JSON says it
-		}
-		err = p.q.Fail(rctx, j.ID, a.Code, msg)
+		err = p.q.Fail(rctx, j.ID, a.Code, dredge.MessageOf(a.Err))
 	default:
 		err = p.q.Ack(rctx, j.ID, a.Body)
 	}

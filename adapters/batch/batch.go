@@ -197,7 +197,7 @@ func run(ctx context.Context, eng *dredge.Engine, in io.Reader, total int64, w *
 }
 
 func taskError(res *pipeline.Result, line int64) error {
-	return &TaskError{Line: line, ID: res.ID, Code: res.Code, Message: decodeError(res).Error}
+	return &TaskError{Line: line, ID: res.ID, Code: res.Code, Message: dredge.MessageOf(res.Err)}
 }
 
 // newBar returns a progress bar on w (nil when w is nil) for total tasks

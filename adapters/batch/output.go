@@ -24,26 +24,6 @@ type resultLine struct {
 	Line   int64           `json:"line,omitempty"`
 }
 
-// decodeError reads a failed result's answer; an error or code it lacks
-// is the result's code.
-func decodeError(res *pipeline.Result) errorBody {
-	var eb errorBody
-	if err := json.Unmarshal(res.Body, &eb); err != nil || eb.Error == "" {
-		eb.Error = string(res.Code)
-	}
-	if eb.Code == "" {
-		eb.Code = res.Code
-	}
-	return eb
-}
-
-// errorBody is the part of a failed operation's answer that goes out.
-type errorBody struct {
-	Error string      `json:"error"`
-	Code  dredge.Code `json:"code"`
-	Field string      `json:"field"`
-}
-
 // appendResult appends res's output line, newline included.
 func appendResult(b []byte, res *pipeline.Result, line int64) []byte {
 	if res.Code == dredge.CodeOK {
@@ -57,8 +37,7 @@ func appendResult(b []byte, res *pipeline.Result, line int64) []byte {
 		}
 		return append(b, "}\n"...)
 	}
-	eb := decodeError(res)
-	out, _ := json.Marshal(resultLine{ID: res.ID, Error: eb.Error, Code: eb.Code, Field: eb.Field, Line: line})
+	out, _ := json.Marshal(resultLine{ID: res.ID, Error: dredge.MessageOf(res.Err), Code: res.Code, Field: dredge.FieldOf(res.Err), Line: line})
 	b = append(b, out...)
 	return append(b, '\n')
 }

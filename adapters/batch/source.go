@@ -26,7 +26,7 @@ type taskLine struct {
 }
 
 // source reads JSONL tasks as a [pipeline.Source]. Next is called by one
-// goroutine at a time; lineOf and forget may run beside it.
+// goroutine at a time; lineOf may run beside it.
 type source struct {
 	r       *bufio.Reader
 	max     int

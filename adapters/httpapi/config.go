@@ -30,7 +30,8 @@ const (
 
 // Config configures the handler returned by [New] and the server returned by
 // [NewServer]. The zero value is the default: no authentication, no rate
-// limiting, 8 MiB bodies, a 30 s deadline on each operation, no access log.
+// limiting, 8 MiB bodies, no access log (operations get the Engine's
+// deadlines, see dredge.WithTimeouts).
 type Config struct {
 	// AuthEnabled requires one of APIKeys on every route except /health
 	// and /ready, sent as "Authorization: Bearer <key>" or "X-API-Key".

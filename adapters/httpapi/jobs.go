@@ -10,12 +10,6 @@ import (
 	"github.com/dredge-cli/dredge/workers"
 )
 
-// jobRequest is the body of POST /v1/jobs.
-type jobRequest struct {
-	Operation string          `json:"operation"`
-	Params    json.RawMessage `json:"params"`
-}
-
 // serveJobSubmit enqueues a job: 202 {"job_id", "status": "pending"} with
 // a Location header. The operation is checked here; its params when the
 // job runs (a job with bad params ends failed with the operation's error).
@@ -25,7 +19,7 @@ func (h *handler) serveJobSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer putBuffer(buf)
-	var req jobRequest
+	var req dredge.Request
 	if !isObject(buf.Bytes()) || json.Unmarshal(buf.Bytes(), &req) != nil {
 		writeError(w, http.StatusBadRequest, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "body",
 			Message: `body: want a JSON object {"operation": …, "params": …}`})

@@ -112,12 +112,8 @@ func toolHandler(eng *dredge.Engine, op string, log *slog.Logger) sdk.ToolHandle
 		if a.Err == nil {
 			return res, nil
 		}
-		msg := a.Err.Error()
-		if a.Code == dredge.CodeInternal {
-			msg = "internal error"
-		}
 		res.IsError = true
-		res.Content = []sdk.Content{&sdk.TextContent{Text: string(a.Code) + ": " + msg}}
+		res.Content = []sdk.Content{&sdk.TextContent{Text: string(a.Code) + ": " + dredge.MessageOf(a.Err)}}
 		lvl := slog.LevelDebug
 		if a.Code == dredge.CodeInternal {
 			lvl = slog.LevelError

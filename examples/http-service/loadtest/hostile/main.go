@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
@@ -439,17 +440,8 @@ func (c *client) inference(ctx context.Context, pattern, model string, n int64, 
 	return c.do(ctx, pattern, http.MethodPost, "/v1/ops/inference", io.MultiReader(bytes.NewReader(head), bytes.NewReader(rest)), size)
 }
 
-// resources is list_capabilities' resources object.
-type resources struct {
-	ModelMemoryBytes      int64 `json:"model_memory_bytes"`
-	ModelMemoryLimitBytes int64 `json:"model_memory_limit_bytes"`
-	ModelsLoaded          int   `json:"models_loaded"`
-	MaxModels             int   `json:"max_models"`
-	HeavyCalls            int   `json:"heavy_calls"`
-	MaxConcurrentHeavy    int   `json:"max_concurrent_heavy"`
-}
-
-func (c *client) resources(ctx context.Context) (*resources, error) {
+// resources reads list_capabilities' resources object.
+func (c *client) resources(ctx context.Context) (*dredge.Resources, error) {
 	res := c.post(ctx, patProbe, "/v1/ops/list_capabilities", []byte(`{}`))
 	if res.err != nil {
 		return nil, res.err
@@ -458,7 +450,7 @@ func (c *client) resources(ctx context.Context) (*resources, error) {
 		return nil, fmt.Errorf("list_capabilities: status %d", res.status)
 	}
 	var v struct {
-		Resources *resources `json:"resources"`
+		Resources *dredge.Resources `json:"resources"`
 	}
 	if err := json.Unmarshal(res.body, &v); err != nil || v.Resources == nil {
 		return nil, fmt.Errorf("list_capabilities: no resources object (%v)", err)

@@ -8,25 +8,27 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/dredge-cli/dredge"
 )
 
 // report is what a run found; -json prints it as is.
 type report struct {
-	Target                string         `json:"target"`
-	PID                   int            `json:"pid,omitempty"`
-	Budget                string         `json:"budget,omitempty"` // MODEL_MEMORY_LIMIT given to the started service
-	RequestTimeoutSeconds float64        `json:"request_timeout_seconds"`
-	Interrupted           bool           `json:"interrupted,omitempty"`
-	Phases                []phaseReport  `json:"phases"`
-	Patterns              []patternRep   `json:"patterns"`
-	RSS                   *rssReport     `json:"rss,omitempty"`
-	Resources             *resources     `json:"resources,omitempty"` // list_capabilities at the end
-	Peak                  peakResources  `json:"peak_resources"`      // the largest figures polled during the run
-	ModelsChecked         int            `json:"models_checked"`
-	ModelsAnswering       int            `json:"models_answering"`
-	Alive                 bool           `json:"alive"`
-	Server                *serverOutcome `json:"server,omitempty"`
-	Failures              []string       `json:"failures"`
+	Target                string            `json:"target"`
+	PID                   int               `json:"pid,omitempty"`
+	Budget                string            `json:"budget,omitempty"` // MODEL_MEMORY_LIMIT given to the started service
+	RequestTimeoutSeconds float64           `json:"request_timeout_seconds"`
+	Interrupted           bool              `json:"interrupted,omitempty"`
+	Phases                []phaseReport     `json:"phases"`
+	Patterns              []patternRep      `json:"patterns"`
+	RSS                   *rssReport        `json:"rss,omitempty"`
+	Resources             *dredge.Resources `json:"resources,omitempty"` // list_capabilities at the end
+	Peak                  peakResources     `json:"peak_resources"`      // the largest figures polled during the run
+	ModelsChecked         int               `json:"models_checked"`
+	ModelsAnswering       int               `json:"models_answering"`
+	Alive                 bool              `json:"alive"`
+	Server                *serverOutcome    `json:"server,omitempty"`
+	Failures              []string          `json:"failures"`
 }
 
 type phaseReport struct {
