@@ -156,6 +156,23 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 }
 
 func (cfg RedisConfig) clientOption() (rueidis.ClientOption, error) {
+	opt, err := cfg.ClientOption()
+	if err != nil {
+		return opt, err
+	}
+	// A cache call is cheap to lose: fail fast rather than retry, and let
+	// the next call (after RetryInterval) reconnect.
+	opt.DisableRetry = true
+	opt.DisableCache = opt.DisableCache || cfg.ClientCache <= 0
+	return opt, nil
+}
+
+// ClientOption returns the rueidis options of the connection cfg names
+// (URL, or Host, Port, DB, Username and Password; DialTimeout), for other
+// users of the same Redis such as the job queue: REDIS_URL and the rest,
+// read by [ConfigFromEnv], name one Redis for all of them. A bad URL is an
+// error wrapping ErrInvalidArgument that does not repeat the URL.
+func (cfg RedisConfig) ClientOption() (rueidis.ClientOption, error) {
 	var opt rueidis.ClientOption
 	if cfg.URL != "" {
 		var err error
@@ -173,10 +190,6 @@ func (cfg RedisConfig) clientOption() (rueidis.ClientOption, error) {
 		opt.Password = cfg.Password
 	}
 	opt.Dialer.Timeout = cmp.Or(cfg.DialTimeout, time.Second)
-	// A cache call is cheap to lose: fail fast rather than retry, and let
-	// the next call (after RetryInterval) reconnect.
-	opt.DisableRetry = true
-	opt.DisableCache = opt.DisableCache || cfg.ClientCache <= 0
 	return opt, nil
 }
 

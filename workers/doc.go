@@ -14,6 +14,10 @@
 // attempt.
 //
 // [Memory] is the in-process queue, the embedded default: bounded, with
-// back-pressure ([ErrFull] when full). Every implementation passes the
-// shared suite in package queuetest.
+// back-pressure ([ErrFull] when full). [Redis] is shared by any number of
+// service instances and worker processes through Redis Streams: a job
+// whose worker dies is taken over by another after a claim timeout, and
+// dead-lettered after too many lost deliveries. [ConfigFromEnv] and [Open]
+// pick one from the environment (QUEUE_BACKEND). Every implementation
+// passes the shared suite in package queuetest.
 package workers

@@ -114,17 +114,24 @@ func writeState(w http.ResponseWriter, st workers.State) {
 }
 
 // writeQueueError answers a queue's failure: an unknown job 404, a full or
-// closed queue 503 with Retry-After, anything else 500 (logged).
+// closed or unreachable queue 503 with Retry-After, anything else 500
+// (logged).
 func (h *handler) writeQueueError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, workers.ErrNotFound):
 		writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "job_id",
 			Message: "job_id: no such job (unknown, or its result has expired)"})
-	case errors.Is(err, workers.ErrFull), errors.Is(err, workers.ErrClosed):
+	case errors.Is(err, workers.ErrFull), errors.Is(err, workers.ErrClosed), errors.Is(err, workers.ErrUnavailable):
 		w.Header()["Retry-After"] = retryAfter
 		msg := "the job queue is full; retry later"
-		if errors.Is(err, workers.ErrClosed) {
+		switch {
+		case errors.Is(err, workers.ErrClosed):
 			msg = "the job queue is closed"
+		case errors.Is(err, workers.ErrUnavailable):
+			msg = "the job queue cannot be reached; retry later"
+			if h.log != nil {
+				h.log.LogAttrs(r.Context(), slog.LevelWarn, "job queue unavailable", slog.String("error", err.Error()))
+			}
 		}
 		writeError(w, http.StatusServiceUnavailable, &dredge.Error{Code: dredge.CodeUnavailable, Message: msg})
 	case r.Context().Err() != nil:

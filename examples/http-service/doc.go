@@ -13,15 +13,17 @@
 // the job queue's and LOG_LEVEL (debug|info|warn|error, default info) for
 // the JSON logs on stderr.
 //
-// Jobs (POST /v1/jobs, GET and DELETE /v1/jobs/{id}) go to an in-process
-// queue (QUEUE_BACKEND=memory, the default; redis is not available yet
-// and is refused at startup) and run on NUM_WORKERS × WORKER_CONCURRENCY
+// Jobs (POST /v1/jobs, GET and DELETE /v1/jobs/{id}) go to the queue
+// QUEUE_BACKEND names: memory, the default, in-process; or redis, shared
+// with other service instances and with examples/worker processes (see
+// workers.ConfigFromEnv). They run on NUM_WORKERS × WORKER_CONCURRENCY
 // workers (defaults GOMAXPROCS and 1); with NUM_WORKERS=0 the service only
-// enqueues.
+// enqueues, and workers elsewhere run the jobs.
 //
 // SIGINT or SIGTERM stops it gracefully: requests in flight finish, then
 // the workers stop claiming and running jobs finish (each step within
 // httpapi.Config.ShutdownTimeout, 30 s; jobs still running then are
-// stopped), before the Engine closes; pending jobs of the in-process queue
-// are dropped (logged).
+// stopped and handed back to the queue), before the Engine closes; pending
+// jobs of the in-process queue are dropped (logged), those on Redis stay
+// for the other workers.
 package main

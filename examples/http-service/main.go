@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/httpapi"
 	"github.com/dredge-cli/dredge/adapters/mcp"
-	"github.com/dredge-cli/dredge/internal/envvar"
 	"github.com/dredge-cli/dredge/internal/memlimit"
 	"github.com/dredge-cli/dredge/workers"
 )
@@ -70,11 +67,14 @@ func run(addr string) error {
 		return err
 	}
 	cfg.MCP = mcpHandler
-	wcfg, err := workersFromEnv(os.LookupEnv)
+	wcfg, err := workers.ConfigFromEnv()
 	if err != nil {
 		return err
 	}
-	queue := workers.NewMemory(workers.MemoryConfig{})
+	queue, err := workers.Open(ctx, wcfg)
+	if err != nil {
+		return err
+	}
 	defer queue.Close()
 	cfg.Jobs = queue
 	h, err := httpapi.New(eng, cfg)
@@ -83,7 +83,7 @@ func run(addr string) error {
 	}
 	// NUM_WORKERS=0: the service only enqueues.
 	var pool *workers.Pool
-	if n := wcfg.workers * wcfg.concurrency; n > 0 {
+	if n := wcfg.Workers * wcfg.Concurrency; n > 0 {
 		pool = workers.NewPool(eng, queue, workers.PoolConfig{Concurrency: n, Logger: logger})
 		pool.Start()
 	}
@@ -91,7 +91,7 @@ func run(addr string) error {
 	srv.RegisterOnShutdown(mcpHandler.CloseSessions)
 	logger.Info("listening", "addr", addr, "version", dredge.Version, "device", eng.Device().Info().Name,
 		"auth", cfg.AuthEnabled, "rate_limit", cfg.RateLimitEnabled,
-		"queue", wcfg.backend, "workers", wcfg.workers, "worker_concurrency", wcfg.concurrency)
+		"queue", wcfg.Backend, "workers", wcfg.Workers, "worker_concurrency", wcfg.Concurrency)
 	// One grace period for the whole shutdown, counted from the signal:
 	// draining requests, then jobs (a platform's termination grace, such
 	// as Kubernetes' 30 s, covers both).
@@ -113,35 +113,9 @@ func run(addr string) error {
 		}
 		cancel()
 	}
-	if n, derr := queue.Depth(context.Background()); derr == nil && n > 0 {
+	if n, derr := queue.Depth(context.Background()); derr == nil && n > 0 && wcfg.Backend == "memory" {
 		logger.Warn("pending jobs dropped: the memory queue does not outlive the process", "jobs", n)
 	}
 	logger.Info("stopped")
 	return err
-}
-
-// workerConfig is the job queue's and the workers' configuration.
-type workerConfig struct {
-	backend              string
-	workers, concurrency int
-}
-
-// workersFromEnv reads QUEUE_BACKEND (memory), NUM_WORKERS (default
-// GOMAXPROCS; 0: the service only enqueues) and WORKER_CONCURRENCY
-// (default 1); the service runs NUM_WORKERS × WORKER_CONCURRENCY jobs at
-// once.
-func workersFromEnv(lookup envvar.Lookup) (workerConfig, error) {
-	r := envvar.Reader{Lookup: lookup}
-	c := workerConfig{
-		backend:     r.Enum("QUEUE_BACKEND", "memory", "memory", "redis"),
-		workers:     r.Int("NUM_WORKERS", runtime.GOMAXPROCS(0), 0, 1<<12),
-		concurrency: r.Int("WORKER_CONCURRENCY", 1, 1, 1<<12),
-	}
-	if err := r.Err(); err != nil {
-		return c, err
-	}
-	if c.backend == "redis" {
-		return c, errors.New("QUEUE_BACKEND: the Redis queue is not available yet; use memory (the default)")
-	}
-	return c, nil
 }

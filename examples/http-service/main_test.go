@@ -3,24 +3,62 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
-	"runtime"
+	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/dredge-cli/dredge/internal/envvar"
+	"github.com/redis/rueidis"
 )
 
 // TestRunStopsOnSIGTERM starts the service, waits until it is healthy,
-// sends the process SIGTERM and expects run to return nil.
+// runs a job, sends the process SIGTERM and expects run to return nil.
 func TestRunStopsOnSIGTERM(t *testing.T) {
 	t.Setenv("LOG_LEVEL", "error")
 	t.Setenv("CACHE_BACKEND", "memory")
+	runUntilSIGTERM(t)
+}
+
+// TestRunRedisQueue is TestRunStopsOnSIGTERM with its jobs on Redis.
+func TestRunRedisQueue(t *testing.T) {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		t.Skip("REDIS_URL not set: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0 to run the service on a Redis queue")
+	}
+	t.Setenv("LOG_LEVEL", "error")
+	t.Setenv("CACHE_BACKEND", "memory")
+	t.Setenv("QUEUE_BACKEND", "redis")
+	prefix := "dredge:test:http-service:" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	t.Setenv("QUEUE_PREFIX", prefix)
+	runUntilSIGTERM(t)
+	// The queue's keys, left for other processes, are this test's to remove.
+	opt, err := rueidis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	keys, err := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}:*").Build()).AsStrSlice()
+	if err != nil || len(keys) < 2 {
+		t.Fatalf("the queue's keys: %v, %v", keys, err)
+	}
+	if err := c.Do(ctx, c.B().Del().Key(keys...).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func runUntilSIGTERM(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -68,42 +106,6 @@ func TestRunBadLogLevel(t *testing.T) {
 	t.Setenv("LOG_LEVEL", "loud")
 	if err := run("127.0.0.1:0"); err == nil {
 		t.Fatal("run accepted LOG_LEVEL=loud")
-	}
-}
-
-func TestRunRefusesRedisQueue(t *testing.T) {
-	t.Setenv("LOG_LEVEL", "error")
-	t.Setenv("CACHE_BACKEND", "memory")
-	t.Setenv("QUEUE_BACKEND", "redis")
-	err := run("127.0.0.1:0")
-	if err == nil || !strings.Contains(err.Error(), "QUEUE_BACKEND") || !strings.Contains(err.Error(), "not available yet") {
-		t.Fatalf("run with QUEUE_BACKEND=redis: %v", err)
-	}
-}
-
-func TestWorkersFromEnv(t *testing.T) {
-	env := func(m map[string]string) envvar.Lookup {
-		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-	}
-	c, err := workersFromEnv(env(nil))
-	if err != nil || c.backend != "memory" || c.workers != runtime.GOMAXPROCS(0) || c.concurrency != 1 {
-		t.Fatalf("defaults: %+v %v", c, err)
-	}
-	c, err = workersFromEnv(env(map[string]string{"QUEUE_BACKEND": "Memory", "NUM_WORKERS": "0", "WORKER_CONCURRENCY": "4"}))
-	if err != nil || c.backend != "memory" || c.workers != 0 || c.concurrency != 4 {
-		t.Fatalf("set: %+v %v", c, err)
-	}
-	for _, bad := range []map[string]string{
-		{"QUEUE_BACKEND": "kafka"},
-		{"NUM_WORKERS": "-1"},
-		{"NUM_WORKERS": "two"},
-		{"WORKER_CONCURRENCY": "0"},
-	} {
-		for name := range bad {
-			if _, err := workersFromEnv(env(bad)); err == nil || !strings.Contains(err.Error(), name) {
-				t.Errorf("%v: %v", bad, err)
-			}
-		}
 	}
 }
 

@@ -1,0 +1,107 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/internal/envvar"
+)
+
+// Config names a queue and the workers that run its jobs, as
+// [ConfigFromEnv] reads them; [Open] opens the queue.
+type Config struct {
+	// Backend is "memory" (the default) or "redis".
+	Backend string
+	Memory  MemoryConfig
+	// Redis configures a Redis queue. When its Client is nil, Open
+	// connects with RedisClient, and the queue's Close closes the client.
+	Redis       RedisConfig
+	RedisClient rueidis.ClientOption
+	// Workers × Concurrency jobs run at once in a process (NUM_WORKERS,
+	// WORKER_CONCURRENCY); 0 workers: the process only enqueues.
+	Workers, Concurrency int
+}
+
+// ConfigFromEnv reads the queue's and the workers' settings:
+//
+//	QUEUE_BACKEND         memory (default) or redis
+//	QUEUE_PREFIX          redis: the queue's name, its keys' hash tag (dredge:jobs)
+//	NUM_WORKERS           default GOMAXPROCS; 0: this process only enqueues
+//	WORKER_CONCURRENCY    jobs each worker runs at once (1)
+//	QUEUE_MAX_PENDING     pending jobs before Enqueue fails with ErrFull (memory 10000, redis 1000000)
+//	RESULT_TTL            seconds or a duration (24h): how long finished jobs are kept
+//	QUEUE_CLAIM_AFTER     redis: a running job without a heartbeat for this long is taken over (30s)
+//	QUEUE_MAX_DELIVERIES  redis: deliveries lost to dead workers before a job is dead-lettered (3)
+//
+// With redis, REDIS_URL (or REDIS_HOST, REDIS_PORT, REDIS_DB,
+// REDIS_PASSWORD) names the server, as for the cache. A malformed value is
+// an error naming the variable.
+func ConfigFromEnv() (Config, error) {
+	return configFromEnv(os.LookupEnv)
+}
+
+func configFromEnv(lookup envvar.Lookup) (Config, error) {
+	r := envvar.Reader{Lookup: lookup}
+	const day, year = 24 * time.Hour, 365 * 24 * time.Hour
+	c := Config{
+		Backend:     r.Enum("QUEUE_BACKEND", "memory", "memory", "redis"),
+		Workers:     r.Int("NUM_WORKERS", runtime.GOMAXPROCS(0), 0, 1<<12),
+		Concurrency: r.Int("WORKER_CONCURRENCY", 1, 1, 1<<12),
+	}
+	maxPending := r.Int("QUEUE_MAX_PENDING", 0, 1, 1<<40)
+	ttl := r.Duration("RESULT_TTL", day, day, year)
+	c.Memory = MemoryConfig{MaxPending: maxPending, ResultTTL: ttl}
+	c.Redis = RedisConfig{
+		Prefix:        r.String("QUEUE_PREFIX", ""),
+		MaxPending:    maxPending,
+		ResultTTL:     ttl,
+		ClaimAfter:    r.Duration("QUEUE_CLAIM_AFTER", 30*time.Second, 30*time.Second, day),
+		MaxDeliveries: r.Int("QUEUE_MAX_DELIVERIES", 3, 1, 1000),
+	}
+	if err := r.Err(); err != nil {
+		return c, err
+	}
+	if c.Backend == "redis" {
+		cc, err := cache.ConfigFromEnv()
+		if err != nil {
+			return c, err
+		}
+		if c.RedisClient, err = cc.Redis.ClientOption(); err != nil {
+			return c, fmt.Errorf("REDIS_URL: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// Open opens the queue cfg names. A Redis queue fails to open when Redis
+// cannot be reached.
+func Open(ctx context.Context, cfg Config) (Queue, error) {
+	switch cfg.Backend {
+	case "", "memory":
+		return NewMemory(cfg.Memory), nil
+	case "redis":
+		rc := cfg.Redis
+		if rc.Client != nil {
+			return NewRedis(ctx, rc)
+		}
+		client, err := rueidis.NewClient(cfg.RedisClient)
+		if err != nil {
+			return nil, fmt.Errorf("workers: redis connect: %w: %w", ErrUnavailable, err)
+		}
+		rc.Client = client
+		q, err := NewRedis(ctx, rc)
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+		q.ownClient = true
+		return q, nil
+	}
+	return nil, fmt.Errorf("workers: unknown queue backend %q (memory, redis)", cfg.Backend)
+}

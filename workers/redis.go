@@ -1,0 +1,603 @@
+package workers
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/dredge-cli/dredge"
+)
+
+// RedisConfig configures [NewRedis]. Only Client is required; the zero
+// values of the rest are the defaults of the environment variables that
+// [RedisConfigFromEnv] reads.
+type RedisConfig struct {
+	// Client is the connection to Redis (a server or a Redis Cluster). The
+	// queue does not close it: its owner does, after the queue's Close.
+	Client rueidis.Client
+	// Prefix names the queue: every key is "{Prefix}:…", one hash tag, so
+	// that the queue's keys share a Redis Cluster slot and its scripts
+	// run there. Queues with different prefixes are independent. "" means
+	// "dredge:jobs".
+	Prefix string
+	// Group is the stream's consumer group (""; "workers"), Consumer this
+	// queue's name in it ("": host name, process id and random digits).
+	// Two live queues must never share a consumer name.
+	Group, Consumer string
+	// ClaimAfter is how long a running job may go without a heartbeat
+	// before another consumer takes it over (0: 30s). Heartbeats must come
+	// more often (PoolConfig.Heartbeat, one second by default).
+	ClaimAfter time.Duration
+	// MaxDeliveries is how many times a job is handed to a worker that
+	// then stops holding it (its process died) before the job is failed
+	// into the dead-letter stream with its history (0: 3).
+	MaxDeliveries int
+	// ResultTTL is how long a finished job's status and result are kept
+	// (0: 24 hours).
+	ResultTTL time.Duration
+	// MaxPending bounds the pending jobs; Enqueue past it fails with
+	// ErrFull (0: 1,000,000).
+	MaxPending int
+	// Timeout bounds each call to Redis (0: 5s). A call that cannot reach
+	// Redis fails with an error wrapping ErrUnavailable.
+	Timeout time.Duration
+	// Poll is the longest a waiting Claim blocks in Redis before it looks
+	// at its context and at jobs whose claim lapsed again (0: one second).
+	Poll time.Duration
+}
+
+// DeadLetterKey returns the key of the queue's dead-letter stream: one
+// entry per job given up after MaxDeliveries, with fields id, operation,
+// params, attempts and history (one line per lost delivery).
+func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dead }
+
+// Redis is a [Queue] on Redis Streams, shared by any number of processes:
+// one stream of job ids read by one consumer group, a hash per job with its
+// status, params, result and history, and a counter of pending jobs. Every
+// change of a job's status is one Lua script, atomic on the server.
+//
+// A claimed job stays in the group's pending entries list, owned by the
+// claiming consumer, until it is acknowledged, failed or canceled. Its
+// heartbeats reset the entry's idle time; an entry idle longer than
+// ClaimAfter (its worker died) is taken over by the next Claim anywhere
+// (XAUTOCLAIM), which counts a delivery and notes the lapse in the job's
+// history; past MaxDeliveries the job is failed (code internal) and
+// copied to the dead-letter stream. A released job is made the first to
+// be taken over. Finished jobs expire after ResultTTL; pending and running
+// jobs never expire.
+//
+// Each job is delivered at least once: a worker whose claim lapsed while
+// it still ran finds its Ack refused (ErrNotClaimed), so a job has one
+// result even when it ran twice. With Redis persistence on (appendonly yes,
+// appendfsync always) an enqueued job survives a restart of Redis.
+type Redis struct {
+	c         rueidis.Client
+	ownClient bool // closed by Close (Open connected it)
+	cfg       RedisConfig
+	k         keys
+	seq       atomic.Uint64 // claim tokens
+	closed    atomic.Bool
+	// closing ends the blocking reads of waiting Claims at Close.
+	closing context.Context
+	close   context.CancelFunc
+
+	mu   sync.Mutex
+	held map[string]string // job id → claim token, for the jobs this queue's callers hold
+}
+
+var _ Queue = (*Redis)(nil)
+
+// ErrUnavailable wraps the failures to reach a shared queue's server.
+var ErrUnavailable = errors.New("workers: queue unavailable")
+
+type keys struct {
+	stream, pending, dead, job string // job: the prefix of the job hashes
+}
+
+func redisKeys(prefix string) keys {
+	t := "{" + cmp.Or(prefix, "dredge:jobs") + "}:"
+	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", job: t + "job:"}
+}
+
+// NewRedis returns the queue cfg names, creating its stream and consumer
+// group when they do not exist. It fails when Redis cannot be reached.
+func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("workers: RedisConfig.Client is nil")
+	}
+	cfg.Group = cmp.Or(cfg.Group, "workers")
+	if cfg.Consumer == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		cfg.Consumer = fmt.Sprintf("%s-%d-%s", cmp.Or(host, "worker"), os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	cfg.ClaimAfter = cmp.Or(cfg.ClaimAfter, 30*time.Second)
+	cfg.MaxDeliveries = cmp.Or(cfg.MaxDeliveries, 3)
+	cfg.ResultTTL = cmp.Or(cfg.ResultTTL, 24*time.Hour)
+	cfg.MaxPending = cmp.Or(cfg.MaxPending, 1_000_000)
+	cfg.Timeout = cmp.Or(cfg.Timeout, 5*time.Second)
+	cfg.Poll = cmp.Or(cfg.Poll, time.Second)
+	switch {
+	case cfg.ClaimAfter < time.Millisecond, cfg.MaxDeliveries < 1, cfg.ResultTTL < time.Millisecond,
+		cfg.MaxPending < 1, cfg.Timeout < 0, cfg.Poll < time.Millisecond:
+		return nil, fmt.Errorf("workers: RedisConfig out of range: %+v", cfg)
+	}
+	q := &Redis{c: cfg.Client, cfg: cfg, k: redisKeys(cfg.Prefix), held: make(map[string]string)}
+	q.closing, q.close = context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
+	defer cancel()
+	if err := q.createGroup(ctx); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+// createGroup creates the stream and its group unless they exist.
+func (q *Redis) createGroup(ctx context.Context) error {
+	err := q.c.Do(ctx, q.c.B().XgroupCreate().Key(q.k.stream).Group(q.cfg.Group).Id("0").Mkstream().Build()).Error()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return q.wrap("create the consumer group", err)
+	}
+	return nil
+}
+
+// wrap makes err, a failure of a call to Redis, an error of the queue.
+func (q *Redis) wrap(what string, err error) error {
+	if q.closed.Load() {
+		return ErrClosed
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("workers: redis: %s: %w: %w", what, ErrUnavailable, err)
+	}
+	if _, ok := rueidis.IsRedisErr(err); ok {
+		return fmt.Errorf("workers: redis: %s: %w", what, err)
+	}
+	return fmt.Errorf("workers: redis: %s: %w: %w", what, ErrUnavailable, err)
+}
+
+// exec runs a script, creating the group again when Redis has lost it (a
+// restart without persistence) and retrying once.
+func (q *Redis) exec(ctx context.Context, s *rueidis.Lua, what string, keys, args []string) (rueidis.RedisMessage, error) {
+	if q.closed.Load() {
+		return rueidis.RedisMessage{}, ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
+	defer cancel()
+	res := s.Exec(ctx, q.c, keys, args)
+	if err := res.Error(); err != nil && strings.HasPrefix(err.Error(), "NOGROUP") {
+		if err := q.createGroup(ctx); err != nil {
+			return rueidis.RedisMessage{}, err
+		}
+		res = s.Exec(ctx, q.c, keys, args)
+	}
+	msg, err := res.ToMessage()
+	if err != nil && !rueidis.IsRedisNil(err) {
+		return msg, q.wrap(what, err)
+	}
+	return msg, nil
+}
+
+func ms(d time.Duration) string { return strconv.FormatInt(d.Milliseconds(), 10) }
+
+// The scripts. Times are the server's (TIME), in microseconds since 1970.
+// A job hash has the fields op, params, status, attempts, enqueued, msg
+// (its stream entry), and as it runs started, token, consumer, history,
+// then finished and result or code and error.
+const luaNow = `
+local function now()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%06d', t[2])
+end
+`
+
+// enqueue: KEYS stream, pending, job; ARGV id, op, params, max pending.
+var scriptEnqueue = rueidis.NewLuaScript(luaNow + `
+if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[4]) then return false end
+local msg = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1])
+redis.call('HSET', KEYS[3], 'op', ARGV[2], 'params', ARGV[3], 'status', 'pending', 'attempts', 0, 'enqueued', now(), 'msg', msg)
+redis.call('INCR', KEYS[2])
+return msg
+`)
+
+// claim: KEYS stream, pending, dead; ARGV group, consumer, job key
+// prefix, claim-after ms, max deliveries, result TTL ms, token, and
+// optionally the entry id and job id of an entry delivered by a blocking
+// read. It returns {id, op, params, attempt, enqueued} or nil.
+var scriptClaim = rueidis.NewLuaScript(luaNow + `
+local stream, counter, dead = KEYS[1], KEYS[2], KEYS[3]
+local group, consumer, jobp, maxd, ttl, token = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6], ARGV[7]
+
+local function drop(msg)
+  redis.call('XACK', stream, group, msg)
+  redis.call('XDEL', stream, msg)
+end
+
+-- start makes the job of the delivered entry msg running under token and
+-- returns it, or returns nil when there is nothing to run.
+local function start(msg, id)
+  local key = jobp .. id
+  local j = redis.call('HMGET', key, 'status', 'attempts', 'op', 'params', 'enqueued', 'consumer', 'history')
+  local status, attempts = j[1], tonumber(j[2])
+  if status ~= 'pending' and status ~= 'running' then
+    drop(msg) -- finished, canceled, or gone
+    return nil
+  end
+  local t = now()
+  if status == 'running' then
+    -- Its worker stopped heartbeating: the delivery is lost.
+    local hist = (j[7] or '') .. 'delivery ' .. attempts .. ' to ' .. (j[6] or '?') .. ': claim lapsed at ' .. t .. '\n'
+    if attempts >= maxd then
+      redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', j[3], 'params', j[4], 'attempts', attempts, 'history', hist)
+      redis.call('HSET', key, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist,
+        'error', 'given up after ' .. attempts .. ' deliveries whose workers stopped holding the job (dead-lettered)')
+      redis.call('HDEL', key, 'params', 'token')
+      redis.call('PEXPIRE', key, ttl)
+      drop(msg)
+      return nil
+    end
+    redis.call('HSET', key, 'history', hist)
+  else
+    redis.call('DECR', counter)
+  end
+  redis.call('HSET', key, 'status', 'running', 'attempts', attempts + 1, 'started', t, 'token', token, 'consumer', consumer)
+  return {id, j[3], j[4], attempts + 1, j[5]}
+end
+
+if ARGV[8] then return start(ARGV[8], ARGV[9]) end
+-- First the entries whose claim lapsed (or that were released), oldest first.
+local cursor = '0-0'
+repeat
+  local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', 1)
+  cursor = r[1]
+  for _, e in ipairs(r[2]) do
+    if e[2] then
+      local job = start(e[1], e[2][2])
+      if job then return job end
+    end
+  end
+until cursor == '0-0'
+-- Then new entries.
+for _ = 1, 64 do
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
+  if not r then return nil end
+  local e = r[1][2][1]
+  local job = start(e[1], e[2][2])
+  if job then return job end
+end
+return nil
+`)
+
+// The scripts below answer -1 for an unknown job and -2 for a job the
+// token does not hold.
+
+// heartbeat: KEYS stream, job; ARGV group, consumer, token. 1: canceled.
+var scriptHeartbeat = rueidis.NewLuaScript(`
+local j = redis.call('HMGET', KEYS[2], 'status', 'token', 'msg')
+if not j[1] then return -1 end
+if j[1] == 'canceled' then return 1 end
+if j[1] ~= 'running' or j[2] ~= ARGV[3] then return -2 end
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, j[3], 'JUSTID')
+return 0
+`)
+
+// finish: KEYS stream, job; ARGV group, token, status, result TTL ms, then
+// result (completed) or code and error (failed).
+var scriptFinish = rueidis.NewLuaScript(luaNow + `
+local j = redis.call('HMGET', KEYS[2], 'status', 'token', 'msg')
+if not j[1] then return -1 end
+if j[1] ~= 'running' or j[2] ~= ARGV[2] then return -2 end
+if ARGV[3] == 'completed' then
+  redis.call('HSET', KEYS[2], 'status', 'completed', 'finished', now(), 'result', ARGV[5])
+else
+  redis.call('HSET', KEYS[2], 'status', 'failed', 'finished', now(), 'code', ARGV[5], 'error', ARGV[6])
+end
+redis.call('HDEL', KEYS[2], 'params', 'token')
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
+redis.call('XACK', KEYS[1], ARGV[1], j[3])
+redis.call('XDEL', KEYS[1], j[3])
+return 0
+`)
+
+// release: KEYS stream, pending, job; ARGV group, consumer, token. The
+// entry's idle time is set past any ClaimAfter, so that the next Claim
+// anywhere takes it over before any new entry.
+var scriptRelease = rueidis.NewLuaScript(`
+local j = redis.call('HMGET', KEYS[3], 'status', 'token', 'msg', 'attempts')
+if not j[1] then return -1 end
+if j[1] ~= 'running' or j[2] ~= ARGV[3] then return -2 end
+redis.call('HSET', KEYS[3], 'status', 'pending', 'attempts', tonumber(j[4]) - 1)
+redis.call('HDEL', KEYS[3], 'started', 'token', 'consumer')
+redis.call('INCR', KEYS[2])
+redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, j[3], 'IDLE', 315360000000, 'JUSTID')
+return 0
+`)
+
+// cancel: KEYS stream, pending, job; ARGV group, result TTL ms.
+var scriptCancel = rueidis.NewLuaScript(luaNow + `
+local j = redis.call('HMGET', KEYS[3], 'status', 'msg')
+if not j[1] then return -1 end
+if j[1] == 'pending' then
+  redis.call('DECR', KEYS[2])
+elseif j[1] ~= 'running' then
+  return -2
+end
+redis.call('HSET', KEYS[3], 'status', 'canceled', 'finished', now())
+redis.call('HDEL', KEYS[3], 'params', 'token')
+redis.call('PEXPIRE', KEYS[3], ARGV[2])
+redis.call('XACK', KEYS[1], ARGV[1], j[2])
+redis.call('XDEL', KEYS[1], j[2])
+return 0
+`)
+
+// Enqueue implements [Queue].
+func (q *Redis) Enqueue(ctx context.Context, op string, params json.RawMessage) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	id := newID()
+	msg, err := q.exec(ctx, scriptEnqueue, "enqueue", []string{q.k.stream, q.k.pending, q.k.job + id},
+		[]string{id, op, string(params), strconv.Itoa(q.cfg.MaxPending)})
+	if err != nil {
+		return "", err
+	}
+	if msg.IsNil() {
+		return "", fmt.Errorf("%w: %d jobs pending", ErrFull, q.cfg.MaxPending)
+	}
+	return id, nil
+}
+
+// Claim implements [Queue]. It first takes over a job whose claim lapsed
+// or that was released, then takes a new one; when there is none it waits
+// in Redis (XREADGROUP BLOCK) for up to Poll at a time.
+func (q *Redis) Claim(ctx context.Context) (*Job, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if j, err := q.claim(ctx, "", ""); j != nil || err != nil {
+			return j, err
+		}
+		j, err := q.wait(ctx)
+		if j != nil || err != nil {
+			return j, err
+		}
+	}
+}
+
+// claim runs the claim script: for msg "", on the queue's lapsed and new
+// entries, else on the entry msg of job id that a blocking read delivered.
+func (q *Redis) claim(ctx context.Context, msg, id string) (*Job, error) {
+	token := q.cfg.Consumer + ":" + strconv.FormatUint(q.seq.Add(1), 10)
+	args := []string{q.cfg.Group, q.cfg.Consumer, q.k.job, ms(q.cfg.ClaimAfter), strconv.Itoa(q.cfg.MaxDeliveries), ms(q.cfg.ResultTTL), token}
+	if msg != "" {
+		args = append(args, msg, id)
+	}
+	res, err := q.exec(ctx, scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead}, args)
+	if err != nil || res.IsNil() {
+		return nil, err
+	}
+	f, err := res.ToArray()
+	if err != nil || len(f) != 5 {
+		return nil, q.wrap("claim", fmt.Errorf("unexpected reply %v", res))
+	}
+	var j Job
+	var params string
+	var enq int64
+	j.ID, _ = f[0].ToString()
+	j.Operation, _ = f[1].ToString()
+	params, _ = f[2].ToString()
+	attempt, _ := f[3].AsInt64()
+	enq, _ = f[4].AsInt64()
+	j.Params, j.Attempt, j.Enqueued = json.RawMessage(params), int(attempt), time.UnixMicro(enq)
+	q.mu.Lock()
+	q.held[j.ID] = token
+	q.mu.Unlock()
+	return &j, nil
+}
+
+// wait blocks in Redis for a new entry, for at most Poll or until ctx's
+// deadline, and claims the entry it gets. The read itself is not bound to
+// ctx (an abandoned read could take an entry that nobody then starts);
+// when ctx has ended by the time an entry comes, the entry is handed back.
+func (q *Redis) wait(ctx context.Context) (*Job, error) {
+	block := q.cfg.Poll
+	if dl, ok := ctx.Deadline(); ok {
+		block = min(block, time.Until(dl))
+	}
+	if block < time.Millisecond {
+		return nil, ctx.Err() // at the deadline: Claim returns ctx's error
+	}
+	rctx, cancel := context.WithTimeout(q.closing, block+q.cfg.Timeout)
+	defer cancel()
+	cmd := q.c.B().Xreadgroup().Group(q.cfg.Group, q.cfg.Consumer).Count(1).Block(block.Milliseconds()).
+		Streams().Key(q.k.stream).Id(">").Build()
+	res, err := q.c.Do(rctx, cmd).AsXRead()
+	if rueidis.IsRedisNil(err) {
+		return nil, nil
+	}
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "NOGROUP") {
+			return nil, q.createGroup(ctx)
+		}
+		if ctx.Err() != nil && !q.closed.Load() {
+			return nil, ctx.Err()
+		}
+		err = q.wrap("wait for a job", err)
+		if !q.closed.Load() {
+			// Not a spin: the next call waits again, or fails at once.
+			time.Sleep(min(block, 100*time.Millisecond))
+		}
+		return nil, err
+	}
+	entries := res[q.k.stream]
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	e := entries[0]
+	if ctx.Err() != nil {
+		q.handBack(e.ID)
+		return nil, ctx.Err()
+	}
+	// Not cut short by ctx: a delivered entry is started or left pending.
+	return q.claim(context.WithoutCancel(ctx), e.ID, e.FieldValues["id"])
+}
+
+// handBack makes an entry delivered to this consumer but not started the
+// first to be claimed by anyone.
+func (q *Redis) handBack(msg string) {
+	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.Timeout)
+	defer cancel()
+	_ = q.c.Do(ctx, q.c.B().Xclaim().Key(q.k.stream).Group(q.cfg.Group).Consumer(q.cfg.Consumer).
+		MinIdleTime("0").Id(msg).Idle(315360000000).Justid().Build()).Error() // else it is taken over after ClaimAfter
+}
+
+// token returns the claim token this queue holds for job id ("" if none).
+func (q *Redis) token(id string) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.held[id]
+}
+
+// outcome maps a script's -1/-2 answer to an error, and forgets the job's
+// claim once it is over (done: the script finished, released or refused
+// it).
+func (q *Redis) outcome(res rueidis.RedisMessage, err error, id string, done bool) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.AsInt64()
+	if err != nil {
+		return 0, q.wrap("unexpected reply", err)
+	}
+	if done || n < 0 {
+		q.mu.Lock()
+		delete(q.held, id)
+		q.mu.Unlock()
+	}
+	switch n {
+	case -1:
+		return n, fmt.Errorf("%w: %q", ErrNotFound, id)
+	case -2:
+		return n, fmt.Errorf("%w: job %s", ErrNotClaimed, id)
+	}
+	return n, nil
+}
+
+// Heartbeat implements [Queue]: it resets the idle time of the job's
+// entry, so that no other consumer takes it over.
+func (q *Redis) Heartbeat(ctx context.Context, id string) (bool, error) {
+	res, err := q.exec(ctx, scriptHeartbeat, "heartbeat", []string{q.k.stream, q.k.job + id}, []string{q.cfg.Group, q.cfg.Consumer, q.token(id)})
+	n, err := q.outcome(res, err, id, false)
+	return n == 1, err
+}
+
+// Ack implements [Queue].
+func (q *Redis) Ack(ctx context.Context, id string, result json.RawMessage) error {
+	return q.finish(ctx, id, Completed, string(result), "")
+}
+
+// Fail implements [Queue].
+func (q *Redis) Fail(ctx context.Context, id string, code dredge.Code, message string) error {
+	return q.finish(ctx, id, Failed, string(code), message)
+}
+
+func (q *Redis) finish(ctx context.Context, id string, s Status, a, b string) error {
+	res, err := q.exec(ctx, scriptFinish, "finish a job", []string{q.k.stream, q.k.job + id},
+		[]string{q.cfg.Group, q.token(id), string(s), ms(q.cfg.ResultTTL), a, b})
+	_, err = q.outcome(res, err, id, true)
+	return err
+}
+
+// Release implements [Queue].
+func (q *Redis) Release(ctx context.Context, id string) error {
+	res, err := q.exec(ctx, scriptRelease, "release a job", []string{q.k.stream, q.k.pending, q.k.job + id},
+		[]string{q.cfg.Group, q.cfg.Consumer, q.token(id)})
+	_, err = q.outcome(res, err, id, true)
+	return err
+}
+
+// Cancel implements [Queue].
+func (q *Redis) Cancel(ctx context.Context, id string) error {
+	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id},
+		[]string{q.cfg.Group, ms(q.cfg.ResultTTL)})
+	if n, err := q.outcome(res, err, id, false); n == -2 {
+		return fmt.Errorf("%w: job %s is finished", ErrNotClaimed, id)
+	} else {
+		return err
+	}
+}
+
+// Status implements [Queue].
+func (q *Redis) Status(ctx context.Context, id string) (State, error) {
+	if q.closed.Load() {
+		return State{}, ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
+	defer cancel()
+	f, err := q.c.Do(ctx, q.c.B().Hmget().Key(q.k.job+id).
+		Field("op", "status", "attempts", "enqueued", "started", "finished", "result", "code", "error").Build()).ToArray()
+	if err != nil {
+		return State{}, q.wrap("status", err)
+	}
+	str := func(i int) string { s, _ := f[i].ToString(); return s }
+	micros := func(i int) time.Time {
+		n, err := strconv.ParseInt(str(i), 10, 64)
+		if err != nil {
+			return time.Time{}
+		}
+		return time.UnixMicro(n)
+	}
+	if len(f) != 9 || f[1].IsNil() {
+		return State{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	attempts, _ := strconv.Atoi(str(2))
+	st := State{ID: id, Operation: str(0), Status: Status(str(1)), Attempts: attempts,
+		Enqueued: micros(3), Started: micros(4), Finished: micros(5), Code: dredge.Code(str(7)), Error: str(8)}
+	if r := str(6); r != "" {
+		st.Result = json.RawMessage(r)
+	}
+	return st, nil
+}
+
+// Depth implements [Queue]: the jobs pending, released ones included.
+func (q *Redis) Depth(ctx context.Context) (int, error) {
+	if q.closed.Load() {
+		return 0, ErrClosed
+	}
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
+	defer cancel()
+	n, err := q.c.Do(ctx, q.c.B().Get().Key(q.k.pending).Build()).AsInt64()
+	if rueidis.IsRedisNil(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, q.wrap("depth", err)
+	}
+	return int(n), nil
+}
+
+// Close implements [Queue]: later calls fail with ErrClosed and waiting
+// Claims return it. It does not close RedisConfig.Client (a queue made by
+// Open closes the client Open connected).
+func (q *Redis) Close() error {
+	if !q.closed.Swap(true) {
+		q.close()
+		if q.ownClient {
+			q.c.Close()
+		}
+	}
+	return nil
+}

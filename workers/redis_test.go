@@ -1,0 +1,305 @@
+package workers_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/testredis"
+	"github.com/dredge-cli/dredge/workers"
+	"github.com/dredge-cli/dredge/workers/queuetest"
+)
+
+const redisSkip = "REDIS_URL not set: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0 to run the Redis queue's tests"
+
+// redisClient connects to REDIS_URL or skips the test.
+func redisClient(t *testing.T) rueidis.Client {
+	t.Helper()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		t.Skip(redisSkip)
+	}
+	opt, err := rueidis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatalf("REDIS_URL: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// redisConfig returns a config of a queue of its own on c, whose keys are
+// deleted when the test ends.
+func redisConfig(t *testing.T, c rueidis.Client) workers.RedisConfig {
+	t.Helper()
+	prefix := "dredge:test:" + strings.NewReplacer("/", ":", " ", "_").Replace(t.Name()) + ":" + time.Now().Format("150405.000000")
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, err := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}:*").Build()).AsStrSlice()
+		if err == nil && len(keys) > 0 {
+			_ = c.Do(ctx, c.B().Del().Key(keys...).Build()).Error()
+		}
+	})
+	return workers.RedisConfig{Client: c, Prefix: prefix, Poll: 50 * time.Millisecond}
+}
+
+func openRedis(t *testing.T, cfg workers.RedisConfig) *workers.Redis {
+	t.Helper()
+	q, err := workers.NewRedis(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close() })
+	return q
+}
+
+func TestRedisQueue(t *testing.T) {
+	c := redisClient(t)
+	queuetest.Run(t, func(t *testing.T) workers.Queue { return openRedis(t, redisConfig(t, c)) })
+}
+
+func claimWithin(t *testing.T, q workers.Queue, d time.Duration) (*workers.Job, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return q.Claim(ctx)
+}
+
+// TestRedisClaimLapses: a job whose worker stops heartbeating is taken
+// over by another consumer, and the first worker's Ack is refused: one
+// result.
+func TestRedisClaimLapses(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 200 * time.Millisecond
+	a, b := openRedis(t, cfg), openRedis(t, cfg)
+	ctx := context.Background()
+	id, err := a.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err := claimWithin(t, a, time.Second); err != nil || j.ID != id || j.Attempt != 1 {
+		t.Fatalf("a claimed %+v, %v", j, err)
+	}
+	start := time.Now()
+	j, err := claimWithin(t, b, 5*time.Second)
+	if err != nil || j.ID != id || j.Attempt != 2 || string(j.Params) != `{"insight_text":"x"}` {
+		t.Fatalf("b claimed %+v, %v; want the lapsed job, attempt 2", j, err)
+	}
+	if waited := time.Since(start); waited < 150*time.Millisecond {
+		t.Errorf("taken over after %v, before ClaimAfter", waited)
+	}
+	if err := a.Ack(ctx, id, json.RawMessage(`{"from":"a"}`)); !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("Ack of the lapsed claim: %v, want ErrNotClaimed", err)
+	}
+	if _, err := a.Heartbeat(ctx, id); !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("Heartbeat of the lapsed claim: %v, want ErrNotClaimed", err)
+	}
+	if err := b.Ack(ctx, id, json.RawMessage(`{"from":"b"}`)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := a.Status(ctx, id)
+	if err != nil || st.Status != workers.Completed || string(st.Result) != `{"from":"b"}` || st.Attempts != 2 {
+		t.Errorf("status %+v, %v", st, err)
+	}
+}
+
+// TestRedisHeartbeatKeepsClaim: a slow job that heartbeats is never taken
+// from its live worker.
+func TestRedisHeartbeatKeepsClaim(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 200 * time.Millisecond
+	a, b := openRedis(t, cfg), openRedis(t, cfg)
+	ctx := context.Background()
+	id, err := a.Enqueue(ctx, "lift", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claimWithin(t, a, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	beats := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				beats <- nil
+				return
+			case <-tick.C:
+				if canceled, err := a.Heartbeat(ctx, id); err != nil || canceled {
+					beats <- errors.Join(err, errors.New("canceled"))
+					return
+				}
+			}
+		}
+	}()
+	if j, err := claimWithin(t, b, 800*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("b claimed %+v, %v while a heartbeats", j, err)
+	}
+	close(stop)
+	if err := <-beats; err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ack(ctx, id, json.RawMessage(`{}`)); err != nil {
+		t.Errorf("Ack after heartbeats: %v", err)
+	}
+}
+
+// TestRedisDeadLetter: after MaxDeliveries lost deliveries the job is
+// failed, with its history, into the dead-letter stream.
+func TestRedisDeadLetter(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 100 * time.Millisecond
+	cfg.MaxDeliveries = 2
+	ctx := context.Background()
+	q := openRedis(t, cfg)
+	id, err := q.Enqueue(ctx, "benchmark", json.RawMessage(`{"model_type":"quasimoto"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		// Each delivery goes to a consumer that then dies.
+		dying := openRedis(t, cfg)
+		if j, err := claimWithin(t, dying, 2*time.Second); err != nil || j.ID != id || j.Attempt != attempt {
+			t.Fatalf("delivery %d: %+v, %v", attempt, j, err)
+		}
+		_ = dying.Close()
+	}
+	time.Sleep(150 * time.Millisecond)
+	if j, err := claimWithin(t, q, 300*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("claimed %+v, %v after the last delivery; want nothing", j, err)
+	}
+	st, err := q.Status(ctx, id)
+	if err != nil || st.Status != workers.Failed || st.Code != dredge.CodeInternal || !strings.Contains(st.Error, "2 deliveries") {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	dead, err := c.Do(ctx, c.B().Xrange().Key(cfg.DeadLetterKey()).Start("-").End("+").Build()).AsXRange()
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+	f := dead[0].FieldValues
+	if f["id"] != id || f["operation"] != "benchmark" || f["params"] != `{"model_type":"quasimoto"}` || f["attempts"] != "2" ||
+		strings.Count(f["history"], "claim lapsed") != 2 {
+		t.Errorf("dead letter %+v", f)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 0 {
+		t.Errorf("Depth = %d, %v", n, err)
+	}
+}
+
+// TestRedisLimits: back-pressure, and results that expire.
+func TestRedisLimits(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.MaxPending = 2
+	cfg.ResultTTL = 100 * time.Millisecond
+	q := openRedis(t, cfg)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := q.Enqueue(ctx, "lift", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := q.Enqueue(ctx, "lift", nil); !errors.Is(err, workers.ErrFull) {
+		t.Fatalf("Enqueue past MaxPending: %v, want ErrFull", err)
+	}
+	j, err := claimWithin(t, q, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(ctx, "lift", nil); err != nil {
+		t.Fatalf("Enqueue after a claim made room: %v", err)
+	}
+	if err := q.Ack(ctx, j.ID, json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(250 * time.Millisecond)
+	if _, err := q.Status(ctx, j.ID); !errors.Is(err, workers.ErrNotFound) {
+		t.Errorf("Status past ResultTTL: %v, want ErrNotFound", err)
+	}
+}
+
+// TestRedisKeysOneSlot: every key of a queue carries the same hash tag, so
+// that its scripts run on Redis Cluster.
+func TestRedisKeysOneSlot(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	q := openRedis(t, cfg)
+	ctx := context.Background()
+	id, err := q.Enqueue(ctx, "lift", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claimWithin(t, q, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Fail(ctx, id, dredge.CodeInvalidArgument, "insight_text: is required"); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := c.Do(ctx, c.B().Keys().Pattern("*"+cfg.Prefix+"*").Build()).AsStrSlice()
+	if err != nil || len(keys) < 3 {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	for _, k := range keys {
+		if !strings.HasPrefix(k, "{"+cfg.Prefix+"}:") || strings.Count(k, "{") != 1 {
+			t.Errorf("key %q outside the queue's hash tag", k)
+		}
+	}
+}
+
+// TestRedisUnavailable: with Redis down, calls fail with ErrUnavailable
+// (HTTP 503), and work again once it is back.
+func TestRedisUnavailable(t *testing.T) {
+	srv := testredis.Start(t, 0)
+	opt, _ := rueidis.ParseURL(srv.URL())
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	q := openRedis(t, workers.RedisConfig{Client: c, Timeout: 300 * time.Millisecond, Poll: 50 * time.Millisecond})
+	ctx := context.Background()
+	if _, err := q.Enqueue(ctx, "lift", nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	if _, err := q.Enqueue(ctx, "lift", nil); !errors.Is(err, workers.ErrUnavailable) {
+		t.Errorf("Enqueue with Redis down: %v, want ErrUnavailable", err)
+	}
+	if _, err := claimWithin(t, q, time.Second); !errors.Is(err, workers.ErrUnavailable) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Claim with Redis down: %v", err)
+	}
+	srv.Restart() // empty: no persistence; the group is created again
+	var id string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if id, err = q.Enqueue(ctx, "lift", nil); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("Enqueue after Redis is back: %v", err)
+	}
+	// A connection broken by the restart may fail one more call.
+	j, err := claimWithin(t, q, 2*time.Second)
+	if errors.Is(err, workers.ErrUnavailable) {
+		j, err = claimWithin(t, q, 2*time.Second)
+	}
+	if err != nil || j.ID != id {
+		t.Fatalf("Claim after Redis is back: %+v, %v", j, err)
+	}
+}
