@@ -67,14 +67,14 @@ func configFromEnv(lookup envvar.Lookup) (Config, error) {
 	if err := r.Err(); err != nil {
 		return c, err
 	}
-	if c.Backend == "redis" {
-		cc, err := cache.ConfigFromEnv()
-		if err != nil {
-			return c, err
-		}
-		if c.RedisClient, err = cc.Redis.ClientOption(); err != nil {
-			return c, fmt.Errorf("REDIS_URL: %w", err)
-		}
+	// The connection, read whatever the backend (it connects nothing): a
+	// worker process uses Redis without QUEUE_BACKEND.
+	cc, err := cache.ConfigFromEnv()
+	if err != nil {
+		return c, err
+	}
+	if c.RedisClient, err = cc.Redis.ClientOption(); err != nil {
+		return c, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	return c, nil
 }

@@ -1,0 +1,27 @@
+// Command worker runs DREDGE jobs from the Redis queue that service
+// instances (examples/http-service with QUEUE_BACKEND=redis, often with
+// NUM_WORKERS=0) enqueue to: any number of worker processes share one
+// Redis, and a job whose worker dies is taken over by another (see
+// workers.Redis).
+//
+// Usage:
+//
+//	REDIS_URL=redis://127.0.0.1:6379/0 worker
+//
+// It is configured from the environment like the service: the Engine's
+// variables (DEVICE, CACHE_*, MODEL_* …, see dredge.FromEnv) and the
+// queue's (see workers.ConfigFromEnv: QUEUE_PREFIX, QUEUE_CLAIM_AFTER,
+// QUEUE_MAX_DELIVERIES, RESULT_TTL), with NUM_WORKERS × WORKER_CONCURRENCY
+// jobs at once (defaults GOMAXPROCS and 1). QUEUE_BACKEND may be left
+// out; it must not name another backend than redis.
+//
+// GET /health (200 while Redis answers, else 503) and GET /metrics (the
+// Prometheus text of the Engine's monitor: jobs by outcome, claims,
+// retries, job latency, busy workers, queue depth, operations) are served
+// on METRICS_PORT (default 9090).
+//
+// SIGINT or SIGTERM stops it: it stops claiming, lets running jobs finish
+// within SHUTDOWN_TIMEOUT (seconds, default 30), and hands the jobs still
+// running then back to the queue for other workers, without spending a
+// delivery.
+package main
