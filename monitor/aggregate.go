@@ -237,5 +237,12 @@ func (m *Monitor) observe(_ context.Context, o metric.Observer) error {
 	o.ObserveInt64(in.modelMemoryCap, m.modelMemoryCap.Load())
 	o.ObserveInt64(in.heavyRunning, m.heavyRunning.Load())
 	o.ObserveInt64(in.heavyLimit, m.heavyLimit.Load())
+	m.jobs.Range(func(_, v any) bool {
+		s := v.(*series)
+		o.ObserveInt64(in.jobs, s.n.Load(), s.opts...)
+		return true
+	})
+	o.ObserveInt64(in.jobClaims, m.jobClaims.Load())
+	o.ObserveInt64(in.jobRetries, m.jobRetries.Load())
 	return nil
 }

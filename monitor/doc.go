@@ -54,7 +54,14 @@
 //	dredge_queue_depth                                gauge
 //	dredge_workers_busy                               gauge
 //	dredge_training_epochs_total                      counter
-//	dredge_timer_duration_seconds{timer}              histogram
+//	dredge_model_memory_bytes                         gauge
+//	dredge_model_memory_limit_bytes                   gauge
+//	dredge_heavy_calls                                gauge
+//	dredge_heavy_calls_limit                          gauge
+//	dredge_timer_duration_seconds{timer}              histogram (job_wait, job_run: job latency)
+//	dredge_jobs_total{outcome}                        counter
+//	dredge_job_claims_total                           counter
+//	dredge_job_retries_total                          counter
 //	target_info{service_name, service_version, …}     gauge
 //
 // plus the Go runtime (go_*) and process (process_*) collectors. Names

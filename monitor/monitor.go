@@ -70,6 +70,9 @@ const (
 	nameHeavyRunning      = "dredge_heavy_calls"        // dredge_heavy_calls
 	nameHeavyLimit        = "dredge_heavy_calls_limit"  // dredge_heavy_calls_limit
 	nameTimerDuration     = "dredge_timer_duration"     // dredge_timer_duration_seconds
+	nameJobs              = "dredge_jobs"               // dredge_jobs_total
+	nameJobClaims         = "dredge_job_claims"         // dredge_job_claims_total
+	nameJobRetries        = "dredge_job_retries"        // dredge_job_retries_total
 )
 
 // Instrument descriptions, the HELP text of /metrics.
@@ -88,6 +91,23 @@ const (
 	descHeavyRunning      = "Heavy calls (training, large inferences) running now."
 	descHeavyLimit        = "Heavy calls allowed to run at once (MAX_CONCURRENT_HEAVY)."
 	descTimerDuration     = "Time spent in blocks timed with Monitor.Timer, by timer name."
+	descJobs              = "Jobs a worker pool ran to an end, by outcome (completed, failed, released, lost)."
+	descJobClaims         = "Jobs claimed from the queue by a worker pool."
+	descJobRetries        = "Claims of a job delivered before (its earlier worker died or released it)."
+)
+
+// Job outcomes, the outcome label of dredge_jobs_total.
+const (
+	JobCompleted = "completed" // acknowledged with the operation's response
+	JobFailed    = "failed"    // failed with the operation's error
+	JobReleased  = "released"  // handed back to the queue by a pool shutting down
+	JobLost      = "lost"      // its claim lapsed or it was canceled: the queue refused the outcome
+)
+
+// Timer names of the job latencies (dredge_timer_duration_seconds{timer}).
+const (
+	TimerJobWait = "job_wait" // from enqueue to the claim that ran the job
+	TimerJobRun  = "job_run"  // from the claim to the job's end
 )
 
 // translationStrategy is used by both the Prometheus exporter and
@@ -130,6 +150,9 @@ type Monitor struct {
 	modelMemoryCap atomic.Int64
 	heavyRunning   atomic.Int64
 	heavyLimit     atomic.Int64
+	jobs           sync.Map // outcome → *series
+	jobClaims      atomic.Int64
+	jobRetries     atomic.Int64
 
 	shutdownOnce sync.Once
 }
@@ -148,6 +171,9 @@ type instruments struct {
 	modelMemoryCap metric.Int64ObservableGauge
 	heavyRunning   metric.Int64ObservableGauge
 	heavyLimit     metric.Int64ObservableGauge
+	jobs           metric.Int64ObservableCounter
+	jobClaims      metric.Int64ObservableCounter
+	jobRetries     metric.Int64ObservableCounter
 }
 
 // New returns a Monitor configured by cfg. Metrics go to the Monitor's own
@@ -324,11 +350,15 @@ func (in *instruments) init(meter metric.Meter, callback metric.Callback) error 
 	in.modelMemoryCap = gauge(nameModelMemoryLimit, descModelMemoryLimit, "By")
 	in.heavyRunning = gauge(nameHeavyRunning, descHeavyRunning, "{call}")
 	in.heavyLimit = gauge(nameHeavyLimit, descHeavyLimit, "{call}")
+	in.jobs = counter(nameJobs, descJobs, "{job}")
+	in.jobClaims = counter(nameJobClaims, descJobClaims, "{claim}")
+	in.jobRetries = counter(nameJobRetries, descJobRetries, "{claim}")
 	if err = errors.Join(errs...); err == nil {
 		_, err = meter.RegisterCallback(callback,
 			in.operations, in.cacheHits, in.cacheMisses, in.cacheErrors,
 			in.modelsLoaded, in.queueDepth, in.workersBusy, in.trainingEpochs,
-			in.modelMemory, in.modelMemoryCap, in.heavyRunning, in.heavyLimit)
+			in.modelMemory, in.modelMemoryCap, in.heavyRunning, in.heavyLimit,
+			in.jobs, in.jobClaims, in.jobRetries)
 	}
 	if err != nil {
 		return fmt.Errorf("monitor: create instruments: %w", err)
@@ -513,6 +543,29 @@ func (m *Monitor) SetHeavyCalls(running, limit int) {
 	}
 	m.heavyRunning.Store(int64(running))
 	m.heavyLimit.Store(int64(limit))
+}
+
+// JobClaimed records a job claimed by a worker pool: its attempt (a retry
+// when above 1) and how long it waited since it was enqueued.
+func (m *Monitor) JobClaimed(attempt int, waited time.Duration) {
+	if m == nil || !m.metricsOn {
+		return
+	}
+	m.jobClaims.Add(1)
+	if attempt > 1 {
+		m.jobRetries.Add(1)
+	}
+	m.timer(TimerJobWait).observe(max(waited, 0))
+}
+
+// JobFinished records a job's end, one of the Job* outcomes, and how long
+// it ran.
+func (m *Monitor) JobFinished(outcome string, ran time.Duration) {
+	if m == nil || !m.metricsOn {
+		return
+	}
+	load(&m.jobs, outcome, func() *series { return newSeries(attribute.String(LabelOutcome, outcome)) }).n.Add(1)
+	m.timer(TimerJobRun).observe(ran)
 }
 
 // promLogger adapts a slog.Logger to promhttp.Logger.

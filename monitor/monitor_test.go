@@ -49,6 +49,10 @@ func workload(t testing.TB, m *monitor.Monitor) {
 	m.SetHeavyCalls(1, 2)
 	m.TrainingEpochs(10)
 	m.TrainingEpochs(0) // ignored
+	m.JobClaimed(1, 2*time.Millisecond)
+	m.JobFinished(monitor.JobCompleted, 3*time.Millisecond)
+	m.JobClaimed(2, -time.Second) // a clock ahead of the queue's: 0
+	m.JobFinished(monitor.JobFailed, time.Millisecond)
 	tm := m.Timer("load_weights")
 	tm.Stop()
 	m.ObserveDuration("load_weights", 2*time.Millisecond)
@@ -119,6 +123,12 @@ func TestMetricsExposition(t *testing.T) {
 		`dredge_heavy_calls_limit 2`,
 		`dredge_training_epochs_total 10`,
 		`dredge_timer_duration_seconds_count{timer="load_weights"} 2`,
+		`dredge_jobs_total{outcome="completed"} 1`,
+		`dredge_jobs_total{outcome="failed"} 1`,
+		`dredge_job_claims_total 2`,
+		`dredge_job_retries_total 1`,
+		`dredge_timer_duration_seconds_count{timer="job_wait"} 2`,
+		`dredge_timer_duration_seconds_sum{timer="job_run"} 0.004`,
 		`service_name="dredge"`,
 		`service_version="0.2.0-test"`,
 		`go_goroutines `,
@@ -172,6 +182,10 @@ func TestSnapshotCounts(t *testing.T) {
 		"dredge_cache_errors_total{backend=memory}": 0,
 		"dredge_cache_hits_total{backend=redis}":    0,
 		"dredge_training_epochs_total":              10,
+		"dredge_jobs_total{outcome=completed}":      1,
+		"dredge_jobs_total{outcome=failed}":         1,
+		"dredge_job_claims_total":                   2,
+		"dredge_job_retries_total":                  1,
 	}
 	if len(snap.Counters) != len(counters) {
 		t.Errorf("counters = %v, want %d entries", snap.Counters, len(counters))
@@ -203,6 +217,8 @@ func TestSnapshotCounts(t *testing.T) {
 		"dredge_operation_duration_seconds{operation=string_spectrum}":   2,
 		"dredge_operation_duration_seconds{operation=train_model}":       1,
 		"dredge_timer_duration_seconds{timer=load_weights}":              2,
+		"dredge_timer_duration_seconds{timer=job_wait}":                  2,
+		"dredge_timer_duration_seconds{timer=job_run}":                   2,
 	}
 	if len(snap.Timers) != len(timers) {
 		t.Errorf("timers = %v, want %d entries", snap.Timers, len(timers))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/monitor"
 )
 
 // PoolConfig configures [NewPool]. The zero value runs GOMAXPROCS jobs at
@@ -30,8 +31,11 @@ type PoolConfig struct {
 // errors, caching, deadlines and metrics as a direct call. A job whose
 // operation fails (a panic or a deadline included) is failed with the
 // operation's code and message; the pool goes on. The Engine's monitor
-// reports the jobs running (dredge_workers_busy) and the queue's depth at
-// each claim (dredge_queue_depth).
+// reports the jobs running (dredge_workers_busy), the queue's depth at
+// each claim (dredge_queue_depth), claims and retries
+// (dredge_job_claims_total, dredge_job_retries_total), jobs by outcome
+// (dredge_jobs_total) and their latency (job_wait from enqueue to claim,
+// job_run from claim to end: dredge_timer_duration_seconds).
 type Pool struct {
 	eng *dredge.Engine
 	q   Queue
@@ -115,6 +119,7 @@ func (p *Pool) runner() {
 			continue
 		}
 		mon := p.eng.Monitor()
+		mon.JobClaimed(j.Attempt, time.Since(j.Enqueued))
 		mon.SetBusyWorkers(int(p.busy.Add(1)))
 		if mon.MetricsEnabled() { // a queue round trip, for the gauge only
 			if n, err := p.q.Depth(p.claimCtx); err == nil {
@@ -128,6 +133,7 @@ func (p *Pool) runner() {
 
 // run runs one claimed job and reports its outcome to the queue.
 func (p *Pool) run(j *Job) {
+	started := time.Now()
 	ctx, cancel := context.WithCancel(p.jobsCtx)
 	defer cancel()
 	beat := make(chan struct{})
@@ -151,16 +157,20 @@ func (p *Pool) run(j *Job) {
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer rcancel()
 	var err error
+	var outcome string
 	switch {
 	case p.jobsCtx.Err() != nil && a.Err != nil:
 		p.handedBack.Add(1)
-		err = p.q.Release(rctx, j.ID) // stopped by Shutdown: another worker runs it
+		err, outcome = p.q.Release(rctx, j.ID), monitor.JobReleased // stopped by Shutdown: another worker runs it
 	case a.Err != nil:
-		err = p.q.Fail(rctx, j.ID, a.Code, dredge.MessageOf(a.Err))
+		err, outcome = p.q.Fail(rctx, j.ID, a.Code, dredge.MessageOf(a.Err)), monitor.JobFailed
 	default:
-		err = p.q.Ack(rctx, j.ID, a.Body)
+		err, outcome = p.q.Ack(rctx, j.ID, a.Body), monitor.JobCompleted
 	}
-	if err != nil && !errors.Is(err, ErrNotClaimed) {
+	if errors.Is(err, ErrNotClaimed) {
+		outcome = monitor.JobLost
+	} else if err != nil {
 		p.cfg.Logger.Warn("workers: reporting a job's outcome failed", "job", j.ID, "error", err)
 	}
+	p.eng.Monitor().JobFinished(outcome, time.Since(started))
 }

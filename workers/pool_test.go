@@ -138,6 +138,27 @@ func TestPoolCancelAndDeadline(t *testing.T) {
 	if s := wait(t, q2, id, workers.Canceled); s.Result != nil {
 		t.Errorf("canceled job has a result: %s", s.Result)
 	}
+
+	// The jobs' metrics: outcomes, claims, latencies.
+	snap := free.Monitor().Snapshot()
+	for key, want := range map[string]float64{
+		"dredge_jobs_total{outcome=lost}":      1, // canceled while it ran: its end refused
+		"dredge_jobs_total{outcome=completed}": 1,
+		"dredge_job_claims_total":              2,
+		"dredge_job_retries_total":             0,
+	} {
+		if got := snap.Counters[key]; got != want {
+			t.Errorf("%s = %v, want %v", key, got, want)
+		}
+	}
+	for _, timer := range []string{"job_wait", "job_run"} {
+		if n := snap.Timers["dredge_timer_duration_seconds{timer="+timer+"}"].Count; n != 2 {
+			t.Errorf("timer %s counted %d jobs, want 2", timer, n)
+		}
+	}
+	if n := eng.Monitor().Snapshot().Counters["dredge_jobs_total{outcome=failed}"]; n != 1 {
+		t.Errorf("dredge_jobs_total{outcome=failed} = %v, want 1", n)
+	}
 }
 
 // TestPoolShutdown: running jobs finish within the grace period; past it
