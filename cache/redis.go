@@ -123,7 +123,7 @@ var errNotConnected = errors.New("not connected yet")
 // node, the client is a cluster client: keys are routed by hash slot and
 // Clear scans every node.
 func NewRedis(cfg RedisConfig) (*Redis, error) {
-	opt, err := cfg.clientOption()
+	opt, err := cfg.ClientOption()
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,13 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	return r, nil
 }
 
-func (cfg RedisConfig) clientOption() (rueidis.ClientOption, error) {
+// ClientOption returns the rueidis options of the connection cfg names
+// (URL, or Host, Port, DB, Username, Password, and DialTimeout), as
+// NewRedis connects with them: retries off, client-side caching as
+// ClientCache says. Other users of the same server (the model store)
+// connect with it. A bad URL is an error wrapping ErrInvalidArgument that
+// does not repeat the URL.
+func (cfg RedisConfig) ClientOption() (rueidis.ClientOption, error) {
 	var opt rueidis.ClientOption
 	if cfg.URL != "" {
 		var err error

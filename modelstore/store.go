@@ -149,3 +149,17 @@ func truncate(s string) string {
 	}
 	return s[:64] + "…"
 }
+
+// ParseID splits an id made by [FormatID] into the model type and n; ok
+// is false for a string that is not such an id.
+func ParseID(id string) (modelType string, n uint64, ok bool) {
+	i := strings.LastIndexByte(id, '_')
+	if i <= 0 || !validID(id) {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return id[:i], n, true
+}
