@@ -62,13 +62,17 @@ type Operation struct {
 type handler[P, R any] struct {
 	Operation
 	fn  func(*Engine, context.Context, *P) (*R, error)
-	key func(*Engine, *P) (string, error) // nil: never cached
+	key func(*Engine, context.Context, *P) (string, error) // nil: never cached
+	// model, when set, returns the model_id the params name: with a
+	// model store, the Engine brings its copy of that model up to date
+	// once per call, before the key and the computation use it.
+	model func(*P) string
 }
 
 // def makes a table row from its facts, its computation and its cache key
 // function (nil for operations whose results are not cached; a key
 // function returns "" for a request not worth caching).
-func def[P, R any](o Operation, fn func(*Engine, context.Context, *P) (*R, error), key func(*Engine, *P) (string, error)) *handler[P, R] {
+func def[P, R any](o Operation, fn func(*Engine, context.Context, *P) (*R, error), key func(*Engine, context.Context, *P) (string, error)) *handler[P, R] {
 	h := &handler[P, R]{Operation: o, fn: fn, key: key}
 	h.Cached = key != nil
 	h.NewParams = func() any { return new(P) }
@@ -94,6 +98,13 @@ func def[P, R any](o Operation, fn func(*Engine, context.Context, *P) (*R, error
 		res, err := h.run(ctx, e, &p)
 		return res, nil, err
 	}
+	return h
+}
+
+// usingModel sets the function that returns the model_id of an
+// operation's params (see handler.model).
+func (h *handler[P, R]) usingModel(model func(*P) string) *handler[P, R] {
+	h.model = model
 	return h
 }
 
@@ -147,9 +158,14 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 		}
 		span.End(string(CodeOf(err)))
 	}()
+	if h.model != nil && e.modelStore != nil {
+		if ctx, err = e.syncModelInto(ctx, h.model(p)); err != nil {
+			return nil, nil, err
+		}
+	}
 	var key string
 	if h.key != nil && e.results != nil {
-		if key, err = h.key(e, p); err != nil {
+		if key, err = h.key(e, ctx, p); err != nil {
 			return nil, nil, err
 		}
 		if key != "" && ctx.Value(freshKey{}) == nil {

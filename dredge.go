@@ -12,6 +12,7 @@ import (
 
 	"github.com/dredge-cli/dredge/accel"
 	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/modelstore"
 	"github.com/dredge-cli/dredge/monitor"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
@@ -41,13 +42,15 @@ const (
 //
 // An Engine is safe for concurrent use by multiple goroutines.
 type Engine struct {
-	dev       accel.Device
-	ownDevice bool
-	devInfo   accel.Info
-	logger    *slog.Logger
-	vib       stringtheory.Vibration
-	stringNN  StringNNDefaults
-	models    registry
+	dev        accel.Device
+	ownDevice  bool
+	devInfo    accel.Info
+	logger     *slog.Logger
+	vib        stringtheory.Vibration
+	stringNN   StringNNDefaults
+	models     registry
+	modelStore modelstore.Store // nil: models live in this Engine only
+	summaries  summaries        // of stored models, for list_models
 
 	results      *cache.ResultCache // nil: caching disabled
 	cacheBackend string
@@ -111,6 +114,10 @@ func New(opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	e.initResources(&c)
+	if err := e.openModelStore(&c); err != nil {
+		_ = e.Close()
+		return nil, err
+	}
 	return e, nil
 }
 

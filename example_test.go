@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/modelstore"
 )
 
 func Example() {
@@ -61,4 +62,42 @@ func ExampleEngine_Inference() {
 	}
 	fmt.Println(m.ModelID, out.Output.Data)
 	// Output: quasimoto_1d_0 [2]
+}
+
+// Two Engines (two nodes) share their models through a store: a model
+// loaded and trained on one answers on the other. modelstore.NewRedis
+// shares them across processes, modelstore.NewDir keeps them across
+// restarts.
+func ExampleWithModelStore() {
+	store := modelstore.NewMemory()
+	nodeA, _ := dredge.New(dredge.WithDeviceKind("cpu"), dredge.WithModelStore(store))
+	defer nodeA.Close()
+	nodeB, _ := dredge.New(dredge.WithDeviceKind("cpu"), dredge.WithModelStore(store))
+	defer nodeB.Close()
+	ctx := context.Background()
+
+	m, _ := nodeA.LoadModel(ctx, &dredge.LoadModelParams{
+		ModelType: "quasimoto_1d",
+		Config:    dredge.ModelConfig{Parameters: map[string]dredge.ParamValue{"A": {2}, "phi": {1.5707963267948966}, "epsilon": {0}}},
+	})
+	in := dredge.Inputs{"x": dredge.Column(0), "t": dredge.Column(0)}
+	out, err := nodeB.Inference(ctx, &dredge.InferenceParams{ModelID: m.ModelID, Inputs: in})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(m.ModelID, "on node B:", out.Output.Data)
+
+	epochs := 5
+	_, _ = nodeA.Benchmark(ctx, &dredge.BenchmarkParams{ModelID: m.ModelID, Config: dredge.ModelConfig{Epochs: &epochs}})
+	a, _ := nodeA.Inference(ctx, &dredge.InferenceParams{ModelID: m.ModelID, Inputs: in})
+	b, _ := nodeB.Inference(ctx, &dredge.InferenceParams{ModelID: m.ModelID, Inputs: in})
+	fmt.Println("trained on A, same answer on B:", a.Output.Data[0] == b.Output.Data[0], b.Output.Data[0] != 2)
+
+	_, _ = nodeB.UnloadModel(ctx, &dredge.UnloadModelParams{ModelID: m.ModelID})
+	_, err = nodeA.Inference(ctx, &dredge.InferenceParams{ModelID: m.ModelID, Inputs: in})
+	fmt.Println("unloaded on B, on A:", dredge.CodeOf(err))
+	// Output:
+	// quasimoto_1d_0 on node B: [2]
+	// trained on A, same answer on B: true true
+	// unloaded on B, on A: not_found
 }

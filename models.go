@@ -8,12 +8,13 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dredge-cli/dredge/accel"
 	"github.com/dredge-cli/dredge/internal/jsonx"
+	"github.com/dredge-cli/dredge/modelstore"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
@@ -206,7 +207,7 @@ func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		return nil, err
 	}
 	charge := plan.Bytes()
-	if err := e.budget.reserve("config", fmt.Sprintf("a %s model of %d values", plan.Type, plan.Values), charge); err != nil {
+	if err := e.reserveModel(fmt.Sprintf("a %s model of %d values", plan.Type, plan.Values), charge); err != nil {
 		return nil, err
 	}
 	m, err := buildModel(plan, &p.Config)
@@ -218,7 +219,11 @@ func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 	}
 	var ent *entry
 	if err == nil {
-		ent, err = e.models.add(p.ModelType, plan.Config, m, charge)
+		if e.modelStore != nil {
+			ent, err = e.storeNewModel(ctx, plan, m, charge)
+		} else {
+			ent, err = e.models.add(p.ModelType, plan.Config, m, charge)
+		}
 	}
 	if err != nil {
 		e.budget.release(charge)
@@ -314,7 +319,7 @@ func (e *Engine) Inference(ctx context.Context, p *InferenceParams) (*InferenceR
 }
 
 func (e *Engine) inference(ctx context.Context, p *InferenceParams) (*InferenceResult, error) {
-	ent, err := e.models.get(p.ModelID)
+	ent, err := e.model(ctx, p.ModelID)
 	if err != nil {
 		return nil, err
 	}
@@ -353,8 +358,8 @@ func (e *Engine) inference(ctx context.Context, p *InferenceParams) (*InferenceR
 // inferenceKey names an inference answer by the model, the fingerprint of
 // its parameters (a trained model's old answers are never served) and the
 // inputs.
-func inferenceKey(e *Engine, p *InferenceParams) (string, error) {
-	ent, err := e.models.get(p.ModelID)
+func inferenceKey(e *Engine, ctx context.Context, p *InferenceParams) (string, error) {
+	ent, err := e.model(ctx, p.ModelID)
 	if err != nil {
 		return "", err
 	}
@@ -413,7 +418,7 @@ func (e *Engine) GetParameters(ctx context.Context, p *GetParametersParams) (*Pa
 }
 
 func (e *Engine) getParameters(ctx context.Context, p *GetParametersParams) (*ParametersResult, error) {
-	ent, err := e.models.get(p.ModelID)
+	ent, err := e.model(ctx, p.ModelID)
 	if err != nil {
 		return nil, err
 	}
@@ -452,7 +457,10 @@ func (e *Engine) ListModels(ctx context.Context) (*ModelsResult, error) {
 	return opListModels.run(ctx, e, &NoParams{})
 }
 
-func (e *Engine) listModels(context.Context) (*ModelsResult, error) {
+func (e *Engine) listModels(ctx context.Context) (*ModelsResult, error) {
+	if e.modelStore != nil {
+		return e.listStoredModels(ctx)
+	}
 	ents := e.models.list()
 	out := make([]ModelSummary, len(ents))
 	for i, ent := range ents {
@@ -490,10 +498,20 @@ func (e *Engine) UnloadModel(ctx context.Context, p *UnloadModelParams) (*Unload
 }
 
 func (e *Engine) unloadModel(ctx context.Context, p *UnloadModelParams) (*UnloadModelResult, error) {
+	if e.modelStore != nil {
+		return e.unloadStoredModel(ctx, p.ModelID)
+	}
 	ent, err := e.models.remove(p.ModelID)
 	if err != nil {
 		return nil, err
 	}
+	n := e.dropped(ctx, ent)
+	return &UnloadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, FreedBytes: ent.charge, CachedResults: n}, nil
+}
+
+// dropped releases what ent, just removed from the registry, held: its
+// budget, and its cached results, whose number it returns.
+func (e *Engine) dropped(ctx context.Context, ent *entry) int {
 	e.budget.release(ent.charge)
 	e.mon.ModelLoaded(-1)
 	keys := ent.forget()
@@ -502,14 +520,14 @@ func (e *Engine) unloadModel(ctx context.Context, p *UnloadModelParams) (*Unload
 		// happens, and its results should go with it.
 		e.results.Delete(context.WithoutCancel(ctx), resultKey(k))
 	}
-	return &UnloadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, FreedBytes: ent.charge, CachedResults: len(keys)}, nil
+	return len(keys)
 }
 
 // ---- the registry of loaded models ----
 
-// entry is one loaded model. mu guards model's parameters: readers
-// (inference, get_parameters) hold it shared, writers (restore, training)
-// exclusively.
+// entry is one loaded model. mu guards model's parameters and version:
+// readers (inference, get_parameters) hold it shared, writers (restore,
+// training, a refresh from the model store) exclusively.
 type entry struct {
 	id          string
 	typ         string
@@ -517,7 +535,10 @@ type entry struct {
 	mu          sync.RWMutex
 	model       stringtheory.Model
 	fingerprint string // paramsFingerprint of the parameters: their version
+	version     uint64 // the model store's version of the parameters (0: no store)
 	charge      int64  // bytes charged to the Engine's budget
+
+	used atomic.Int64 // with a model store: the registry's tick of the last use, for eviction
 
 	keysMu sync.Mutex
 	keys   map[string]struct{} // result-cache keys of its inferences, for unload_model
@@ -558,15 +579,18 @@ func (e *entry) changed() {
 	e.fingerprint = paramsFingerprint(e.model.Values())
 }
 
-// registry holds the loaded models by id.
+// registry holds the loaded models by id: with a model store, the copies
+// this Engine holds of stored models.
 type registry struct {
 	mu     sync.RWMutex
 	byID   map[string]*entry
-	counts map[string]int // per type, for ids <type>_<n>
+	counts map[string]int // per type, for ids <type>_<n> (without a model store)
 	max    int
+	tick   atomic.Int64 // with a model store: uses, for entry.used
 }
 
-// add registers m, which is charged charge bytes (already reserved).
+// add registers m, which is charged charge bytes (already reserved),
+// under a new id. It is the registry of an Engine without a model store.
 func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model, charge int64) (*entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -579,10 +603,58 @@ func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model
 	}
 	n := r.counts[typ]
 	r.counts[typ] = n + 1
-	e := &entry{id: typ + "_" + strconv.Itoa(n), typ: typ, cfg: cfg, model: m, fingerprint: paramsFingerprint(m.Values()), charge: charge}
+	e := &entry{id: modelstore.FormatID(typ, uint64(n)), typ: typ, cfg: cfg, model: m, fingerprint: paramsFingerprint(m.Values()), charge: charge}
 	r.byID[e.id] = e
 	return e, nil
 }
+
+// put registers e, a copy of a stored model whose charge is reserved. When
+// another goroutine registered the id first, put returns that entry and
+// added false (the caller releases e's charge). A full registry makes
+// room by removing the least recently used copy, which put returns as
+// evicted (the caller releases its charge).
+func (r *registry) put(e *entry) (got *entry, added bool, evicted *entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if old, ok := r.byID[e.id]; ok {
+		return old, false, nil
+	}
+	if r.byID == nil {
+		r.byID = make(map[string]*entry)
+	}
+	if len(r.byID) >= r.max {
+		evicted = r.lruLocked()
+		delete(r.byID, evicted.id)
+	}
+	e.used.Store(r.tick.Add(1))
+	r.byID[e.id] = e
+	return e, true, evicted
+}
+
+// evict removes the least recently used copy and returns it, or nil when
+// the registry is empty.
+func (r *registry) evict() *entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.lruLocked()
+	if e != nil {
+		delete(r.byID, e.id)
+	}
+	return e
+}
+
+func (r *registry) lruLocked() *entry {
+	var lru *entry
+	for _, e := range r.byID {
+		if lru == nil || e.used.Load() < lru.used.Load() {
+			lru = e
+		}
+	}
+	return lru
+}
+
+// touch records a use of e, for eviction.
+func (r *registry) touch(e *entry) { e.used.Store(r.tick.Add(1)) }
 
 func (r *registry) get(id string) (*entry, error) {
 	if id == "" {
@@ -592,9 +664,14 @@ func (r *registry) get(id string) (*entry, error) {
 	e, ok := r.byID[id]
 	r.mu.RUnlock()
 	if !ok {
-		return nil, notFound("model_id", "no model %q is loaded", truncate(id, 64))
+		return nil, modelNotFound(id)
 	}
 	return e, nil
+}
+
+// modelNotFound is the error of an unknown model id.
+func modelNotFound(id string) error {
+	return notFound("model_id", "no model %q is loaded", truncate(id, 64))
 }
 
 // remove unregisters the model id and returns it.
@@ -603,13 +680,21 @@ func (r *registry) remove(id string) (*entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !r.removeEntry(e) {
+		return nil, modelNotFound(id)
+	}
+	return e, nil
+}
+
+// removeEntry unregisters e if it is still registered, and reports whether it was.
+func (r *registry) removeEntry(e *entry) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.byID[id] != e {
-		return nil, notFound("model_id", "no model %q is loaded", truncate(id, 64))
+	if r.byID[e.id] != e {
+		return false
 	}
-	delete(r.byID, id)
-	return e, nil
+	delete(r.byID, e.id)
+	return true
 }
 
 func (r *registry) len() int {

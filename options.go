@@ -1,6 +1,7 @@
 package dredge
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"github.com/dredge-cli/dredge/accel"
 	"github.com/dredge-cli/dredge/cache"
 	"github.com/dredge-cli/dredge/internal/envvar"
+	"github.com/dredge-cli/dredge/modelstore"
 	"github.com/dredge-cli/dredge/monitor"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
@@ -49,6 +51,9 @@ type config struct {
 
 	modelMemory int64
 	maxHeavy    int
+
+	modelStore    modelstore.Store // given: not closed by the Engine
+	modelStoreEnv *modelStoreEnv   // from the environment: opened and closed by the Engine
 
 	requestTimeout, longTimeout time.Duration // 0: the default; < 0: none
 }
@@ -200,6 +205,94 @@ func WithMaxConcurrentHeavy(n int) Option {
 	})
 }
 
+// WithModelStore keeps the Engine's models in store, shared with every
+// Engine (every node) that uses the same store: load_model stores the new
+// model under an id unique across them; benchmark with a model_id stores
+// the trained parameters as a new version; unload_model deletes the model
+// for all; list_models lists the store's models. inference,
+// get_parameters, benchmark and unload_model answer for any stored model,
+// whichever node loaded it: the Engine fetches a copy, charged to the
+// model memory budget as load_model charges a model, and keeps at most
+// [WithMaxModels] copies, the least recently used making room (also when
+// the budget is short).
+//
+// Staleness: every call that names a model_id reads the stored version
+// once before it starts (one small round trip: an HGET on Redis, a map
+// lookup for [modelstore.Memory] and [modelstore.Dir]) and, where its
+// copy is older, fetches the stored parameters first. A call therefore
+// sees every update (training on any node) that finished before it
+// started; one that finishes while it runs is seen by the next call. The
+// inference cache is keyed by the parameters' fingerprint, so an answer
+// of old parameters is never served after an update, on any node. A model
+// unloaded on another node is not_found at this node's next call.
+//
+// A store that fails (Redis down) fails those calls with CodeUnavailable;
+// the Engine does not answer from a copy it cannot check. The Engine does
+// not close a store it was given. WithModelStore(nil) keeps the default:
+// models live in the Engine alone, ids "<model_type>_<n>" counted by it.
+func WithModelStore(store modelstore.Store) Option {
+	return optionFunc(func(c *config) error {
+		c.modelStore, c.modelStoreEnv = store, nil
+		return nil
+	})
+}
+
+// Kinds of model store for MODEL_STORE.
+const (
+	ModelStoreMemory = "memory"
+	ModelStoreDir    = "dir"
+	ModelStoreRedis  = "redis"
+)
+
+// modelStoreEnv is the model store the environment asks for.
+type modelStoreEnv struct {
+	kind   string
+	dir    string
+	prefix string
+	redis  cache.RedisConfig // the connection (REDIS_URL, REDIS_HOST, …)
+}
+
+// open opens the store; nil for memory (the Engine's own registry).
+func (m *modelStoreEnv) open() (modelstore.Store, error) {
+	switch m.kind {
+	case ModelStoreDir:
+		if m.dir == "" {
+			return nil, invalid("MODEL_STORE_DIR", "is required with MODEL_STORE=dir")
+		}
+		s, err := modelstore.NewDir(m.dir)
+		if err != nil {
+			return nil, invalid("MODEL_STORE_DIR", "%v", err)
+		}
+		return s, nil
+	case ModelStoreRedis:
+		opt, err := m.redis.ClientOption()
+		if err != nil {
+			return nil, invalid("REDIS_URL", "%v", err)
+		}
+		s, err := modelstore.NewRedis(modelstore.RedisConfig{Option: opt, Prefix: m.prefix})
+		if err != nil {
+			return nil, invalid("MODEL_STORE_PREFIX", "%v", err)
+		}
+		return s, nil
+	}
+	return nil, nil
+}
+
+// openModelStore sets up the model store from the configuration.
+func (e *Engine) openModelStore(c *config) error {
+	e.modelStore = c.modelStore
+	if c.modelStoreEnv == nil {
+		return nil
+	}
+	s, err := c.modelStoreEnv.open()
+	if err != nil || s == nil {
+		return err
+	}
+	e.modelStore = s
+	e.closers = append(e.closers, func(context.Context) error { return s.Close() })
+	return nil
+}
+
 // FromEnv returns an option that configures the Engine from the
 // environment variables of the original's .env.example:
 //
@@ -220,7 +313,17 @@ func WithMaxConcurrentHeavy(n int) Option {
 //     [WithMaxConcurrentHeavy]);
 //   - REQUEST_TIMEOUT, LONG_REQUEST_TIMEOUT: the deadlines of ordinary and
 //     long-running (training) operation calls in seconds, default 30 and
-//     600; 0 turns a deadline off (see [WithTimeouts]).
+//     600; 0 turns a deadline off (see [WithTimeouts]);
+//   - MODEL_STORE: where loaded models are kept (see [WithModelStore]):
+//     memory (the default without MODEL_STORE_DIR: in the Engine alone),
+//     dir (the default with MODEL_STORE_DIR: the directory
+//     MODEL_STORE_DIR, so that a single node keeps its models across
+//     restarts; see [modelstore.Dir]) or redis (shared by every node on
+//     the Redis server of REDIS_URL or REDIS_HOST/REDIS_PORT/REDIS_DB/
+//     REDIS_PASSWORD, under the key prefix MODEL_STORE_PREFIX, default
+//     "dredge:models:"; see [modelstore.Redis]). A Redis store connects
+//     on first use, so the Engine starts while Redis is down, and model
+//     calls fail with CodeUnavailable until it is back.
 //
 // Unset variables keep the defaults; a malformed value makes [New] fail
 // with an error naming the variable. Options after FromEnv override it.
@@ -232,6 +335,9 @@ func FromEnv() Option {
 		cc, err := cache.ConfigFromEnv()
 		if err != nil {
 			return err
+		}
+		if c.modelStoreEnv != nil {
+			c.modelStoreEnv.redis = cc.Redis
 		}
 		cc.Redis.LazyConnect = true
 		if err := WithCacheConfig(cc).apply(c); err != nil {
@@ -253,6 +359,15 @@ func fromEnv(c *config, lookup envvar.Lookup) error {
 	const maxTimeout = 365 * 24 * time.Hour
 	c.requestTimeout = r.Seconds("REQUEST_TIMEOUT", c.requestTimeout, -1, maxTimeout) // 0: none
 	c.longTimeout = r.Seconds("LONG_REQUEST_TIMEOUT", c.longTimeout, -1, maxTimeout)
+	ms := &modelStoreEnv{dir: r.String("MODEL_STORE_DIR", ""), prefix: r.String("MODEL_STORE_PREFIX", "")}
+	kind := ModelStoreMemory
+	if ms.dir != "" {
+		kind = ModelStoreDir
+	}
+	ms.kind = r.Enum("MODEL_STORE", kind, ModelStoreMemory, ModelStoreDir, ModelStoreRedis)
+	if ms.kind != ModelStoreMemory {
+		c.modelStore, c.modelStoreEnv = nil, ms
+	}
 	d := c.stringNN
 	d.NumLayers = r.Int("STRING_NN_LAYERS", d.NumLayers, 1, stringtheory.MaxLayers)
 	d.HiddenSize = r.Int("STRING_NN_HIDDEN", d.HiddenSize, 1, stringtheory.MaxHidden)

@@ -51,7 +51,7 @@ func (p *SpectrumParams) resolve() (maxModes, dims int, err error) {
 }
 
 // spectrumKey names a string_spectrum answer by its resolved parameters.
-func spectrumKey(_ *Engine, p *SpectrumParams) (string, error) {
+func spectrumKey(_ *Engine, _ context.Context, p *SpectrumParams) (string, error) {
 	maxModes, dims, err := p.resolve()
 	if err != nil {
 		return "", err
@@ -193,7 +193,7 @@ const maxCachedUnified = 4096
 // unifiedKey names a unified_inference answer by its resolved parameters
 // and the device the answer reports: with a shared cache, a CUDA node must
 // not hand out an answer that says "device": "cpu".
-func unifiedKey(e *Engine, p *UnifiedParams) (string, error) {
+func unifiedKey(e *Engine, _ context.Context, p *UnifiedParams) (string, error) {
 	insight, coords, modes, err := p.resolve()
 	if err != nil || len(coords) > maxCachedUnified || len(modes) > maxCachedUnified {
 		return "", err

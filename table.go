@@ -32,7 +32,7 @@ var (
 		Name:        "inference",
 		Description: "Evaluate a loaded model at a batch of points.",
 		ReadOnly:    true,
-	}, (*Engine).inference, inferenceKey)
+	}, (*Engine).inference, inferenceKey).usingModel(func(p *InferenceParams) string { return p.ModelID })
 	opGetParameters = def(Operation{
 		Name:        "get_parameters",
 		Description: "Return a loaded model's named parameters with shapes.",

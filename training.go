@@ -63,7 +63,7 @@ func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 		typ  = p.ModelType
 	)
 	if p.ModelID != "" {
-		if ent, err = e.models.get(p.ModelID); err != nil {
+		if ent, err = e.model(ctx, p.ModelID); err != nil {
 			return nil, err
 		}
 		if typ != "" && typ != ent.typ {
@@ -128,10 +128,14 @@ func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 		Device: res.Device, Seconds: res.Seconds,
 	}
 	if ent != nil {
-		ent.mu.Lock()
-		err = ent.model.SetVector(m.Values())
-		ent.changed()
-		ent.mu.Unlock()
+		if e.modelStore != nil {
+			err = e.storeTrained(ctx, ent, m.Values())
+		} else {
+			ent.mu.Lock()
+			err = ent.model.SetVector(m.Values())
+			ent.changed()
+			ent.mu.Unlock()
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -90,7 +90,9 @@ func Open(ctx context.Context, cfg Config) (Queue, error) {
 		if rc.Client != nil {
 			return NewRedis(ctx, rc)
 		}
-		client, err := rueidis.NewClient(cfg.RedisClient)
+		opt := cfg.RedisClient
+		opt.DisableCache = true // the queue reads nothing twice
+		client, err := rueidis.NewClient(opt)
 		if err != nil {
 			return nil, fmt.Errorf("workers: redis connect: %w: %w", ErrUnavailable, err)
 		}

@@ -1,0 +1,303 @@
+package dredge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dredge-cli/dredge/modelstore"
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// The model registry on a model store (WithModelStore): the store holds
+// every model; the registry holds this Engine's copies, bounded by
+// WithMaxModels and the model memory budget (the least recently used copy
+// makes room), each with the store's version of its parameters.
+
+// resolvedModel is the context key of the entry a call's model_id named,
+// brought up to date once for the call (handler.model).
+type resolvedModel struct{}
+
+// model returns the entry of the model id for a call. Without a model
+// store it is the registry's; with one, see syncModel.
+func (e *Engine) model(ctx context.Context, id string) (*entry, error) {
+	if e.modelStore == nil {
+		return e.models.get(id)
+	}
+	if ent, ok := ctx.Value(resolvedModel{}).(*entry); ok && ent.id == id {
+		return ent, nil
+	}
+	return e.syncModel(ctx, id)
+}
+
+// syncModelInto brings the copy of the model id up to date and returns a
+// context that carries it for the rest of the call.
+func (e *Engine) syncModelInto(ctx context.Context, id string) (context.Context, error) {
+	ent, err := e.syncModel(ctx, id)
+	if err != nil {
+		return ctx, err
+	}
+	return context.WithValue(ctx, resolvedModel{}, ent), nil
+}
+
+// syncModel returns this Engine's copy of the stored model id, current as
+// of the call: it reads the stored version (one small round trip) and,
+// where the copy is older or missing, fetches the model. A model deleted
+// from the store (unloaded on any node) drops the copy and is not_found.
+func (e *Engine) syncModel(ctx context.Context, id string) (*entry, error) {
+	if id == "" {
+		return nil, invalid("model_id", "is required")
+	}
+	e.models.mu.RLock()
+	ent := e.models.byID[id]
+	e.models.mu.RUnlock()
+	if ent == nil {
+		return e.fetchModel(ctx, id)
+	}
+	e.models.touch(ent)
+	v, err := e.modelStore.Version(ctx, id)
+	if err != nil {
+		return nil, e.storeError(ctx, ent, id, err)
+	}
+	ent.mu.RLock()
+	current := ent.version >= v
+	ent.mu.RUnlock()
+	if current {
+		return ent, nil
+	}
+	m, err := e.modelStore.Get(ctx, id)
+	if err != nil {
+		return nil, e.storeError(ctx, ent, id, err)
+	}
+	if err := ent.update(m.Values, m.Version); err != nil {
+		return nil, storeUnavailable(id, err)
+	}
+	return ent, nil
+}
+
+// update sets the entry's parameters to values of the store's version v,
+// unless the entry holds that version or a later one already.
+func (ent *entry) update(values []float64, v uint64) error {
+	ent.mu.Lock()
+	defer ent.mu.Unlock()
+	if v <= ent.version {
+		return nil
+	}
+	if err := ent.model.SetVector(values); err != nil {
+		return err
+	}
+	ent.version = v
+	ent.changed()
+	return nil
+}
+
+// fetchModel makes a copy of the stored model id, charging the budget as
+// load_model does.
+func (e *Engine) fetchModel(ctx context.Context, id string) (*entry, error) {
+	m, err := e.modelStore.Get(ctx, id)
+	if err != nil {
+		return nil, e.storeError(ctx, nil, id, err)
+	}
+	plan, err := stringtheory.PlanFor(m.Type, m.Config)
+	if err == nil && plan.Values != len(m.Values) {
+		err = fmt.Errorf("%d values stored for a model of %d", len(m.Values), plan.Values)
+	}
+	if err != nil {
+		return nil, storeUnavailable(id, fmt.Errorf("stored record does not make a model: %w", err))
+	}
+	charge := plan.Bytes()
+	if err := e.reserveModel(fmt.Sprintf("a copy of the stored %s model %s of %d values", plan.Type, id, plan.Values), charge); err != nil {
+		return nil, err
+	}
+	model := plan.Build()
+	if err := model.SetVector(m.Values); err != nil {
+		e.budget.release(charge)
+		return nil, storeUnavailable(id, err)
+	}
+	ent := &entry{id: id, typ: m.Type, cfg: plan.Config, model: model, fingerprint: paramsFingerprint(m.Values), version: m.Version, charge: charge}
+	got, added, evicted := e.models.put(ent)
+	if evicted != nil {
+		e.evicted(evicted)
+	}
+	if !added {
+		e.budget.release(charge)
+		if err := got.update(m.Values, m.Version); err != nil {
+			return nil, storeUnavailable(id, err)
+		}
+		return got, nil
+	}
+	e.modelLoaded()
+	return ent, nil
+}
+
+// storeNewModel stores a model load_model built (charged charge bytes,
+// reserved) under a new id and registers this Engine's copy.
+func (e *Engine) storeNewModel(ctx context.Context, plan stringtheory.Plan, m stringtheory.Model, charge int64) (*entry, error) {
+	id, err := e.modelStore.NewID(ctx, plan.Type)
+	if err != nil {
+		return nil, storeUnavailable("", err)
+	}
+	vals := m.Values()
+	v, err := e.modelStore.Create(ctx, &modelstore.Model{ID: id, Type: plan.Type, Config: plan.Config, Values: vals})
+	if err != nil {
+		return nil, storeUnavailable(id, err)
+	}
+	ent := &entry{id: id, typ: plan.Type, cfg: plan.Config, model: m, fingerprint: paramsFingerprint(vals), version: v, charge: charge}
+	// The id is new: put adds it.
+	_, _, evicted := e.models.put(ent)
+	if evicted != nil {
+		e.evicted(evicted)
+	}
+	return ent, nil
+}
+
+// storeTrained stores the values training gave the model of ent (a new
+// version) and then sets them on this Engine's copy.
+func (e *Engine) storeTrained(ctx context.Context, ent *entry, values []float64) error {
+	// A training that finished is stored even at its deadline: the store
+	// bounds its own calls.
+	v, err := e.modelStore.Update(context.WithoutCancel(ctx), ent.id, values)
+	if err != nil {
+		return e.storeError(ctx, ent, ent.id, err)
+	}
+	return ent.update(values, v)
+}
+
+// unloadStoredModel deletes the model id from the store, for every node,
+// and drops this Engine's copy. Other nodes drop theirs at their next use
+// of the id; the cached results they remember go then, the others with
+// the cache's TTL (ids are never reused, so none is served).
+func (e *Engine) unloadStoredModel(ctx context.Context, id string) (*UnloadModelResult, error) {
+	if id == "" {
+		return nil, invalid("model_id", "is required")
+	}
+	e.models.mu.RLock()
+	ent := e.models.byID[id]
+	e.models.mu.RUnlock()
+	if err := e.modelStore.Delete(ctx, id); err != nil {
+		return nil, e.storeError(ctx, ent, id, err)
+	}
+	res := &UnloadModelResult{Success: true, ModelID: id}
+	res.ModelType, _, _ = modelstore.ParseID(id)
+	if ent != nil && e.models.removeEntry(ent) {
+		res.ModelType, res.FreedBytes = ent.typ, ent.charge
+		res.CachedResults = e.dropped(ctx, ent)
+	}
+	return res, nil
+}
+
+// listStoredModels lists the store's models.
+func (e *Engine) listStoredModels(ctx context.Context) (*ModelsResult, error) {
+	stored, err := e.modelStore.List(ctx)
+	if err != nil {
+		return nil, storeUnavailable("", err)
+	}
+	out := make([]ModelSummary, 0, len(stored))
+	for _, m := range stored {
+		s, err := e.summaries.of(m.Type, m.Config)
+		if err != nil {
+			return nil, storeUnavailable(m.ID, fmt.Errorf("stored record does not make a model: %w", err))
+		}
+		out = append(out, ModelSummary{ModelID: m.ID, ModelType: m.Type, NParameters: s.parameters, Config: s.config})
+	}
+	return &ModelsResult{Success: true, Models: out}, nil
+}
+
+// summaries remembers what list_models shows of a type and configuration,
+// which it learns by building the model once.
+type summaries struct {
+	mu sync.Mutex
+	m  map[summaryKey]summary
+}
+
+type summaryKey struct {
+	typ string
+	cfg stringtheory.Config
+}
+
+type summary struct {
+	parameters int
+	config     map[string]any
+}
+
+// maxSummaries bounds the summaries remembered; past it they are forgotten.
+const maxSummaries = 1024
+
+func (s *summaries) of(typ string, cfg stringtheory.Config) (summary, error) {
+	k := summaryKey{typ, cfg}
+	s.mu.Lock()
+	sum, ok := s.m[k]
+	s.mu.Unlock()
+	if ok {
+		return sum, nil
+	}
+	plan, err := stringtheory.PlanFor(typ, cfg)
+	if err != nil {
+		return summary{}, err
+	}
+	m := plan.Build()
+	sum = summary{parameters: m.NumParameters(), config: m.Config()}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) >= maxSummaries {
+		s.m = make(map[summaryKey]summary)
+	}
+	s.m[k] = sum
+	return sum, nil
+}
+
+// reserveModel charges a model (or a copy) to the budget. With a model
+// store, copies of stored models make room: the least recently used goes
+// until the charge fits or none is left.
+func (e *Engine) reserveModel(what string, charge int64) error {
+	for {
+		err := e.budget.reserve("config", what, charge)
+		if err == nil || e.modelStore == nil || !errors.Is(err, ErrResourceExhausted) {
+			return err
+		}
+		ent := e.models.evict()
+		if ent == nil {
+			return err
+		}
+		e.evicted(ent)
+	}
+}
+
+// evicted releases the budget of a copy removed to make room; the stored
+// model stays, and its cached results stay valid.
+func (e *Engine) evicted(ent *entry) {
+	e.budget.release(ent.charge)
+	e.mon.ModelLoaded(-1)
+}
+
+// storeError turns a store's error about the model id into the call's:
+// not_found (dropping the stale copy ent, if any) or unavailable.
+func (e *Engine) storeError(ctx context.Context, ent *entry, id string, err error) error {
+	if !errors.Is(err, modelstore.ErrNotFound) {
+		return storeUnavailable(id, err)
+	}
+	if ent != nil && e.models.removeEntry(ent) {
+		e.dropped(ctx, ent)
+	}
+	return modelNotFound(id)
+}
+
+// storeUnavailable reports a model store that failed.
+func storeUnavailable(id string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return stopped("model store", err)
+	}
+	msg := "model store unavailable: " + err.Error()
+	if id != "" {
+		msg = "model_id: " + truncate(id, 64) + ": " + msg
+	}
+	return &Error{Code: CodeUnavailable, Field: fieldIf(id), Message: msg, Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+}
+
+func fieldIf(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "model_id"
+}

@@ -1,0 +1,458 @@
+package modelstore
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/dredge-cli/dredge/stringtheory"
+)
+
+// Dir is a store in a directory on local disk (MODEL_STORE_DIR): a node
+// keeps its models across restarts, crashes included.
+//
+// # Layout
+//
+// models/<id>.model holds one model: a JSON header line (id, type, config,
+// version, value count), the values as little-endian doubles, and a
+// CRC-32 of all that. counters/<type> holds the n of the type's next id.
+// Every file is written whole to a temporary file in the same folder,
+// synced, and renamed over the old one, and the folder is synced: a crash
+// leaves the old file or the new one, never a part. A record whose
+// checksum does not match is reported as [ErrUnavailable], never served.
+//
+// # Sharing
+//
+// One process uses a directory: its Dir values (however many) share one
+// lock and the versions they have read. Processes must not share a
+// directory (ids could repeat); several nodes share [Redis].
+//
+// All methods are safe for concurrent use; writes are serialised.
+type Dir struct {
+	st     *dirState
+	closed atomic.Bool
+}
+
+var _ Store = (*Dir)(nil)
+
+// dirState is the state of one directory, shared by its Dir values.
+type dirState struct {
+	root     string
+	mu       sync.Mutex        // serialises writes (and counter reads)
+	versions map[string]uint64 // versions known, of stored models; guarded by mu
+}
+
+var (
+	dirsMu sync.Mutex
+	dirs   = map[string]*dirState{} // by absolute path
+)
+
+const (
+	modelsDir   = "models"
+	countersDir = "counters"
+	modelExt    = ".model"
+	tmpPrefix   = ".tmp-"
+)
+
+// NewDir opens the store in the directory path, creating it (and its
+// folders) when missing and removing temporary files a crash left behind.
+func NewDir(path string) (*Dir, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%w: MODEL_STORE_DIR: empty path", ErrInvalidArgument)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: MODEL_STORE_DIR %q: %w", ErrInvalidArgument, path, err)
+	}
+	for _, sub := range []string{modelsDir, countersDir} {
+		d := filepath.Join(abs, sub)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("%w: MODEL_STORE_DIR: %w", ErrUnavailable, err)
+		}
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			return nil, fmt.Errorf("%w: MODEL_STORE_DIR: %w", ErrUnavailable, err)
+		}
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), tmpPrefix) {
+				_ = os.Remove(filepath.Join(d, e.Name()))
+			}
+		}
+	}
+	dirsMu.Lock()
+	defer dirsMu.Unlock()
+	st, ok := dirs[abs]
+	if !ok {
+		st = &dirState{root: abs, versions: make(map[string]uint64)}
+		dirs[abs] = st
+	}
+	return &Dir{st: st}, nil
+}
+
+// Path returns the store's directory, absolute.
+func (d *Dir) Path() string { return d.st.root }
+
+func (d *Dir) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (d *Dir) modelPath(id string) string {
+	return filepath.Join(d.st.root, modelsDir, id+modelExt)
+}
+
+func ioErr(what string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+}
+
+// NewID implements [Store]: the type's counter file is read and rewritten
+// atomically. Where the counter is missing, n starts past the stored ids
+// of the type.
+func (d *Dir) NewID(ctx context.Context, modelType string) (string, error) {
+	if err := checkType(modelType); err != nil {
+		return "", err
+	}
+	if err := d.check(ctx); err != nil {
+		return "", err
+	}
+	st := d.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	path := filepath.Join(st.root, countersDir, modelType)
+	var n uint64
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if n, err = strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); err != nil {
+			return "", ioErr("counter "+modelType, err)
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		if n, err = d.nextFromModels(modelType); err != nil {
+			return "", err
+		}
+	default:
+		return "", ioErr("counter "+modelType, err)
+	}
+	if err := writeAtomic(path, []byte(strconv.FormatUint(n+1, 10)+"\n")); err != nil {
+		return "", err
+	}
+	return FormatID(modelType, n), nil
+}
+
+// nextFromModels returns one more than the largest n of the type's stored ids.
+func (d *Dir) nextFromModels(modelType string) (uint64, error) {
+	ents, err := os.ReadDir(filepath.Join(d.st.root, modelsDir))
+	if err != nil {
+		return 0, ioErr("models", err)
+	}
+	var next uint64
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), modelExt)
+		rest, ok2 := strings.CutPrefix(id, modelType+"_")
+		if !ok || !ok2 {
+			continue
+		}
+		if n, err := strconv.ParseUint(rest, 10, 64); err == nil && n+1 > next {
+			next = n + 1
+		}
+	}
+	return next, nil
+}
+
+// header is a model file's first line.
+type header struct {
+	ID      string              `json:"id"`
+	Type    string              `json:"type"`
+	Config  stringtheory.Config `json:"config"`
+	Version uint64              `json:"version"`
+	Values  int                 `json:"values"`
+}
+
+// encodeModel makes a model file.
+func encodeModel(m *Model) ([]byte, error) {
+	h, err := json.Marshal(header{ID: m.ID, Type: m.Type, Config: m.Config, Version: m.Version, Values: len(m.Values)})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	}
+	b := make([]byte, 0, len(h)+1+8*len(m.Values)+4)
+	b = append(append(b, h...), '\n')
+	b = appendValues(b, m.Values)
+	return binary.LittleEndian.AppendUint32(b, crc32.ChecksumIEEE(b)), nil
+}
+
+// decodeModel reads a model file.
+func decodeModel(id string, b []byte) (*Model, error) {
+	damaged := func(why string) error {
+		return fmt.Errorf("%w: model file %s is damaged: %s", ErrUnavailable, id+modelExt, why)
+	}
+	if len(b) < 4 {
+		return nil, damaged("too short")
+	}
+	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, damaged("checksum mismatch")
+	}
+	line, vals, ok := bytes.Cut(body, []byte{'\n'})
+	if !ok {
+		return nil, damaged("no header")
+	}
+	var h header
+	if err := json.Unmarshal(line, &h); err != nil {
+		return nil, damaged(err.Error())
+	}
+	if h.ID != id || len(vals) != 8*h.Values {
+		return nil, damaged("header does not match")
+	}
+	v, err := decodeValues(vals)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{ID: h.ID, Type: h.Type, Config: h.Config, Values: v, Version: h.Version}, nil
+}
+
+// read reads and checks the model file of id.
+func (d *Dir) read(id string) (*Model, error) {
+	if !validID(id) {
+		return nil, notFound(id)
+	}
+	b, err := os.ReadFile(d.modelPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, ioErr("model "+id, err)
+	}
+	return decodeModel(id, b)
+}
+
+// readHeader reads the header line of the model file of id.
+func (d *Dir) readHeader(id string) (*header, error) {
+	f, err := os.Open(d.modelPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, ioErr("model "+id, err)
+	}
+	defer f.Close()
+	line, err := bufio.NewReaderSize(f, 4096).ReadSlice('\n')
+	if err != nil {
+		return nil, ioErr("model "+id, err)
+	}
+	var h header
+	if err := json.Unmarshal(line, &h); err != nil || h.ID != id {
+		return nil, fmt.Errorf("%w: model file %s is damaged", ErrUnavailable, id+modelExt)
+	}
+	return &h, nil
+}
+
+// Create implements [Store].
+func (d *Dir) Create(ctx context.Context, m *Model) (uint64, error) {
+	if err := checkModel(m); err != nil {
+		return 0, err
+	}
+	if err := d.check(ctx); err != nil {
+		return 0, err
+	}
+	b, err := encodeModel(&Model{ID: m.ID, Type: m.Type, Config: m.Config, Values: m.Values, Version: 1})
+	if err != nil {
+		return 0, err
+	}
+	st := d.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	path := d.modelPath(m.ID)
+	if _, err := os.Stat(path); err == nil {
+		return 0, ErrExists
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return 0, ioErr("model "+m.ID, err)
+	}
+	if err := writeAtomic(path, b); err != nil {
+		return 0, err
+	}
+	st.versions[m.ID] = 1
+	return 1, nil
+}
+
+// Update implements [Store]: the model's file is rewritten whole.
+func (d *Dir) Update(ctx context.Context, id string, values []float64) (uint64, error) {
+	if err := d.check(ctx); err != nil {
+		return 0, err
+	}
+	st := d.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var h *header
+	var err error
+	if !validID(id) {
+		return 0, notFound(id)
+	}
+	if h, err = d.readHeader(id); err != nil {
+		return 0, err
+	}
+	m := &Model{ID: id, Type: h.Type, Config: h.Config, Values: values, Version: h.Version + 1}
+	b, err := encodeModel(m)
+	if err != nil {
+		return 0, err
+	}
+	if err := writeAtomic(d.modelPath(id), b); err != nil {
+		return 0, err
+	}
+	st.versions[id] = m.Version
+	return m.Version, nil
+}
+
+// Get implements [Store].
+func (d *Dir) Get(ctx context.Context, id string) (*Model, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	return d.read(id)
+}
+
+// Version implements [Store]: from memory once this process has read or
+// written the model, otherwise from its file's header.
+func (d *Dir) Version(ctx context.Context, id string) (uint64, error) {
+	if err := d.check(ctx); err != nil {
+		return 0, err
+	}
+	st := d.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if v, ok := st.versions[id]; ok {
+		return v, nil
+	}
+	if !validID(id) {
+		return 0, notFound(id)
+	}
+	h, err := d.readHeader(id)
+	if err != nil {
+		return 0, err
+	}
+	st.versions[id] = h.Version
+	return h.Version, nil
+}
+
+// Delete implements [Store].
+func (d *Dir) Delete(ctx context.Context, id string) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	if !validID(id) {
+		return notFound(id)
+	}
+	st := d.st
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	delete(st.versions, id)
+	err := os.Remove(d.modelPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return notFound(id)
+	}
+	if err != nil {
+		return ioErr("model "+id, err)
+	}
+	return syncDir(filepath.Join(st.root, modelsDir))
+}
+
+// List implements [Store]: it reads each model file's header.
+func (d *Dir) List(ctx context.Context) ([]Model, error) {
+	if err := d.check(ctx); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(filepath.Join(d.st.root, modelsDir))
+	if err != nil {
+		return nil, ioErr("models", err)
+	}
+	out := make([]Model, 0, len(ents))
+	for _, e := range ents {
+		id, ok := strings.CutSuffix(e.Name(), modelExt)
+		if !ok || !validID(id) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		h, err := d.readHeader(id)
+		if errors.Is(err, ErrNotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Model{ID: h.ID, Type: h.Type, Config: h.Config, Version: h.Version})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Close implements [Store]. The files stay.
+func (d *Dir) Close() error {
+	d.closed.Store(true)
+	return nil
+}
+
+// writeAtomic replaces path with b: a temporary file in the same folder,
+// synced, renamed over path, and the folder synced.
+func writeAtomic(path string, b []byte) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+	if err != nil {
+		return ioErr("write", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		return ioErr("write", err)
+	}
+	if err = f.Sync(); err != nil {
+		return ioErr("sync", err)
+	}
+	if err = f.Close(); err != nil {
+		return ioErr("close", err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return ioErr("rename", err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes a rename or removal in dir durable. Windows cannot sync a
+// folder (and its renames are durable with the file).
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return ioErr("sync folder", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return ioErr("sync folder", err)
+	}
+	return nil
+}
