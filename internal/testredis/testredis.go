@@ -13,10 +13,24 @@ import (
 // Bin is the redis-server binary the Debian package installs.
 const Bin = "/usr/bin/redis-server"
 
+// Options configures [StartWith]. The zero value is a server on a free
+// port without persistence.
+type Options struct {
+	// Port is the server's port (0: a free one).
+	Port int
+	// AppendOnly turns on append-only persistence with appendfsync always:
+	// every write is on disk before Redis answers it, and the data survive
+	// Kill and Restart (the data directory is kept across restarts).
+	AppendOnly bool
+}
+
 // Server is a redis-server process the test owns.
 type Server struct {
 	t    testing.TB
 	Port int
+	// Dir is the server's data directory, the same across restarts.
+	Dir  string
+	opts Options
 	cmd  *exec.Cmd
 }
 
@@ -31,17 +45,25 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Start starts redis-server on port (0: a free one) and stops it when the
-// test ends. It skips the test when the binary is missing.
+// Start starts redis-server on port (0: a free one), without persistence,
+// and stops it when the test ends. It skips the test when the binary is
+// missing.
 func Start(t testing.TB, port int) *Server {
+	t.Helper()
+	return StartWith(t, Options{Port: port})
+}
+
+// StartWith starts redis-server as o says and stops it when the test ends.
+// It skips the test when the binary is missing.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	if _, err := os.Stat(Bin); err != nil {
 		t.Skipf("%s not found (apt-get install redis-server): %v", Bin, err)
 	}
-	if port == 0 {
-		port = FreePort(t)
+	if o.Port == 0 {
+		o.Port = FreePort(t)
 	}
-	s := &Server{t: t, Port: port}
+	s := &Server{t: t, Port: o.Port, Dir: t.TempDir(), opts: o}
 	s.Restart()
 	t.Cleanup(s.Kill)
 	return s
@@ -50,11 +72,19 @@ func Start(t testing.TB, port int) *Server {
 // URL returns the server's redis:// URL.
 func (s *Server) URL() string { return "redis://127.0.0.1:" + strconv.Itoa(s.Port) + "/0" }
 
-// Restart starts the server (again) on the same port and waits until it accepts connections.
+// Restart starts the server (again) on the same port and data directory
+// and waits until it accepts connections. With Options.AppendOnly it then
+// holds what it had accepted before it stopped.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.cmd = exec.Command(Bin, "--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.t.TempDir(), "--loglevel", "warning")
+	args := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
+		"--save", "", "--dir", s.Dir, "--loglevel", "warning"}
+	if s.opts.AppendOnly {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	s.cmd = exec.Command(Bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
@@ -71,7 +101,7 @@ func (s *Server) Restart() {
 	}
 }
 
-// Kill stops the server at once.
+// Kill stops the server at once (SIGKILL).
 func (s *Server) Kill() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = s.cmd.Process.Kill()

@@ -1,0 +1,17 @@
+// Package faulttest holds the fault test of the job system with real
+// processes: the HTTP service only enqueuing (QUEUE_BACKEND=redis,
+// NUM_WORKERS=0), examples/worker processes running the jobs, and a
+// redis-server with append-only persistence (appendfsync always).
+//
+// # What it checks
+//
+// A worker killed with SIGKILL while it holds jobs loses none of them:
+// they are taken over by the other worker once their claim lapses
+// (QUEUE_CLAIM_AFTER), and every job ends completed with one successful
+// result. Redis killed with SIGKILL and restarted on the same data loses
+// no accepted job; while it is down the service answers 503, and the
+// service and the workers reconnect by themselves.
+//
+// It builds examples/http-service and examples/worker with the go command
+// and skips where go or redis-server is missing, or under -short.
+package faulttest
