@@ -93,6 +93,8 @@ type Queue interface {
 	// should then stop it; its Ack or Fail is then ErrNotClaimed).
 	Heartbeat(ctx context.Context, id string) (canceled bool, err error)
 	// Ack completes a running job with result, the operation's response.
+	// The queue may keep result itself, as Status then returns it: neither
+	// the caller nor Status's callers may modify it.
 	Ack(ctx context.Context, id string, result json.RawMessage) error
 	// Fail fails a running job with the operation's error code and
 	// message: a final state.

@@ -88,6 +88,7 @@ type Redis struct {
 	cfg       RedisConfig
 	k         keys
 	seq       atomic.Uint64 // claim tokens
+	scanned   atomic.Int64  // when a claim last looked for lapsed claims (unix ns)
 	closed    atomic.Bool
 	// closing ends the blocking reads of waiting Claims at Close.
 	closing context.Context
@@ -103,12 +104,12 @@ var _ Queue = (*Redis)(nil)
 var ErrUnavailable = errors.New("workers: queue unavailable")
 
 type keys struct {
-	stream, pending, dead, job string // job: the prefix of the job hashes
+	stream, pending, dead, released, job string // job: the prefix of the job hashes
 }
 
 func redisKeys(prefix string) keys {
 	t := "{" + cmp.Or(prefix, "dredge:jobs") + "}:"
-	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", job: t + "job:"}
+	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", job: t + "job:"}
 }
 
 // NewRedis returns the queue cfg names, creating its stream and consumer
@@ -212,12 +213,13 @@ redis.call('INCR', KEYS[2])
 return msg
 `)
 
-// claim: KEYS stream, pending, dead; ARGV group, consumer, job key
-// prefix, claim-after ms, max deliveries, result TTL ms, token, and
-// optionally the entry id and job id of an entry delivered by a blocking
-// read. It returns {id, op, params, attempt, enqueued} or nil.
+// claim: KEYS stream, pending, dead, released; ARGV group, consumer, job
+// key prefix, claim-after ms, max deliveries, result TTL ms, token, scan
+// ("1": look for lapsed claims), and optionally the entry id and job id of
+// an entry delivered by a blocking read. It returns {id, op, params,
+// attempt, enqueued} or nil.
 var scriptClaim = rueidis.NewLuaScript(luaNow + `
-local stream, counter, dead = KEYS[1], KEYS[2], KEYS[3]
+local stream, counter, dead, released = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local group, consumer, jobp, maxd, ttl, token = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6], ARGV[7]
 
 local function drop(msg)
@@ -256,19 +258,36 @@ local function start(msg, id)
   return {id, j[3], j[4], attempts + 1, j[5]}
 end
 
-if ARGV[8] then return start(ARGV[8], ARGV[9]) end
--- First the entries whose claim lapsed (or that were released), oldest first.
-local cursor = '0-0'
-repeat
-  local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', 1)
-  cursor = r[1]
-  for _, e in ipairs(r[2]) do
-    if e[2] then
-      local job = start(e[1], e[2][2])
-      if job then return job end
-    end
+if ARGV[9] then return start(ARGV[9], ARGV[10]) end
+-- First the released entries, each "<entry id> <job id>": a pending job
+-- whose entry its releaser still owns.
+local rel = redis.call('LPOP', released)
+while rel do
+  local sp = string.find(rel, ' ', 1, true)
+  local msg, id = string.sub(rel, 1, sp - 1), string.sub(rel, sp + 1)
+  if redis.call('HGET', jobp .. id, 'status') == 'pending' and
+     #redis.call('XCLAIM', stream, group, consumer, 0, msg, 'JUSTID') > 0 then
+    local job = start(msg, id)
+    if job then return job end
   end
-until cursor == '0-0'
+  rel = redis.call('LPOP', released)
+end
+-- Then, now and then, the entries whose claim lapsed, oldest first (a scan
+-- of the pending entries list: at every claim it cost two thirds of the
+-- queue's throughput).
+if ARGV[8] == '1' then
+  local cursor = '0-0'
+  repeat
+    local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', 1)
+    cursor = r[1]
+    for _, e in ipairs(r[2]) do
+      if e[2] then
+        local job = start(e[1], e[2][2])
+        if job then return job end
+      end
+    end
+  until cursor == '0-0'
+end
 -- Then new entries.
 for _ = 1, 64 do
   local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
@@ -311,9 +330,9 @@ redis.call('XDEL', KEYS[1], j[3])
 return 0
 `)
 
-// release: KEYS stream, pending, job; ARGV group, consumer, token. The
-// entry's idle time is set past any ClaimAfter, so that the next Claim
-// anywhere takes it over before any new entry.
+// release: KEYS stream, pending, job, released; ARGV group, consumer,
+// token, job id. The entry goes on the released list, which the next Claim
+// anywhere takes from before any new entry.
 var scriptRelease = rueidis.NewLuaScript(`
 local j = redis.call('HMGET', KEYS[3], 'status', 'token', 'msg', 'attempts')
 if not j[1] then return -1 end
@@ -321,7 +340,7 @@ if j[1] ~= 'running' or j[2] ~= ARGV[3] then return -2 end
 redis.call('HSET', KEYS[3], 'status', 'pending', 'attempts', tonumber(j[4]) - 1)
 redis.call('HDEL', KEYS[3], 'started', 'token', 'consumer')
 redis.call('INCR', KEYS[2])
-redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, j[3], 'IDLE', 315360000000, 'JUSTID')
+redis.call('RPUSH', KEYS[4], j[3] .. ' ' .. ARGV[4])
 return 0
 `)
 
@@ -381,11 +400,11 @@ func (q *Redis) Claim(ctx context.Context) (*Job, error) {
 // entries, else on the entry msg of job id that a blocking read delivered.
 func (q *Redis) claim(ctx context.Context, msg, id string) (*Job, error) {
 	token := q.cfg.Consumer + ":" + strconv.FormatUint(q.seq.Add(1), 10)
-	args := []string{q.cfg.Group, q.cfg.Consumer, q.k.job, ms(q.cfg.ClaimAfter), strconv.Itoa(q.cfg.MaxDeliveries), ms(q.cfg.ResultTTL), token}
+	args := []string{q.cfg.Group, q.cfg.Consumer, q.k.job, ms(q.cfg.ClaimAfter), strconv.Itoa(q.cfg.MaxDeliveries), ms(q.cfg.ResultTTL), token, q.scanDue()}
 	if msg != "" {
 		args = append(args, msg, id)
 	}
-	res, err := q.exec(ctx, scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead}, args)
+	res, err := q.exec(ctx, scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released}, args)
 	if err != nil || res.IsNil() {
 		return nil, err
 	}
@@ -406,6 +425,19 @@ func (q *Redis) claim(ctx context.Context, msg, id string) (*Job, error) {
 	q.held[j.ID] = token
 	q.mu.Unlock()
 	return &j, nil
+}
+
+// scanDue reports ("1" or "0") whether this claim is to look for claims
+// that lapsed: one claim of this queue in each ClaimAfter/4 (at most a
+// second), so that a lapsed job waits at most that long past ClaimAfter.
+func (q *Redis) scanDue() string {
+	now := time.Now().UnixNano()
+	last := q.scanned.Load()
+	every := min(q.cfg.ClaimAfter/4, time.Second)
+	if now-last >= int64(every) && q.scanned.CompareAndSwap(last, now) {
+		return "1"
+	}
+	return "0"
 }
 
 // wait blocks in Redis for a new entry, for at most Poll or until ctx's
@@ -448,20 +480,19 @@ func (q *Redis) wait(ctx context.Context) (*Job, error) {
 	}
 	e := entries[0]
 	if ctx.Err() != nil {
-		q.handBack(e.ID)
+		q.handBack(e.ID, e.FieldValues["id"])
 		return nil, ctx.Err()
 	}
 	// Not cut short by ctx: a delivered entry is started or left pending.
 	return q.claim(context.WithoutCancel(ctx), e.ID, e.FieldValues["id"])
 }
 
-// handBack makes an entry delivered to this consumer but not started the
-// first to be claimed by anyone.
-func (q *Redis) handBack(msg string) {
+// handBack puts an entry delivered to this consumer but not started (its
+// job pending) on the released list, for the next claim anywhere.
+func (q *Redis) handBack(msg, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.Timeout)
 	defer cancel()
-	_ = q.c.Do(ctx, q.c.B().Xclaim().Key(q.k.stream).Group(q.cfg.Group).Consumer(q.cfg.Consumer).
-		MinIdleTime("0").Id(msg).Idle(315360000000).Justid().Build()).Error() // else it is taken over after ClaimAfter
+	_ = q.c.Do(ctx, q.c.B().Rpush().Key(q.k.released).Element(msg+" "+id).Build()).Error() // else it is taken over after ClaimAfter
 }
 
 // token returns the claim token this queue holds for job id ("" if none).
@@ -523,8 +554,8 @@ func (q *Redis) finish(ctx context.Context, id string, s Status, a, b string) er
 
 // Release implements [Queue].
 func (q *Redis) Release(ctx context.Context, id string) error {
-	res, err := q.exec(ctx, scriptRelease, "release a job", []string{q.k.stream, q.k.pending, q.k.job + id},
-		[]string{q.cfg.Group, q.cfg.Consumer, q.token(id)})
+	res, err := q.exec(ctx, scriptRelease, "release a job", []string{q.k.stream, q.k.pending, q.k.job + id, q.k.released},
+		[]string{q.cfg.Group, q.cfg.Consumer, q.token(id), id})
 	_, err = q.outcome(res, err, id, true)
 	return err
 }

@@ -1,0 +1,15 @@
+// Command queuebench measures jobs end to end: unified_inference jobs
+// enqueued as fast as the producers can, run by worker pools, until every
+// job has its result. It reports jobs per second (first enqueue to last
+// result) and the p50/p99 of each job's enqueue-to-result latency, as the
+// queue records them.
+//
+//	queuebench -backend memory -jobs 400000
+//	REDIS_URL=redis://127.0.0.1:6379/0 queuebench -backend redis -jobs 50000 -workers 2
+//
+// With redis, each worker is a pool with its own Engine and its own
+// connection and consumer name, as a worker process has; the producers
+// share another connection, on which concurrent enqueues are pipelined
+// (rueidis auto-pipelining), as are the workers' acknowledgements. The
+// queue's keys get a fresh prefix and are deleted afterwards.
+package main

@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/workers"
+)
+
+func main() {
+	backend := flag.String("backend", "memory", "memory or redis (REDIS_URL)")
+	jobs := flag.Int("jobs", 200_000, "jobs to run")
+	nWorkers := flag.Int("workers", 2, "worker pools (redis: each with its own Engine and connection)")
+	concurrency := flag.Int("concurrency", 0, "jobs each pool runs at once (0: 2 for memory, 32 for redis)")
+	producers := flag.Int("producers", 0, "goroutines enqueueing (0: 2 for memory, 64 for redis)")
+	distinct := flag.Int("distinct", 1000, "distinct parameter sets (results of a repeated one come from the cache)")
+	asJSON := flag.Bool("json", false, "one JSON line instead of text")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	flag.DurationVar(&flushDelay, "flush-delay", 0, "redis: rueidis MaxFlushDelay (commands gathered per write)")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "queuebench:", err)
+			os.Exit(1)
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
+	r, err := run(*backend, *jobs, *nWorkers, *concurrency, *producers, *distinct)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "queuebench:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+	if *asJSON {
+		_ = json.NewEncoder(os.Stdout).Encode(r)
+		return
+	}
+	fmt.Printf("%s: %d unified_inference jobs, %d workers × %d, %d producers: %.0f jobs/s; enqueue to result p50 %v, p99 %v\n",
+		r.Backend, r.Jobs, r.Workers, r.Concurrency, r.Producers, r.JobsPerSecond, r.P50, r.P99)
+}
+
+// result is one run's figures.
+type result struct {
+	Backend       string        `json:"backend"`
+	Jobs          int           `json:"jobs"`
+	Workers       int           `json:"workers"`
+	Concurrency   int           `json:"concurrency"`
+	Producers     int           `json:"producers"`
+	Seconds       float64       `json:"seconds"`
+	JobsPerSecond float64       `json:"jobs_per_second"`
+	P50           time.Duration `json:"p50_ns"`
+	P99           time.Duration `json:"p99_ns"`
+}
+
+// counting counts the jobs acknowledged through it and closes done at n.
+type counting struct {
+	workers.Queue
+	acked *atomic.Int64
+	n     int64
+	done  chan struct{}
+}
+
+func (c counting) Ack(ctx context.Context, id string, res json.RawMessage) error {
+	err := c.Queue.Ack(ctx, id, res)
+	if err == nil && c.acked.Add(1) == c.n {
+		close(c.done)
+	}
+	return err
+}
+
+func (c counting) Fail(ctx context.Context, id string, code dredge.Code, msg string) error {
+	fmt.Fprintf(os.Stderr, "queuebench: job %s failed: %s %s\n", id, code, msg)
+	return c.Queue.Fail(ctx, id, code, msg)
+}
+
+var flushDelay time.Duration
+
+func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (result, error) {
+	ctx := context.Background()
+	redis := backend == "redis"
+	switch {
+	case backend != "memory" && !redis:
+		return result{}, fmt.Errorf("-backend: want memory or redis, got %q", backend)
+	case jobs < 1 || nWorkers < 1 || distinct < 1:
+		return result{}, errors.New("-jobs, -workers and -distinct must be positive")
+	}
+	if concurrency <= 0 {
+		concurrency = map[bool]int{false: 2, true: 32}[redis]
+	}
+	if producers <= 0 {
+		producers = map[bool]int{false: 2, true: 64}[redis]
+	}
+	r := result{Backend: backend, Jobs: jobs, Workers: nWorkers, Concurrency: concurrency, Producers: producers}
+	params := make([]json.RawMessage, distinct)
+	for i := range params {
+		params[i] = json.RawMessage(fmt.Sprintf(`{"dredge_insight":"job %d","quasimoto_coords":[%g,0.25],"string_modes":[1,2,%d]}`, i, float64(i%97)/97, 3+i%5))
+	}
+	quiet := dredge.WithLogger(slog.New(slog.DiscardHandler))
+
+	// The producers' queue, and one per worker.
+	var open func() (workers.Queue, func(), error)
+	cleanup := func() {}
+	if redis {
+		url := os.Getenv("REDIS_URL")
+		if url == "" {
+			return r, errors.New("-backend redis needs REDIS_URL")
+		}
+		opt, err := rueidis.ParseURL(url)
+		if err != nil {
+			return r, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		opt.DisableCache = true
+		opt.MaxFlushDelay = flushDelay
+		prefix := "dredge:queuebench:" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		open = func() (workers.Queue, func(), error) {
+			c, err := rueidis.NewClient(opt)
+			if err != nil {
+				return nil, nil, err
+			}
+			q, err := workers.NewRedis(ctx, workers.RedisConfig{Client: c, Prefix: prefix, MaxPending: jobs})
+			if err != nil {
+				c.Close()
+				return nil, nil, err
+			}
+			return q, func() { q.Close(); c.Close() }, nil
+		}
+		cleanup = func() {
+			c, err := rueidis.NewClient(opt)
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			keys, _ := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}:*").Build()).AsStrSlice()
+			if len(keys) > 0 {
+				c.Do(ctx, c.B().Del().Key(keys...).Build())
+			}
+		}
+	} else {
+		q := workers.NewMemory(workers.MemoryConfig{MaxPending: jobs, MaxFinished: jobs})
+		open = func() (workers.Queue, func(), error) { return q, func() {}, nil }
+		defer q.Close()
+	}
+	defer cleanup()
+	producer, closeProducer, err := open()
+	if err != nil {
+		return r, err
+	}
+	defer closeProducer()
+
+	acked := new(atomic.Int64)
+	done := make(chan struct{})
+	// In process, one queue and one pool of nWorkers × concurrency; on
+	// Redis, a pool per worker, each with its own Engine and connection.
+	pools, size := nWorkers, concurrency
+	if !redis {
+		pools, size = 1, nWorkers*concurrency
+	}
+	var started []*workers.Pool
+	for range pools {
+		eng, err := dredge.New(quiet)
+		if err != nil {
+			return r, err
+		}
+		defer eng.Close()
+		q, closeQ, err := open()
+		if err != nil {
+			return r, err
+		}
+		defer closeQ()
+		p := workers.NewPool(eng, counting{Queue: q, acked: acked, n: int64(jobs), done: done}, workers.PoolConfig{Concurrency: size})
+		p.Start()
+		started = append(started, p)
+	}
+
+	ids := make([]string, jobs)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, producers)
+	start := time.Now()
+	for range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= jobs {
+					return
+				}
+				id, err := producer.Enqueue(ctx, "unified_inference", params[i%distinct])
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids[i] = id
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return r, fmt.Errorf("enqueue: %w", err)
+	default:
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Minute):
+		return r, fmt.Errorf("only %d of %d jobs completed in 5 minutes", acked.Load(), jobs)
+	}
+	elapsed := time.Since(start)
+	for _, p := range started {
+		_ = p.Shutdown(ctx)
+	}
+	r.Seconds = elapsed.Seconds()
+	r.JobsPerSecond = float64(jobs) / elapsed.Seconds()
+
+	// Each job's latency as the queue recorded it: enqueued to finished.
+	lat := make([]time.Duration, jobs)
+	sem := make(chan struct{}, producers)
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if st, err := producer.Status(ctx, id); err == nil {
+				lat[i] = st.Finished.Sub(st.Enqueued)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(lat)
+	r.P50, r.P99 = lat[jobs/2], lat[jobs*99/100]
+	return r, nil
+}
