@@ -71,12 +71,16 @@ func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dea
 // A claimed job stays in the group's pending entries list, owned by the
 // claiming consumer, until it is acknowledged, failed or canceled. Its
 // heartbeats reset the entry's idle time; an entry idle longer than
-// ClaimAfter (its worker died) is taken over by the next Claim anywhere
-// (XAUTOCLAIM), which counts a delivery and notes the lapse in the job's
-// history; past MaxDeliveries the job is failed (code internal) and
-// copied to the dead-letter stream. A released job is made the first to
-// be taken over. Finished jobs expire after ResultTTL; pending and running
-// jobs never expire.
+// ClaimAfter (its worker died) is taken over by a Claim anywhere within
+// ClaimAfter/4 (at most a second) after that (XAUTOCLAIM), which counts a
+// delivery and notes the lapse in the job's history; past MaxDeliveries
+// the job is failed (code internal) and copied to the dead-letter stream.
+// A released job goes on a list that claims take from first. Finished
+// jobs expire after ResultTTL; pending and running jobs never expire.
+//
+// Concurrent Enqueue, Claim, Ack and Fail calls of one Redis value go to
+// the server in batches: one script run for all the calls that arrived
+// while the previous one ran (see examples/queuebench for the figures).
 //
 // Each job is delivered at least once: a worker whose claim lapsed while
 // it still ran finds its Ack refused (ErrNotClaimed), so a job has one
@@ -94,11 +98,18 @@ type Redis struct {
 	closing context.Context
 	close   context.CancelFunc
 
+	enqueues batcher[*enqueueCall]
+	claims   batcher[*claimCall]
+	finishes batcher[*finishCall]
+
 	mu   sync.Mutex
 	held map[string]string // job id → claim token, for the jobs this queue's callers hold
 }
 
 var _ Queue = (*Redis)(nil)
+
+// maxBatch bounds the calls of one script run (see batcher).
+const maxBatch = 256
 
 // ErrUnavailable wraps the failures to reach a shared queue's server.
 var ErrUnavailable = errors.New("workers: queue unavailable")
@@ -138,6 +149,9 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	}
 	q := &Redis{c: cfg.Client, cfg: cfg, k: redisKeys(cfg.Prefix), held: make(map[string]string)}
 	q.closing, q.close = context.WithCancel(context.Background())
+	q.enqueues = batcher[*enqueueCall]{max: maxBatch, run: q.enqueueBatch}
+	q.claims = batcher[*claimCall]{max: maxBatch, run: q.claimBatch}
+	q.finishes = batcher[*finishCall]{max: maxBatch, run: q.finishBatch}
 	ctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 	defer cancel()
 	if err := q.createGroup(ctx); err != nil {
@@ -204,23 +218,36 @@ local function now()
 end
 `
 
-// enqueue: KEYS stream, pending, job; ARGV id, op, params, max pending.
+// enqueue: KEYS stream, pending, then a job key per job; ARGV max pending,
+// then id, op and params per job. It answers per job its entry id, or 0
+// when the queue is full.
 var scriptEnqueue = rueidis.NewLuaScript(luaNow + `
-if tonumber(redis.call('GET', KEYS[2]) or '0') >= tonumber(ARGV[4]) then return false end
-local msg = redis.call('XADD', KEYS[1], '*', 'id', ARGV[1])
-redis.call('HSET', KEYS[3], 'op', ARGV[2], 'params', ARGV[3], 'status', 'pending', 'attempts', 0, 'enqueued', now(), 'msg', msg)
-redis.call('INCR', KEYS[2])
-return msg
+local max, pending, t = tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[2]) or '0'), now()
+local out = {}
+for i = 3, #KEYS do
+  local a = 2 + (i - 3) * 3
+  if pending >= max then
+    out[#out + 1] = 0
+  else
+    local msg = redis.call('XADD', KEYS[1], '*', 'id', ARGV[a])
+    redis.call('HSET', KEYS[i], 'op', ARGV[a + 1], 'params', ARGV[a + 2], 'status', 'pending', 'attempts', 0, 'enqueued', t, 'msg', msg)
+    pending = pending + 1
+    out[#out + 1] = msg
+  end
+end
+redis.call('SET', KEYS[2], pending)
+return out
 `)
 
 // claim: KEYS stream, pending, dead, released; ARGV group, consumer, job
-// key prefix, claim-after ms, max deliveries, result TTL ms, token, scan
-// ("1": look for lapsed claims), and optionally the entry id and job id of
-// an entry delivered by a blocking read. It returns {id, op, params,
-// attempt, enqueued} or nil.
+// key prefix, claim-after ms, max deliveries, result TTL ms, token prefix,
+// scan ("1": look for lapsed claims), how many jobs at most, and
+// optionally the entry id and job id of an entry delivered by a blocking
+// read. It answers a list of {id, op, params, attempt, enqueued, token}.
 var scriptClaim = rueidis.NewLuaScript(luaNow + `
 local stream, counter, dead, released = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local group, consumer, jobp, maxd, ttl, token = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local group, consumer, jobp, maxd, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6]
+local want, out = tonumber(ARGV[9]), {}
 
 local function drop(msg)
   redis.call('XACK', stream, group, msg)
@@ -254,11 +281,16 @@ local function start(msg, id)
   else
     redis.call('DECR', counter)
   end
+  local token = ARGV[7] .. #out
   redis.call('HSET', key, 'status', 'running', 'attempts', attempts + 1, 'started', t, 'token', token, 'consumer', consumer)
-  return {id, j[3], j[4], attempts + 1, j[5]}
+  out[#out + 1] = {id, j[3], j[4], attempts + 1, j[5], token}
+  return #out >= want
 end
 
-if ARGV[9] then return start(ARGV[9], ARGV[10]) end
+if ARGV[10] then
+  start(ARGV[10], ARGV[11])
+  return out
+end
 -- First the released entries, each "<entry id> <job id>": a pending job
 -- whose entry its releaser still owns.
 local rel = redis.call('LPOP', released)
@@ -266,9 +298,8 @@ while rel do
   local sp = string.find(rel, ' ', 1, true)
   local msg, id = string.sub(rel, 1, sp - 1), string.sub(rel, sp + 1)
   if redis.call('HGET', jobp .. id, 'status') == 'pending' and
-     #redis.call('XCLAIM', stream, group, consumer, 0, msg, 'JUSTID') > 0 then
-    local job = start(msg, id)
-    if job then return job end
+     #redis.call('XCLAIM', stream, group, consumer, 0, msg, 'JUSTID') > 0 and start(msg, id) then
+    return out
   end
   rel = redis.call('LPOP', released)
 end
@@ -281,22 +312,19 @@ if ARGV[8] == '1' then
     local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', 1)
     cursor = r[1]
     for _, e in ipairs(r[2]) do
-      if e[2] then
-        local job = start(e[1], e[2][2])
-        if job then return job end
-      end
+      if e[2] and start(e[1], e[2][2]) then return out end
     end
   until cursor == '0-0'
 end
 -- Then new entries.
 for _ = 1, 64 do
-  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', 1, 'STREAMS', stream, '>')
-  if not r then return nil end
-  local e = r[1][2][1]
-  local job = start(e[1], e[2][2])
-  if job then return job end
+  local r = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', want - #out, 'STREAMS', stream, '>')
+  if not r then return out end
+  for _, e in ipairs(r[1][2]) do
+    if start(e[1], e[2][2]) then return out end
+  end
 end
-return nil
+return out
 `)
 
 // The scripts below answer -1 for an unknown job and -2 for a job the
@@ -312,22 +340,32 @@ redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, j[3], 'JUSTID')
 return 0
 `)
 
-// finish: KEYS stream, job; ARGV group, token, status, result TTL ms, then
-// result (completed) or code and error (failed).
+// finish: KEYS stream, then a job key per job; ARGV group, result TTL ms,
+// then per job its token, status, and result (completed) or code and error
+// (failed). It answers per job 0, -1 or -2.
 var scriptFinish = rueidis.NewLuaScript(luaNow + `
-local j = redis.call('HMGET', KEYS[2], 'status', 'token', 'msg')
-if not j[1] then return -1 end
-if j[1] ~= 'running' or j[2] ~= ARGV[2] then return -2 end
-if ARGV[3] == 'completed' then
-  redis.call('HSET', KEYS[2], 'status', 'completed', 'finished', now(), 'result', ARGV[5])
-else
-  redis.call('HSET', KEYS[2], 'status', 'failed', 'finished', now(), 'code', ARGV[5], 'error', ARGV[6])
+local t, out = now(), {}
+for i = 2, #KEYS do
+  local a, key = 3 + (i - 2) * 4, KEYS[i]
+  local j = redis.call('HMGET', key, 'status', 'token', 'msg')
+  if not j[1] then
+    out[#out + 1] = -1
+  elseif j[1] ~= 'running' or j[2] ~= ARGV[a] then
+    out[#out + 1] = -2
+  else
+    if ARGV[a + 1] == 'completed' then
+      redis.call('HSET', key, 'status', 'completed', 'finished', t, 'result', ARGV[a + 2])
+    else
+      redis.call('HSET', key, 'status', 'failed', 'finished', t, 'code', ARGV[a + 2], 'error', ARGV[a + 3])
+    end
+    redis.call('HDEL', key, 'params', 'token')
+    redis.call('PEXPIRE', key, ARGV[2])
+    redis.call('XACK', KEYS[1], ARGV[1], j[3])
+    redis.call('XDEL', KEYS[1], j[3])
+    out[#out + 1] = 0
+  end
 end
-redis.call('HDEL', KEYS[2], 'params', 'token')
-redis.call('PEXPIRE', KEYS[2], ARGV[4])
-redis.call('XACK', KEYS[1], ARGV[1], j[3])
-redis.call('XDEL', KEYS[1], j[3])
-return 0
+return out
 `)
 
 // release: KEYS stream, pending, job, released; ARGV group, consumer,
@@ -361,33 +399,76 @@ redis.call('XDEL', KEYS[1], j[2])
 return 0
 `)
 
-// Enqueue implements [Queue].
+// Enqueue implements [Queue]. Concurrent enqueues go to Redis together,
+// one script run for up to 256 of them.
 func (q *Redis) Enqueue(ctx context.Context, op string, params json.RawMessage) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	id := newID()
-	msg, err := q.exec(ctx, scriptEnqueue, "enqueue", []string{q.k.stream, q.k.pending, q.k.job + id},
-		[]string{id, op, string(params), strconv.Itoa(q.cfg.MaxPending)})
-	if err != nil {
-		return "", err
+	if q.closed.Load() {
+		return "", ErrClosed
 	}
-	if msg.IsNil() {
-		return "", fmt.Errorf("%w: %d jobs pending", ErrFull, q.cfg.MaxPending)
-	}
-	return id, nil
+	c := &enqueueCall{id: newID(), op: op, params: string(params)}
+	q.enqueues.do(c)
+	return c.id, c.err
 }
 
-// Claim implements [Queue]. It first takes over a job whose claim lapsed
-// or that was released, then takes a new one; when there is none it waits
-// in Redis (XREADGROUP BLOCK) for up to Poll at a time.
+type enqueueCall struct {
+	id, op, params string
+	err            error
+}
+
+func (q *Redis) enqueueBatch(calls []*enqueueCall) {
+	keys := append(make([]string, 0, 2+len(calls)), q.k.stream, q.k.pending)
+	args := append(make([]string, 0, 1+3*len(calls)), strconv.Itoa(q.cfg.MaxPending))
+	for _, c := range calls {
+		keys = append(keys, q.k.job+c.id)
+		args = append(args, c.id, c.op, c.params)
+	}
+	out, err := q.execBatch(scriptEnqueue, "enqueue", keys, args, len(calls))
+	for i, c := range calls {
+		if c.err = err; err == nil {
+			if n, nerr := out[i].AsInt64(); nerr == nil && n == 0 {
+				c.err = fmt.Errorf("%w: %d jobs pending", ErrFull, q.cfg.MaxPending)
+			}
+		}
+	}
+}
+
+// execBatch runs a batch's script, not bound to any one caller's context,
+// and checks that it answered n values.
+func (q *Redis) execBatch(s *rueidis.Lua, what string, keys, args []string, n int) ([]rueidis.RedisMessage, error) {
+	res, err := q.exec(context.Background(), s, what, keys, args)
+	if err != nil {
+		return nil, err
+	}
+	out, err := res.ToArray()
+	if err == nil && len(out) != n {
+		err = fmt.Errorf("%d answers for %d calls", len(out), n)
+	}
+	if err != nil {
+		return nil, q.wrap(what, err)
+	}
+	return out, nil
+}
+
+// Claim implements [Queue]. It first takes a released job, then (a few
+// times per ClaimAfter) a job whose claim lapsed, then a new one; when
+// there is none it waits in Redis (XREADGROUP BLOCK) for up to Poll at a
+// time. Concurrent claims go to Redis together, one script run for up to
+// 256 of them.
 func (q *Redis) Claim(ctx context.Context) (*Job, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if j, err := q.claim(ctx, "", ""); j != nil || err != nil {
-			return j, err
+		if q.closed.Load() {
+			return nil, ErrClosed
+		}
+		c := &claimCall{}
+		q.claims.do(c)
+		if c.job != nil || c.err != nil {
+			return c.job, c.err
 		}
 		j, err := q.wait(ctx)
 		if j != nil || err != nil {
@@ -396,35 +477,59 @@ func (q *Redis) Claim(ctx context.Context) (*Job, error) {
 	}
 }
 
-// claim runs the claim script: for msg "", on the queue's lapsed and new
-// entries, else on the entry msg of job id that a blocking read delivered.
-func (q *Redis) claim(ctx context.Context, msg, id string) (*Job, error) {
-	token := q.cfg.Consumer + ":" + strconv.FormatUint(q.seq.Add(1), 10)
-	args := []string{q.cfg.Group, q.cfg.Consumer, q.k.job, ms(q.cfg.ClaimAfter), strconv.Itoa(q.cfg.MaxDeliveries), ms(q.cfg.ResultTTL), token, q.scanDue()}
+type claimCall struct {
+	job *Job
+	err error
+}
+
+func (q *Redis) claimBatch(calls []*claimCall) {
+	jobs, err := q.claim(len(calls), "", "")
+	for i, c := range calls {
+		c.err = err
+		if i < len(jobs) {
+			c.job = jobs[i]
+		}
+	}
+}
+
+// claim runs the claim script for up to n jobs: for msg "", on the queue's
+// released, lapsed and new entries, else on the entry msg of job id that a
+// blocking read delivered.
+func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
+	token := q.cfg.Consumer + ":" + strconv.FormatUint(q.seq.Add(1), 10) + ":"
+	args := []string{q.cfg.Group, q.cfg.Consumer, q.k.job, ms(q.cfg.ClaimAfter), strconv.Itoa(q.cfg.MaxDeliveries),
+		ms(q.cfg.ResultTTL), token, q.scanDue(), strconv.Itoa(n)}
 	if msg != "" {
 		args = append(args, msg, id)
 	}
-	res, err := q.exec(ctx, scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released}, args)
-	if err != nil || res.IsNil() {
+	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released}, args)
+	if err != nil {
 		return nil, err
 	}
-	f, err := res.ToArray()
-	if err != nil || len(f) != 5 {
+	list, err := res.ToArray()
+	if err != nil || len(list) > n {
 		return nil, q.wrap("claim", fmt.Errorf("unexpected reply %v", res))
 	}
-	var j Job
-	var params string
-	var enq int64
-	j.ID, _ = f[0].ToString()
-	j.Operation, _ = f[1].ToString()
-	params, _ = f[2].ToString()
-	attempt, _ := f[3].AsInt64()
-	enq, _ = f[4].AsInt64()
-	j.Params, j.Attempt, j.Enqueued = json.RawMessage(params), int(attempt), time.UnixMicro(enq)
+	jobs := make([]*Job, len(list))
 	q.mu.Lock()
-	q.held[j.ID] = token
-	q.mu.Unlock()
-	return &j, nil
+	defer q.mu.Unlock()
+	for i, e := range list {
+		f, err := e.ToArray()
+		if err != nil || len(f) != 6 {
+			return nil, q.wrap("claim", fmt.Errorf("unexpected reply %v", res))
+		}
+		j := &Job{}
+		j.ID, _ = f[0].ToString()
+		j.Operation, _ = f[1].ToString()
+		params, _ := f[2].ToString()
+		attempt, _ := f[3].AsInt64()
+		enq, _ := f[4].AsInt64()
+		token, _ := f[5].ToString()
+		j.Params, j.Attempt, j.Enqueued = json.RawMessage(params), int(attempt), time.UnixMicro(enq)
+		q.held[j.ID] = token
+		jobs[i] = j
+	}
+	return jobs, nil
 }
 
 // scanDue reports ("1" or "0") whether this claim is to look for claims
@@ -484,7 +589,11 @@ func (q *Redis) wait(ctx context.Context) (*Job, error) {
 		return nil, ctx.Err()
 	}
 	// Not cut short by ctx: a delivered entry is started or left pending.
-	return q.claim(context.WithoutCancel(ctx), e.ID, e.FieldValues["id"])
+	jobs, err := q.claim(1, e.ID, e.FieldValues["id"])
+	if len(jobs) == 0 {
+		return nil, err
+	}
+	return jobs[0], nil
 }
 
 // handBack puts an entry delivered to this consumer but not started (its
@@ -502,16 +611,24 @@ func (q *Redis) token(id string) string {
 	return q.held[id]
 }
 
-// outcome maps a script's -1/-2 answer to an error, and forgets the job's
-// claim once it is over (done: the script finished, released or refused
-// it).
-func (q *Redis) outcome(res rueidis.RedisMessage, err error, id string, done bool) (int64, error) {
+// answer is a script's integer answer.
+func (q *Redis) answer(res rueidis.RedisMessage, err error) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
 	n, err := res.AsInt64()
 	if err != nil {
 		return 0, q.wrap("unexpected reply", err)
+	}
+	return n, nil
+}
+
+// outcome maps a script's -1/-2 answer to an error, and forgets the job's
+// claim once it is over (done: the script finished, released or refused
+// it).
+func (q *Redis) outcome(n int64, err error, id string, done bool) (int64, error) {
+	if err != nil {
+		return 0, err
 	}
 	if done || n < 0 {
 		q.mu.Lock()
@@ -531,7 +648,8 @@ func (q *Redis) outcome(res rueidis.RedisMessage, err error, id string, done boo
 // entry, so that no other consumer takes it over.
 func (q *Redis) Heartbeat(ctx context.Context, id string) (bool, error) {
 	res, err := q.exec(ctx, scriptHeartbeat, "heartbeat", []string{q.k.stream, q.k.job + id}, []string{q.cfg.Group, q.cfg.Consumer, q.token(id)})
-	n, err := q.outcome(res, err, id, false)
+	n, err := q.answer(res, err)
+	n, err = q.outcome(n, err, id, false)
 	return n == 1, err
 }
 
@@ -546,17 +664,44 @@ func (q *Redis) Fail(ctx context.Context, id string, code dredge.Code, message s
 }
 
 func (q *Redis) finish(ctx context.Context, id string, s Status, a, b string) error {
-	res, err := q.exec(ctx, scriptFinish, "finish a job", []string{q.k.stream, q.k.job + id},
-		[]string{q.cfg.Group, q.token(id), string(s), ms(q.cfg.ResultTTL), a, b})
-	_, err = q.outcome(res, err, id, true)
+	if q.closed.Load() {
+		return ErrClosed
+	}
+	c := &finishCall{id: id, token: q.token(id), status: string(s), a: a, b: b}
+	q.finishes.do(c)
+	_, err := q.outcome(c.n, c.err, id, true)
 	return err
+}
+
+type finishCall struct {
+	id, token, status, a, b string
+	n                       int64 // the script's answer
+	err                     error
+}
+
+// finishBatch finishes jobs together: one script run for up to 256
+// acknowledgements and failures.
+func (q *Redis) finishBatch(calls []*finishCall) {
+	keys := append(make([]string, 0, 1+len(calls)), q.k.stream)
+	args := append(make([]string, 0, 2+4*len(calls)), q.cfg.Group, ms(q.cfg.ResultTTL))
+	for _, c := range calls {
+		keys = append(keys, q.k.job+c.id)
+		args = append(args, c.token, c.status, c.a, c.b)
+	}
+	out, err := q.execBatch(scriptFinish, "finish jobs", keys, args, len(calls))
+	for i, c := range calls {
+		if c.err = err; err == nil {
+			c.n, c.err = out[i].AsInt64()
+		}
+	}
 }
 
 // Release implements [Queue].
 func (q *Redis) Release(ctx context.Context, id string) error {
 	res, err := q.exec(ctx, scriptRelease, "release a job", []string{q.k.stream, q.k.pending, q.k.job + id, q.k.released},
 		[]string{q.cfg.Group, q.cfg.Consumer, q.token(id), id})
-	_, err = q.outcome(res, err, id, true)
+	n, err := q.answer(res, err)
+	_, err = q.outcome(n, err, id, true)
 	return err
 }
 
@@ -564,7 +709,8 @@ func (q *Redis) Release(ctx context.Context, id string) error {
 func (q *Redis) Cancel(ctx context.Context, id string) error {
 	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id},
 		[]string{q.cfg.Group, ms(q.cfg.ResultTTL)})
-	if n, err := q.outcome(res, err, id, false); n == -2 {
+	n, err := q.answer(res, err)
+	if n, err := q.outcome(n, err, id, false); n == -2 {
 		return fmt.Errorf("%w: job %s is finished", ErrNotClaimed, id)
 	} else {
 		return err
