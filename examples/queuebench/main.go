@@ -28,6 +28,7 @@ func main() {
 	concurrency := flag.Int("concurrency", 0, "jobs each pool runs at once (0: 2 for memory, 32 for redis)")
 	producers := flag.Int("producers", 0, "goroutines enqueueing (0: 2 for memory, 64 for redis)")
 	distinct := flag.Int("distinct", 1000, "distinct parameter sets (results of a repeated one come from the cache)")
+	flag.Float64Var(&rate, "rate", 0, "jobs per second to enqueue at, evenly paced (0: all at once, as fast as possible); latency figures mean most at a rate the workers keep up with")
 	asJSON := flag.Bool("json", false, "one JSON line instead of text")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.DurationVar(&flushDelay, "flush-delay", 0, "redis: rueidis MaxFlushDelay (commands gathered per write)")
@@ -51,8 +52,12 @@ func main() {
 		_ = json.NewEncoder(os.Stdout).Encode(r)
 		return
 	}
-	fmt.Printf("%s: %d unified_inference jobs, %d workers × %d, %d producers: %.0f jobs/s; enqueue to result p50 %v, p99 %v\n",
-		r.Backend, r.Jobs, r.Workers, r.Concurrency, r.Producers, r.JobsPerSecond, r.P50, r.P99)
+	paced := "all at once"
+	if r.Rate > 0 {
+		paced = fmt.Sprintf("paced at %.0f/s", r.Rate)
+	}
+	fmt.Printf("%s: %d unified_inference jobs (%s), %d workers × %d, %d producers: %.0f jobs/s; enqueue to result p50 %v, p99 %v\n",
+		r.Backend, r.Jobs, paced, r.Workers, r.Concurrency, r.Producers, r.JobsPerSecond, r.P50, r.P99)
 }
 
 // result is one run's figures.
@@ -63,6 +68,7 @@ type result struct {
 	Concurrency   int           `json:"concurrency"`
 	Producers     int           `json:"producers"`
 	Seconds       float64       `json:"seconds"`
+	Rate          float64       `json:"rate,omitempty"`
 	JobsPerSecond float64       `json:"jobs_per_second"`
 	P50           time.Duration `json:"p50_ns"`
 	P99           time.Duration `json:"p99_ns"`
@@ -89,7 +95,10 @@ func (c counting) Fail(ctx context.Context, id string, code dredge.Code, msg str
 	return c.Queue.Fail(ctx, id, code, msg)
 }
 
-var flushDelay time.Duration
+var (
+	flushDelay time.Duration
+	rate       float64
+)
 
 func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (result, error) {
 	ctx := context.Background()
@@ -106,7 +115,7 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 	if producers <= 0 {
 		producers = map[bool]int{false: 2, true: 64}[redis]
 	}
-	r := result{Backend: backend, Jobs: jobs, Workers: nWorkers, Concurrency: concurrency, Producers: producers}
+	r := result{Backend: backend, Jobs: jobs, Workers: nWorkers, Concurrency: concurrency, Producers: producers, Rate: rate}
 	params := make([]json.RawMessage, distinct)
 	for i := range params {
 		params[i] = json.RawMessage(fmt.Sprintf(`{"dredge_insight":"job %d","quasimoto_coords":[%g,0.25],"string_modes":[1,2,%d]}`, i, float64(i%97)/97, 3+i%5))
@@ -201,6 +210,9 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 				i := int(next.Add(1)) - 1
 				if i >= jobs {
 					return
+				}
+				if rate > 0 { // the i-th job's time
+					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
 				}
 				id, err := producer.Enqueue(ctx, "unified_inference", params[i%distinct])
 				if err != nil {
