@@ -1,5 +1,4 @@
-// Package faulttest holds the fault test of the job system with real
-// processes: the HTTP service only enqueuing (QUEUE_BACKEND=redis,
+// Package faulttest holds the tests of scale-out with real processes: the HTTP service only enqueuing (QUEUE_BACKEND=redis,
 // NUM_WORKERS=0), examples/worker processes running the jobs, and a
 // redis-server with append-only persistence (appendfsync always).
 //
@@ -11,6 +10,12 @@
 // result. Redis killed with SIGKILL and restarted on the same data loses
 // no accepted job; while it is down the service answers 503, and the
 // service and the workers reconnect by themselves.
+//
+// TestSharedModels runs two service instances and a worker with
+// MODEL_STORE=redis: a model loaded through one answers inference through
+// the other and through a job the worker runs, and training anywhere is
+// seen everywhere; a single instance on MODEL_STORE_DIR, SIGKILLed after
+// training a model, answers the same inference after a restart.
 //
 // It builds examples/http-service and examples/worker with the go command
 // and skips where go or redis-server is missing, or under -short.
