@@ -1,6 +1,7 @@
-// Package faulttest holds the tests of scale-out with real processes: the HTTP service only enqueuing (QUEUE_BACKEND=redis,
-// NUM_WORKERS=0), examples/worker processes running the jobs, and a
-// redis-server with append-only persistence (appendfsync always).
+// Package faulttest holds the tests of scale-out with real processes:
+// the HTTP service only enqueuing (QUEUE_BACKEND=redis, NUM_WORKERS=0),
+// examples/worker processes running the jobs, and a redis-server with
+// append-only persistence (appendfsync always).
 //
 // # What it checks
 //
