@@ -47,9 +47,15 @@ type Pool struct {
 	stopJobs   context.CancelFunc
 	wg         sync.WaitGroup
 	startOnce  sync.Once
+	started    atomic.Bool
+	stopOnce   sync.Once
 	busy       atomic.Int64
 	handedBack atomic.Int64 // jobs stopped by Shutdown
-	depthAt    atomic.Int64 // when the depth gauge was last set (unix ns)
+	runningMu  sync.Mutex
+	running    map[string]context.CancelFunc // the running jobs, for beat
+	stopBeats  chan struct{}                 // closed by Shutdown once no job runs
+	beaten     chan struct{}                 // closed when beat returns
+	depthAt    atomic.Int64                  // when the depth gauge was last set (unix ns)
 }
 
 // NewPool returns a pool that runs q's jobs on eng once started.
@@ -66,7 +72,7 @@ func NewPool(eng *dredge.Engine, q Queue, cfg PoolConfig) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	p := &Pool{eng: eng, q: q, cfg: cfg}
+	p := &Pool{eng: eng, q: q, cfg: cfg, running: make(map[string]context.CancelFunc), stopBeats: make(chan struct{}), beaten: make(chan struct{})}
 	p.claimCtx, p.stopClaims = context.WithCancel(context.Background())
 	p.jobsCtx, p.stopJobs = context.WithCancel(context.Background())
 	return p
@@ -76,6 +82,8 @@ func NewPool(eng *dredge.Engine, q Queue, cfg PoolConfig) *Pool {
 // does nothing.
 func (p *Pool) Start() {
 	p.startOnce.Do(func() {
+		p.started.Store(true)
+		go p.beat()
 		for range p.cfg.Concurrency {
 			p.wg.Add(1)
 			go p.runner()
@@ -96,6 +104,10 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		p.stopJobs()
 		<-done
+	}
+	p.stopOnce.Do(func() { close(p.stopBeats) })
+	if p.started.Load() {
+		<-p.beaten
 	}
 	if p.handedBack.Load() > 0 {
 		return ctx.Err()
@@ -144,40 +156,38 @@ func (p *Pool) observeDepth() {
 	}
 }
 
-// heartbeat renews a running job's claim every PoolConfig.Heartbeat and
-// cancels the job when the queue says it was canceled or taken by another
-// worker. It is a timer, not a goroutine: most jobs end before the first
-// beat (a goroutine and a ticker per job cost 10% of queuebench in
-// process).
-type heartbeat struct {
-	mu   sync.Mutex
-	t    *time.Timer
-	done bool
-}
-
-func (p *Pool) heartbeats(ctx context.Context, cancel context.CancelFunc, id string) *heartbeat {
-	hb := &heartbeat{}
-	hb.mu.Lock()
-	defer hb.mu.Unlock()
-	hb.t = time.AfterFunc(p.cfg.Heartbeat, func() {
-		if canceled, err := p.q.Heartbeat(ctx, id); canceled || errors.Is(err, ErrNotClaimed) {
-			cancel() // canceled, or taken by another worker
+// beat renews the claims of the running jobs every PoolConfig.Heartbeat,
+// and cancels a job when the queue says it was canceled or taken by
+// another worker. One goroutine for the pool: a goroutine and a ticker per
+// job cost 10% of queuebench in process, a timer per job 15%.
+func (p *Pool) beat() {
+	defer close(p.beaten)
+	t := time.NewTicker(p.cfg.Heartbeat)
+	defer t.Stop()
+	var jobs []runningJob
+	for {
+		select {
+		case <-p.stopBeats:
 			return
+		case <-t.C:
 		}
-		hb.mu.Lock()
-		defer hb.mu.Unlock()
-		if !hb.done {
-			hb.t.Reset(p.cfg.Heartbeat)
+		jobs = jobs[:0]
+		p.runningMu.Lock()
+		for id, cancel := range p.running {
+			jobs = append(jobs, runningJob{id, cancel})
 		}
-	})
-	return hb
+		p.runningMu.Unlock()
+		for _, j := range jobs {
+			if canceled, err := p.q.Heartbeat(p.jobsCtx, j.id); canceled || errors.Is(err, ErrNotClaimed) {
+				j.cancel() // canceled, or taken by another worker
+			}
+		}
+	}
 }
 
-func (hb *heartbeat) stop() {
-	hb.mu.Lock()
-	defer hb.mu.Unlock()
-	hb.done = true
-	hb.t.Stop()
+type runningJob struct {
+	id     string
+	cancel context.CancelFunc
 }
 
 // run runs one claimed job and reports its outcome to the queue.
@@ -185,9 +195,13 @@ func (p *Pool) run(j *Job) {
 	started := time.Now()
 	ctx, cancel := context.WithCancel(p.jobsCtx)
 	defer cancel()
-	hb := p.heartbeats(ctx, cancel, j.ID)
+	p.runningMu.Lock()
+	p.running[j.ID] = cancel
+	p.runningMu.Unlock()
 	a := p.eng.Answer(ctx, j.Operation, j.Params)
-	hb.stop()
+	p.runningMu.Lock()
+	delete(p.running, j.ID)
+	p.runningMu.Unlock()
 	// The outcome is reported even when ctx has ended (shutdown); the
 	// queue bounds its own calls.
 	rctx := context.WithoutCancel(ctx)
