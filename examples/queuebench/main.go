@@ -74,23 +74,44 @@ type result struct {
 	P99           time.Duration `json:"p99_ns"`
 }
 
-// counting counts the jobs acknowledged through it and closes done at n.
+// counting counts the jobs acknowledged through it, closes done at n, and
+// records each job's latency from enqueue to acknowledgement.
 type counting struct {
 	workers.Queue
 	acked *atomic.Int64
 	n     int64
 	done  chan struct{}
+
+	mu       sync.Mutex
+	enqueued map[string]time.Time // claimed jobs
+	latency  []time.Duration
 }
 
-func (c counting) Ack(ctx context.Context, id string, res json.RawMessage) error {
+func (c *counting) Claim(ctx context.Context) (*workers.Job, error) {
+	j, err := c.Queue.Claim(ctx)
+	if j != nil {
+		c.mu.Lock()
+		c.enqueued[j.ID] = j.Enqueued
+		c.mu.Unlock()
+	}
+	return j, err
+}
+
+func (c *counting) Ack(ctx context.Context, id string, res json.RawMessage) error {
 	err := c.Queue.Ack(ctx, id, res)
-	if err == nil && c.acked.Add(1) == c.n {
-		close(c.done)
+	if err == nil {
+		c.mu.Lock()
+		c.latency = append(c.latency, time.Since(c.enqueued[id]))
+		delete(c.enqueued, id)
+		c.mu.Unlock()
+		if c.acked.Add(1) == c.n {
+			close(c.done)
+		}
 	}
 	return err
 }
 
-func (c counting) Fail(ctx context.Context, id string, code dredge.Code, msg string) error {
+func (c *counting) Fail(ctx context.Context, id string, code dredge.Code, msg string) error {
 	fmt.Fprintf(os.Stderr, "queuebench: job %s failed: %s %s\n", id, code, msg)
 	return c.Queue.Fail(ctx, id, code, msg)
 }
@@ -161,7 +182,7 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 			}
 		}
 	} else {
-		q := workers.NewMemory(workers.MemoryConfig{MaxPending: jobs, MaxFinished: jobs})
+		q := workers.NewMemory(workers.MemoryConfig{MaxPending: jobs}) // room for them all at once
 		open = func() (workers.Queue, func(), error) { return q, func() {}, nil }
 		defer q.Close()
 	}
@@ -181,6 +202,7 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 		pools, size = 1, nWorkers*concurrency
 	}
 	var started []*workers.Pool
+	var counted []*counting
 	for range pools {
 		eng, err := dredge.New(quiet)
 		if err != nil {
@@ -192,12 +214,13 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 			return r, err
 		}
 		defer closeQ()
-		p := workers.NewPool(eng, counting{Queue: q, acked: acked, n: int64(jobs), done: done}, workers.PoolConfig{Concurrency: size})
+		cq := &counting{Queue: q, acked: acked, n: int64(jobs), done: done, enqueued: make(map[string]time.Time)}
+		p := workers.NewPool(eng, cq, workers.PoolConfig{Concurrency: size})
 		p.Start()
 		started = append(started, p)
+		counted = append(counted, cq)
 	}
 
-	ids := make([]string, jobs)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, producers)
@@ -214,12 +237,10 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 				if rate > 0 { // the i-th job's time
 					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
 				}
-				id, err := producer.Enqueue(ctx, "unified_inference", params[i%distinct])
-				if err != nil {
+				if _, err := producer.Enqueue(ctx, "unified_inference", params[i%distinct]); err != nil {
 					errs <- err
 					return
 				}
-				ids[i] = id
 			}
 		}()
 	}
@@ -241,20 +262,14 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 	r.Seconds = elapsed.Seconds()
 	r.JobsPerSecond = float64(jobs) / elapsed.Seconds()
 
-	// Each job's latency as the queue recorded it: enqueued to finished.
-	lat := make([]time.Duration, jobs)
-	sem := make(chan struct{}, producers)
-	for i, id := range ids {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if st, err := producer.Status(ctx, id); err == nil {
-				lat[i] = st.Finished.Sub(st.Enqueued)
-			}
-		}()
+	// Each job's latency from enqueue to its acknowledgement.
+	var lat []time.Duration
+	for _, c := range counted {
+		lat = append(lat, c.latency...)
 	}
-	wg.Wait()
+	if len(lat) != jobs {
+		return r, fmt.Errorf("%d latencies for %d jobs", len(lat), jobs)
+	}
 	slices.Sort(lat)
 	r.P50, r.P99 = lat[jobs/2], lat[jobs*99/100]
 	return r, nil
