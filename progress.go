@@ -21,9 +21,8 @@ type progressKey struct{}
 // progress to fn. Reports are throttled: at most one per 1% of the work or
 // per 100 ms, whichever comes first, and always one when the work is
 // done. fn runs on the operation's goroutine and must return quickly (hand
-// the progress to another goroutine to send it anywhere slow); it must not
-// keep p's address. Without a listener the operations report nothing and
-// pay nothing.
+// the progress to another goroutine to send it anywhere slow). Without a
+// listener the operations report nothing and pay nothing.
 func WithProgress(ctx context.Context, fn func(p Progress)) context.Context {
 	if fn == nil {
 		return ctx

@@ -136,16 +136,26 @@ func (p *Pool) run(j *Job) {
 	started := time.Now()
 	ctx, cancel := context.WithCancel(p.jobsCtx)
 	defer cancel()
+	// The operation's progress goes to the queue with the next heartbeat.
+	var latest atomic.Pointer[dredge.Progress]
+	ctx = dredge.WithProgress(ctx, func(pr dredge.Progress) { latest.Store(&pr) })
 	beat := make(chan struct{})
 	go func() {
 		t := time.NewTicker(p.cfg.Heartbeat)
 		defer t.Stop()
+		var sent *dredge.Progress
 		for {
 			select {
 			case <-beat:
 				return
 			case <-t.C:
-				if canceled, err := p.q.Heartbeat(ctx, j.ID); canceled || errors.Is(err, ErrNotClaimed) {
+				pr := latest.Load()
+				if pr == sent {
+					pr = nil // unchanged: not sent again
+				} else {
+					sent = pr
+				}
+				if canceled, err := p.q.Heartbeat(ctx, j.ID, pr); canceled || errors.Is(err, ErrNotClaimed) {
 					cancel() // canceled, or taken by another worker
 				}
 			}
