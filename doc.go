@@ -21,6 +21,14 @@
 // {"success": false, "error": …, "code": …}. [Engine.HandleRequest] takes
 // the legacy {"operation": …, "params": …} envelope.
 //
+// # Progress
+//
+// A caller follows a long-running operation through its context:
+// [WithProgress] registers a listener that receives [Progress] reports
+// (benchmark reports its epochs), throttled to one per 1% of the work or
+// per 100 ms. The job queues of package workers carry them to the job's
+// state.
+//
 // # Errors
 //
 // Bad input never panics and never changes state: it yields a

@@ -117,7 +117,11 @@ func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 		return nil, err
 	}
 	defer e.heavy.give()
-	res, err := stringtheory.Train(ctx, e.dev, m, data, stringtheory.TrainConfig{Epochs: epochs, LearningRate: lr, Samples: 10})
+	tc := stringtheory.TrainConfig{Epochs: epochs, LearningRate: lr, Samples: 10}
+	if rep := newProgress(ctx, int64(epochs), "training "+typ); rep != nil {
+		tc.OnEpoch = func(epoch int, loss float64) { rep.report(int64(epoch)+1, loss) }
+	}
+	res, err := stringtheory.Train(ctx, e.dev, m, data, tc)
 	if err != nil {
 		return nil, stopped("benchmark", err)
 	}

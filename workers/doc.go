@@ -9,7 +9,8 @@
 // result) or fails it (failed, with the operation's code and message), and
 // may be canceled while pending or running. A running job's claim is kept
 // alive by heartbeats, which also tell the worker that its job was
-// canceled. A pool shutting down stops claiming, lets running jobs finish
+// canceled and carry the operation's latest [dredge.Progress] (benchmark's
+// epochs) to the job's [State]. A pool shutting down stops claiming, lets running jobs finish
 // within its grace period, and hands the rest back without spending an
 // attempt.
 //

@@ -165,14 +165,18 @@ func (m *Memory) running(id string) (*memJob, error) {
 }
 
 // Heartbeat implements [Queue]. An in-process claim never lapses; it
-// reports cancellation.
-func (m *Memory) Heartbeat(ctx context.Context, id string) (bool, error) {
+// reports cancellation and keeps the progress.
+func (m *Memory) Heartbeat(ctx context.Context, id string, progress *dredge.Progress) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if j, ok := m.jobs[id]; ok && j.state.Status == Canceled {
 		return true, nil
 	}
-	_, err := m.running(id)
+	j, err := m.running(id)
+	if err == nil && progress != nil {
+		p := *progress
+		j.state.Progress = &p // a State's Progress is never modified, only replaced
+	}
 	return false, err
 }
 

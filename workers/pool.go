@@ -52,10 +52,10 @@ type Pool struct {
 	busy       atomic.Int64
 	handedBack atomic.Int64 // jobs stopped by Shutdown
 	runningMu  sync.Mutex
-	running    map[string]context.CancelFunc // the running jobs, for beat
-	stopBeats  chan struct{}                 // closed by Shutdown once no job runs
-	beaten     chan struct{}                 // closed when beat returns
-	depthAt    atomic.Int64                  // when the depth gauge was last set (unix ns)
+	running    map[string]*runningJob // the running jobs, for beat
+	stopBeats  chan struct{}          // closed by Shutdown once no job runs
+	beaten     chan struct{}          // closed when beat returns
+	depthAt    atomic.Int64           // when the depth gauge was last set (unix ns)
 }
 
 // NewPool returns a pool that runs q's jobs on eng once started.
@@ -72,7 +72,7 @@ func NewPool(eng *dredge.Engine, q Queue, cfg PoolConfig) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	p := &Pool{eng: eng, q: q, cfg: cfg, running: make(map[string]context.CancelFunc), stopBeats: make(chan struct{}), beaten: make(chan struct{})}
+	p := &Pool{eng: eng, q: q, cfg: cfg, running: make(map[string]*runningJob), stopBeats: make(chan struct{}), beaten: make(chan struct{})}
 	p.claimCtx, p.stopClaims = context.WithCancel(context.Background())
 	p.jobsCtx, p.stopJobs = context.WithCancel(context.Background())
 	return p
@@ -164,7 +164,7 @@ func (p *Pool) beat() {
 	defer close(p.beaten)
 	t := time.NewTicker(p.cfg.Heartbeat)
 	defer t.Stop()
-	var jobs []runningJob
+	var jobs []*runningJob
 	for {
 		select {
 		case <-p.stopBeats:
@@ -173,21 +173,30 @@ func (p *Pool) beat() {
 		}
 		jobs = jobs[:0]
 		p.runningMu.Lock()
-		for id, cancel := range p.running {
-			jobs = append(jobs, runningJob{id, cancel})
+		for _, j := range p.running {
+			jobs = append(jobs, j)
 		}
 		p.runningMu.Unlock()
 		for _, j := range jobs {
-			if canceled, err := p.q.Heartbeat(p.jobsCtx, j.id); canceled || errors.Is(err, ErrNotClaimed) {
+			pr := j.latest.Load()
+			if pr == j.sent {
+				pr = nil // unchanged: not sent again
+			} else {
+				j.sent = pr
+			}
+			if canceled, err := p.q.Heartbeat(p.jobsCtx, j.id, pr); canceled || errors.Is(err, ErrNotClaimed) {
 				j.cancel() // canceled, or taken by another worker
 			}
 		}
 	}
 }
 
+// runningJob is a job a runner runs, as beat sees it.
 type runningJob struct {
 	id     string
 	cancel context.CancelFunc
+	latest atomic.Pointer[dredge.Progress] // the operation's last report
+	sent   *dredge.Progress                // the last one beat sent (beat's own)
 }
 
 // run runs one claimed job and reports its outcome to the queue.
@@ -195,8 +204,11 @@ func (p *Pool) run(j *Job) {
 	started := time.Now()
 	ctx, cancel := context.WithCancel(p.jobsCtx)
 	defer cancel()
+	// The operation's progress goes to the queue with the next heartbeat.
+	rj := &runningJob{id: j.ID, cancel: cancel}
+	ctx = dredge.WithProgress(ctx, func(pr dredge.Progress) { rj.latest.Store(&pr) })
 	p.runningMu.Lock()
-	p.running[j.ID] = cancel
+	p.running[j.ID] = rj
 	p.runningMu.Unlock()
 	a := p.eng.Answer(ctx, j.Operation, j.Params)
 	p.runningMu.Lock()

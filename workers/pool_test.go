@@ -205,3 +205,40 @@ func TestPoolShutdown(t *testing.T) {
 		t.Errorf("the job running at Shutdown: %s %s, want completed", s.Status, s.Error)
 	}
 }
+
+// TestPoolReportsProgress: a running job's progress reaches its State
+// with the heartbeats, increasing, and the last one stays when it ends.
+func TestPoolReportsProgress(t *testing.T) {
+	ctx := context.Background()
+	eng := testengine.New(t, dredge.WithTimeouts(-1, -1))
+	q := workers.NewMemory(workers.MemoryConfig{})
+	defer q.Close()
+	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 1, Heartbeat: 10 * time.Millisecond})
+	p.Start()
+	defer p.Shutdown(ctx)
+
+	id, _ := q.Enqueue(ctx, "benchmark", json.RawMessage(`{"model_type":"quasimoto_1d","config":{"epochs":5000}}`))
+	var seen []int64
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		s, err := q.Status(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Progress != nil && s.Status == workers.Running {
+			if s.Progress.Total != 5000 || len(seen) > 0 && s.Progress.Done < seen[len(seen)-1] {
+				t.Fatalf("progress %+v after %v", s.Progress, seen)
+			}
+			seen = append(seen, s.Progress.Done)
+		}
+		if s.Status.Final() {
+			break
+		}
+	}
+	s := wait(t, q, id, workers.Completed)
+	if len(seen) == 0 {
+		t.Fatalf("no progress seen while the job ran (%.2fs)", s.Finished.Sub(s.Started).Seconds())
+	}
+	if s.Progress == nil || s.Progress.Total != 5000 || s.Progress.Done < seen[len(seen)-1] {
+		t.Errorf("completed job's progress %+v", s.Progress)
+	}
+}

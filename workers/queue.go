@@ -51,6 +51,10 @@ type State struct {
 	Enqueued  time.Time       `json:"enqueued_at"`
 	Started   time.Time       `json:"started_at,omitzero"`
 	Finished  time.Time       `json:"finished_at,omitzero"`
+	// Progress is the latest progress a worker reported with a heartbeat
+	// (of any delivery of the job), nil before the first: {"done": 120,
+	// "total": 1000, "message": …}.
+	Progress *dredge.Progress `json:"progress,omitempty"`
 }
 
 // Errors of the queues, wrapped with detail.
@@ -90,8 +94,9 @@ type Queue interface {
 	Claim(ctx context.Context) (*Job, error)
 	// Heartbeat keeps the caller's claim on a running job alive and
 	// reports whether the job has been canceled meanwhile (the worker
-	// should then stop it; its Ack or Fail is then ErrNotClaimed).
-	Heartbeat(ctx context.Context, id string) (canceled bool, err error)
+	// should then stop it; its Ack or Fail is then ErrNotClaimed). A
+	// non-nil progress becomes the job's State.Progress; nil leaves it.
+	Heartbeat(ctx context.Context, id string, progress *dredge.Progress) (canceled bool, err error)
 	// Ack completes a running job with result, the operation's response.
 	// The queue may keep result itself, as Status then returns it: neither
 	// the caller nor Status's callers may modify it.

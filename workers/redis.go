@@ -330,13 +330,15 @@ return out
 // The scripts below answer -1 for an unknown job and -2 for a job the
 // token does not hold.
 
-// heartbeat: KEYS stream, job; ARGV group, consumer, token. 1: canceled.
+// heartbeat: KEYS stream, job; ARGV group, consumer, token, progress
+// (JSON, or "" for none). 1: canceled.
 var scriptHeartbeat = rueidis.NewLuaScript(`
 local j = redis.call('HMGET', KEYS[2], 'status', 'token', 'msg')
 if not j[1] then return -1 end
 if j[1] == 'canceled' then return 1 end
 if j[1] ~= 'running' or j[2] ~= ARGV[3] then return -2 end
 redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, j[3], 'JUSTID')
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'progress', ARGV[4]) end
 return 0
 `)
 
@@ -645,9 +647,14 @@ func (q *Redis) outcome(n int64, err error, id string, done bool) (int64, error)
 }
 
 // Heartbeat implements [Queue]: it resets the idle time of the job's
-// entry, so that no other consumer takes it over.
-func (q *Redis) Heartbeat(ctx context.Context, id string) (bool, error) {
-	res, err := q.exec(ctx, scriptHeartbeat, "heartbeat", []string{q.k.stream, q.k.job + id}, []string{q.cfg.Group, q.cfg.Consumer, q.token(id)})
+// entry, so that no other consumer takes it over, and stores the progress
+// in the job's hash.
+func (q *Redis) Heartbeat(ctx context.Context, id string, progress *dredge.Progress) (bool, error) {
+	var p []byte
+	if progress != nil {
+		p, _ = json.Marshal(progress) // ints and a string: never fails
+	}
+	res, err := q.exec(ctx, scriptHeartbeat, "heartbeat", []string{q.k.stream, q.k.job + id}, []string{q.cfg.Group, q.cfg.Consumer, q.token(id), string(p)})
 	n, err := q.answer(res, err)
 	n, err = q.outcome(n, err, id, false)
 	return n == 1, err
@@ -725,7 +732,7 @@ func (q *Redis) Status(ctx context.Context, id string) (State, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
 	defer cancel()
 	f, err := q.c.Do(ctx, q.c.B().Hmget().Key(q.k.job+id).
-		Field("op", "status", "attempts", "enqueued", "started", "finished", "result", "code", "error").Build()).ToArray()
+		Field("op", "status", "attempts", "enqueued", "started", "finished", "result", "code", "error", "progress").Build()).ToArray()
 	if err != nil {
 		return State{}, q.wrap("status", err)
 	}
@@ -737,7 +744,7 @@ func (q *Redis) Status(ctx context.Context, id string) (State, error) {
 		}
 		return time.UnixMicro(n)
 	}
-	if len(f) != 9 || f[1].IsNil() {
+	if len(f) != 10 || f[1].IsNil() {
 		return State{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	attempts, _ := strconv.Atoi(str(2))
@@ -745,6 +752,12 @@ func (q *Redis) Status(ctx context.Context, id string) (State, error) {
 		Enqueued: micros(3), Started: micros(4), Finished: micros(5), Code: dredge.Code(str(7)), Error: str(8)}
 	if r := str(6); r != "" {
 		st.Result = json.RawMessage(r)
+	}
+	if p := str(9); p != "" {
+		st.Progress = new(dredge.Progress)
+		if err := json.Unmarshal([]byte(p), st.Progress); err != nil {
+			st.Progress = nil // not this version's: no progress rather than a failed status
+		}
 	}
 	return st, nil
 }

@@ -102,7 +102,7 @@ func TestRedisClaimLapses(t *testing.T) {
 	if err := a.Ack(ctx, id, json.RawMessage(`{"from":"a"}`)); !errors.Is(err, workers.ErrNotClaimed) {
 		t.Errorf("Ack of the lapsed claim: %v, want ErrNotClaimed", err)
 	}
-	if _, err := a.Heartbeat(ctx, id); !errors.Is(err, workers.ErrNotClaimed) {
+	if _, err := a.Heartbeat(ctx, id, nil); !errors.Is(err, workers.ErrNotClaimed) {
 		t.Errorf("Heartbeat of the lapsed claim: %v, want ErrNotClaimed", err)
 	}
 	if err := b.Ack(ctx, id, json.RawMessage(`{"from":"b"}`)); err != nil {
@@ -140,7 +140,7 @@ func TestRedisHeartbeatKeepsClaim(t *testing.T) {
 				beats <- nil
 				return
 			case <-tick.C:
-				if canceled, err := a.Heartbeat(ctx, id); err != nil || canceled {
+				if canceled, err := a.Heartbeat(ctx, id, nil); err != nil || canceled {
 					beats <- errors.Join(err, errors.New("canceled"))
 					return
 				}

@@ -28,6 +28,27 @@
 // content is the error JSON with "code" and "field". An unknown tool is a
 // protocol error, answered by the SDK.
 //
+// # Jobs and progress
+//
+// A long-running tool (benchmark) called with a progress token sends
+// notifications/progress as it runs (epochs done of the total, throttled
+// by [dredge.WithProgress]).
+//
+// With a queue in Options.Jobs, three more tools run any operation as a
+// job of package workers, on the same queue as the HTTP API's /v1/jobs:
+// submit_job ({"operation", "params"} → {"job_id", "status"}), get_job
+// ({"job_id", "wait"} → the job's [workers.State], whose result is the
+// operation's own response) and cancel_job ({"job_id"} → the state). With
+// wait true get_job first waits until the job ends, for at most
+// Options.JobWait, looking at the queue every 200 ms, and when the request
+// has a progress token it sends the job's progress as notifications. Bad
+// input is a tool error naming the field: an unknown operation
+// (operation), params that are not an object (params), a malformed or
+// unknown job id (job_id), a finished job canceled (job_id); the params
+// themselves are checked when the job runs, and a job with bad params ends
+// failed with the operation's error. The go-sdk in use (v1.8.0) does not
+// implement MCP's tasks extension, so tool calls do not run as tasks.
+//
 // # Resources
 //
 // [CapabilitiesURI] reads list_capabilities' JSON, [ModelsURI] lists the

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"go/build"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/workers"
 )
 
 // nodeClientDir holds the TypeScript SDK client (package.json and
@@ -150,7 +152,12 @@ type nodeOutput struct {
 	} `json:"calls"`
 	UnknownTool string   `json:"unknownTool"`
 	Resources   []string `json:"resources"`
-	Models      struct {
+	JobProgress []struct {
+		Progress float64 `json:"progress"`
+		Total    float64 `json:"total"`
+		Message  string  `json:"message"`
+	} `json:"jobProgress"`
+	Models struct {
 		Models []dredge.ModelSummary `json:"models"`
 	} `json:"models"`
 }
@@ -178,7 +185,9 @@ func checkNodeOutput(t *testing.T, out *nodeOutput) {
 	if out.Server.Name != "dredge" || out.Server.Version != dredge.Version {
 		t.Errorf("server %+v, want dredge %s", out.Server, dredge.Version)
 	}
-	if got, want := slices.Sorted(slices.Values(out.Tools)), dredge.Operations(); !slices.Equal(got, want) {
+	// The operations, and the job tools: examples/mcp-server has a queue.
+	want := slices.Sorted(slices.Values(append(dredge.Operations(), SubmitJobTool, GetJobTool, CancelJobTool)))
+	if got := slices.Sorted(slices.Values(out.Tools)); !slices.Equal(got, want) {
 		t.Errorf("tools %v, want %v", got, want)
 	}
 	if r := out.Required["load_model"]; !slices.Contains(r, "model_type") {
@@ -225,6 +234,22 @@ func checkNodeOutput(t *testing.T, out *nodeOutput) {
 		}
 		if !strings.HasPrefix(c.Text, string(code)+": ") || !strings.Contains(c.Text, field) {
 			t.Errorf("%s: text %q, want %q and the field %s", label, c.Text, string(code)+": …", field)
+		}
+	}
+	if c := out.Calls["submit_job"]; c.IsError || c.Structured["status"] != "pending" || !workers.ValidID(fmt.Sprint(c.Structured["job_id"])) {
+		t.Errorf("submit_job: %+v, want a job_id", c)
+	}
+	if c := out.Calls["get_job"]; c.IsError || c.Structured["status"] != "completed" {
+		t.Errorf("get_job wait: %+v, want completed", c)
+	} else if r, _ := c.Structured["result"].(map[string]any); r["success"] != true || r["epochs"] != 100000.0 {
+		t.Errorf("the job's result %v, want benchmark's response", r)
+	}
+	if len(out.JobProgress) == 0 {
+		t.Errorf("no progress notification while the benchmark job trained")
+	}
+	for i, p := range out.JobProgress {
+		if p.Total != 100000 || p.Progress < 1 || i > 0 && p.Progress <= out.JobProgress[i-1].Progress {
+			t.Errorf("progress notification %d: %+v", i, p)
 		}
 	}
 	bad("bad_spectrum", dredge.CodeInvalidArgument, "max_modes")

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/workers"
 )
 
 // Options configure [NewServer]. The zero value is the default.
@@ -20,6 +22,13 @@ type Options struct {
 	// Instructions are sent to clients when they connect (empty: a short
 	// guide to DREDGE's tools).
 	Instructions string
+	// Jobs, when not nil, adds the job tools submit_job, get_job and
+	// cancel_job, backed by this queue (whose workers run the jobs
+	// elsewhere: a [workers.Pool] on the same queue). nil: no job tools.
+	Jobs workers.Queue
+	// JobWait bounds how long get_job with wait true waits for a job to
+	// end (0: [DefaultJobWait]).
+	JobWait time.Duration
 }
 
 const defaultInstructions = "DREDGE serves physics-inspired models: string vibration modes, " +
@@ -66,6 +75,12 @@ func NewServer(eng *dredge.Engine, opts *Options) *sdk.Server {
 	for _, t := range tools {
 		srv.AddTool(t, toolHandler(eng, t.Name, o.Logger))
 	}
+	if o.Jobs != nil {
+		if o.JobWait <= 0 {
+			o.JobWait = DefaultJobWait
+		}
+		addJobTools(srv, &jobs{eng: eng, q: o.Jobs, wait: o.JobWait, log: o.Logger})
+	}
 	addResources(srv, eng)
 	return srv
 }
@@ -101,10 +116,18 @@ func tools() ([]*sdk.Tool, error) {
 // result's structured content is the operation's JSON, byte for byte, and
 // its text content the same JSON. A failure is a tool error (isError) whose
 // text is "code: message" and whose structured content is the error JSON
-// with code and field; protocol errors are left to the SDK.
+// with code and field; protocol errors are left to the SDK. A long-running
+// operation called with a progress token sends progress notifications as
+// it runs.
 func toolHandler(eng *dredge.Engine, op string, log *slog.Logger) sdk.ToolHandler {
+	o, _ := dredge.LookupOperation(op)
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		stop := func() {}
+		if o.LongRunning {
+			ctx, stop = listenProgress(ctx, req)
+		}
 		a := eng.Answer(ctx, op, req.Params.Arguments)
+		stop()
 		res := &sdk.CallToolResult{
 			Content:           []sdk.Content{&sdk.TextContent{Text: string(a.Body)}},
 			StructuredContent: json.RawMessage(a.Body),

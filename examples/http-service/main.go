@@ -60,13 +60,6 @@ func run(addr string) error {
 		return err
 	}
 	cfg.Logger = logger
-	// The real MCP transport (Streamable HTTP) shares POST /mcp with the
-	// original's {"operation", "params"} JSON: httpapi dispatches by body shape.
-	mcpHandler, err := mcp.NewHTTPHandler(eng, &mcp.HTTPOptions{Options: mcp.Options{Logger: logger}})
-	if err != nil {
-		return err
-	}
-	cfg.MCP = mcpHandler
 	wcfg, err := workers.ConfigFromEnv()
 	if err != nil {
 		return err
@@ -77,6 +70,14 @@ func run(addr string) error {
 	}
 	defer queue.Close()
 	cfg.Jobs = queue
+	// The real MCP transport (Streamable HTTP) shares POST /mcp with the
+	// original's {"operation", "params"} JSON: httpapi dispatches by body
+	// shape. Its job tools use the same queue as /v1/jobs.
+	mcpHandler, err := mcp.NewHTTPHandler(eng, &mcp.HTTPOptions{Options: mcp.Options{Logger: logger, Jobs: queue}})
+	if err != nil {
+		return err
+	}
+	cfg.MCP = mcpHandler
 	h, err := httpapi.New(eng, cfg)
 	if err != nil {
 		return err

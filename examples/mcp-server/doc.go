@@ -12,4 +12,10 @@
 // The Engine is configured from the environment (dredge.FromEnv: DEVICE,
 // CACHE_*, REDIS_*, METRICS_ENABLED, …; LOG_LEVEL sets the log level). The
 // default HTTP address is ":" + MCP_SERVER_PORT, else ":3002".
+//
+// The job tools (submit_job, get_job, cancel_job) run on the queue the
+// environment names as for the HTTP service (QUEUE_BACKEND memory|redis,
+// NUM_WORKERS, WORKER_CONCURRENCY, REDIS_URL …); with redis and
+// NUM_WORKERS=0 the server only enqueues and workers elsewhere run the
+// jobs.
 package main

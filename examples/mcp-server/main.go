@@ -19,6 +19,7 @@ import (
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/mcp"
 	"github.com/dredge-cli/dredge/internal/memlimit"
+	"github.com/dredge-cli/dredge/workers"
 )
 
 func main() {
@@ -60,7 +61,24 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	opts := mcp.Options{Logger: logger}
+	// The job tools' queue (QUEUE_BACKEND, NUM_WORKERS, …: the service's
+	// settings); with redis and NUM_WORKERS=0 the jobs run elsewhere.
+	queue, pool, err := openJobs(ctx, eng, logger)
+	if err != nil {
+		return err
+	}
+	defer queue.Close()
+	if pool != nil {
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := pool.Shutdown(sctx); err != nil {
+				logger.Warn("jobs still running at shutdown were stopped", "error", err)
+			}
+		}()
+	}
+
+	opts := mcp.Options{Logger: logger, Jobs: queue}
 	switch *transport {
 	case "stdio":
 		err := mcp.NewServer(eng, &opts).Run(ctx, &sdk.StdioTransport{})
@@ -72,6 +90,25 @@ func run() error {
 		return serveHTTP(ctx, eng, logger, *addr, &mcp.HTTPOptions{Options: opts, AllowedOrigins: split(*origins), Stateless: *stateless})
 	}
 	return fmt.Errorf("-transport: want stdio or http, got %q", *transport)
+}
+
+// openJobs opens the queue workers.ConfigFromEnv names and starts a pool
+// on it unless NUM_WORKERS × WORKER_CONCURRENCY is 0.
+func openJobs(ctx context.Context, eng *dredge.Engine, logger *slog.Logger) (workers.Queue, *workers.Pool, error) {
+	wcfg, err := workers.ConfigFromEnv()
+	if err != nil {
+		return nil, nil, err
+	}
+	queue, err := workers.Open(ctx, wcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pool *workers.Pool
+	if n := wcfg.Workers * wcfg.Concurrency; n > 0 {
+		pool = workers.NewPool(eng, queue, workers.PoolConfig{Concurrency: n, Logger: logger})
+		pool.Start()
+	}
+	return queue, pool, nil
 }
 
 func serveHTTP(ctx context.Context, eng *dredge.Engine, logger *slog.Logger, addr string, opts *mcp.HTTPOptions) error {

@@ -25,6 +25,7 @@ func Run(t *testing.T, open func(t *testing.T) workers.Queue) {
 		{"Fail", fail},
 		{"Release", release},
 		{"Cancel", cancel},
+		{"Progress", progress},
 		{"Unknown", unknown},
 		{"ClaimWaits", claimWaits},
 		{"Concurrent", concurrent},
@@ -86,7 +87,7 @@ func lifecycle(t *testing.T, q workers.Queue) {
 	if s := status(t, q, id); s.Status != workers.Running || s.Attempts != 1 || s.Started.IsZero() {
 		t.Errorf("after Claim: %+v", s)
 	}
-	if canceled, err := q.Heartbeat(ctx, id); err != nil || canceled {
+	if canceled, err := q.Heartbeat(ctx, id, nil); err != nil || canceled {
 		t.Errorf("Heartbeat = %v, %v", canceled, err)
 	}
 	result := `{"success":true,"max_modes":3}`
@@ -180,7 +181,7 @@ func cancel(t *testing.T, q workers.Queue) {
 	if err := q.Cancel(ctx, running); err != nil {
 		t.Fatal(err)
 	}
-	if canceled, err := q.Heartbeat(ctx, running); err != nil || !canceled {
+	if canceled, err := q.Heartbeat(ctx, running, nil); err != nil || !canceled {
 		t.Errorf("Heartbeat of a canceled job = %v, %v; want true", canceled, err)
 	}
 	if err := q.Ack(ctx, running, json.RawMessage(`{}`)); !errors.Is(err, workers.ErrNotClaimed) {
@@ -191,6 +192,59 @@ func cancel(t *testing.T, q workers.Queue) {
 	}
 	if err := q.Cancel(ctx, running); !errors.Is(err, workers.ErrNotClaimed) {
 		t.Errorf("Cancel of a finished job: %v, want ErrNotClaimed", err)
+	}
+}
+
+// progress: a heartbeat's progress is the job's State.Progress until the
+// next one that carries progress; a heartbeat without keeps it.
+func progress(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	id := enqueue(t, q, "benchmark", `{"model_type":"quasimoto_1d"}`)
+	claim(t, q)
+	if s := status(t, q, id); s.Progress != nil {
+		t.Errorf("progress before any heartbeat: %+v", s.Progress)
+	}
+	want := dredge.Progress{Done: 120, Total: 1000, Message: "training quasimoto_1d: 120/1000, loss 0.25"}
+	if canceled, err := q.Heartbeat(ctx, id, &want); err != nil || canceled {
+		t.Fatalf("Heartbeat with progress = %v, %v", canceled, err)
+	}
+	if s := status(t, q, id); s.Progress == nil || *s.Progress != want {
+		t.Errorf("progress %+v, want %+v", s.Progress, want)
+	}
+	if _, err := q.Heartbeat(ctx, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	s := status(t, q, id)
+	if s.Progress == nil || *s.Progress != want {
+		t.Errorf("after a heartbeat without progress: %+v, want %+v kept", s.Progress, want)
+	}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js struct {
+		Progress map[string]any `json:"progress"`
+	}
+	if err := json.Unmarshal(b, &js); err != nil || js.Progress["done"] != 120.0 || js.Progress["total"] != 1000.0 {
+		t.Errorf("State as JSON: %s, want \"progress\": {\"done\": 120, \"total\": 1000, …}", b)
+	}
+	later := dredge.Progress{Done: 1000, Total: 1000}
+	if _, err := q.Heartbeat(ctx, id, &later); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Ack(ctx, id, json.RawMessage(`{"success":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, q, id); s.Status != workers.Completed || s.Progress == nil || *s.Progress != later {
+		t.Errorf("completed: %+v, want the last progress %+v", s, later)
+	}
+	// A job not held takes no progress.
+	other := enqueue(t, q, "lift", `{"insight_text":"x"}`)
+	if _, err := q.Heartbeat(ctx, other, &want); !errors.Is(err, workers.ErrNotClaimed) && !errors.Is(err, workers.ErrNotFound) {
+		t.Errorf("Heartbeat of a pending job: %v, want ErrNotClaimed", err)
+	}
+	if s := status(t, q, other); s.Progress != nil {
+		t.Errorf("pending job's progress %+v", s.Progress)
 	}
 }
 

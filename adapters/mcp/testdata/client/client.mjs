@@ -50,6 +50,22 @@ async function main() {
   await call('bad_spectrum', 'string_spectrum', { max_modes: 0 });
   await call('bad_inference', 'inference', { model_id: 'no_such_model', inputs: { x: [0], t: [0] } });
 
+  // A job: a benchmark of a few seconds (several of the pool's 1 s
+  // heartbeats, which carry its progress to the queue) submitted with submit_job and
+  // followed with get_job (wait) and a progress token, which the SDK sets
+  // for onprogress.
+  const submitted = await call('submit_job', 'submit_job', {
+    operation: 'benchmark',
+    params: { model_type: 'quasimoto_1d', config: { epochs: 100000 } },
+  });
+  out.jobProgress = [];
+  const job = await client.callTool(
+    { name: 'get_job', arguments: { job_id: submitted.structuredContent?.job_id, wait: true } },
+    undefined,
+    { onprogress: (p) => out.jobProgress.push(p), timeout: 120000 },
+  );
+  out.calls.get_job = { isError: job.isError ?? false, structured: job.structuredContent ?? null, text: job.content?.[0]?.text ?? '' };
+
   try {
     await client.callTool({ name: 'no_such_tool', arguments: {} });
     out.unknownTool = '';

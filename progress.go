@@ -1,0 +1,76 @@
+package dredge
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Progress is how far a long-running operation has come: Done of Total
+// units of work (benchmark: epochs), with a short message.
+type Progress struct {
+	Done    int64  `json:"done"`
+	Total   int64  `json:"total"`
+	Message string `json:"message,omitempty"`
+}
+
+type progressKey struct{}
+
+// WithProgress returns a context whose long-running operations
+// ([Operation.LongRunning]; benchmark reports its epochs) report their
+// progress to fn. Reports are throttled: at most one per 1% of the work or
+// per 100 ms, whichever comes first, and always one when the work is
+// done. fn runs on the operation's goroutine and must return quickly (hand
+// the progress to another goroutine to send it anywhere slow). Without a
+// listener the operations report nothing and pay nothing.
+func WithProgress(ctx context.Context, fn func(p Progress)) context.Context {
+	if fn == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, progressKey{}, fn)
+}
+
+// progressReportInterval is the longest a listener goes without a report
+// while work is done (see WithProgress).
+const progressReportInterval = 100 * time.Millisecond
+
+// progressReporter throttles the reports of one run of total units of work
+// to a listener.
+type progressReporter struct {
+	fn       func(Progress)
+	total    int64
+	step     int64 // 1% of total, at least 1
+	next     int64 // the next report is due at this many units…
+	deadline time.Time
+	what     string
+	now      func() time.Time
+}
+
+// newProgress returns the reporter of a run of total units to ctx's
+// listener, or nil when nobody listens (reporting to nil does nothing).
+func newProgress(ctx context.Context, total int64, what string) *progressReporter {
+	fn, _ := ctx.Value(progressKey{}).(func(Progress))
+	if fn == nil || total <= 0 {
+		return nil
+	}
+	r := &progressReporter{fn: fn, total: total, step: max(total/100, 1), what: what, now: time.Now}
+	r.next = r.step
+	r.deadline = r.now().Add(progressReportInterval)
+	return r
+}
+
+// report notes that done units are done, with the loss of the last one,
+// and reports it when due. It is safe on a nil reporter.
+func (r *progressReporter) report(done int64, loss float64) {
+	if r == nil {
+		return
+	}
+	if done < r.next && done < r.total {
+		if t := r.now(); t.Before(r.deadline) {
+			return
+		}
+	}
+	r.next = done + r.step
+	r.deadline = r.now().Add(progressReportInterval)
+	r.fn(Progress{Done: done, Total: r.total, Message: fmt.Sprintf("%s: %d/%d, loss %.6g", r.what, done, r.total, loss)})
+}
