@@ -3,8 +3,10 @@ package workers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,7 +139,7 @@ func (p *Pool) runner() {
 		if mon.MetricsEnabled() {
 			p.observeDepth()
 		}
-		p.run(j)
+		p.runSafely(j)
 		mon.SetBusyWorkers(int(p.busy.Add(-1)))
 	}
 }
@@ -197,6 +199,27 @@ type runningJob struct {
 	cancel context.CancelFunc
 	latest atomic.Pointer[dredge.Progress] // the operation's last report
 	sent   *dredge.Progress                // the last one beat sent (beat's own)
+}
+
+// runSafely is run, where a panic (the Engine recovers its operations'
+// own; this is any other: a queue's, a hook's) fails the job, never the
+// worker.
+func (p *Pool) runSafely(j *Job) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.cfg.Logger.Error("workers: a job panicked", "job", j.ID, "operation", j.Operation, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			p.runningMu.Lock()
+			delete(p.running, j.ID)
+			p.runningMu.Unlock()
+			if err := p.q.Fail(ctx, j.ID, dredge.CodeInternal, "internal error"); err != nil && !errors.Is(err, ErrNotClaimed) {
+				p.cfg.Logger.Warn("workers: failing a job that panicked failed", "job", j.ID, "error", err)
+			}
+			p.eng.Monitor().JobFinished(monitor.JobFailed, 0)
+		}
+	}()
+	p.run(j)
 }
 
 // run runs one claimed job and reports its outcome to the queue.

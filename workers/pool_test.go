@@ -242,3 +242,37 @@ func TestPoolReportsProgress(t *testing.T) {
 		t.Errorf("completed job's progress %+v", s.Progress)
 	}
 }
+
+// panicky is a queue whose first Ack panics.
+type panicky struct {
+	workers.Queue
+	once chan struct{}
+}
+
+func (q panicky) Ack(ctx context.Context, id string, result json.RawMessage) error {
+	select {
+	case <-q.once:
+		return q.Queue.Ack(ctx, id, result)
+	default:
+		close(q.once)
+		panic("a queue's bug")
+	}
+}
+
+// TestPoolPanic: a panic while a job runs fails the job (internal) and
+// the pool goes on running jobs.
+func TestPoolPanic(t *testing.T) {
+	ctx := context.Background()
+	eng := testengine.New(t)
+	mem := workers.NewMemory(workers.MemoryConfig{})
+	defer mem.Close()
+	p := workers.NewPool(eng, panicky{Queue: mem, once: make(chan struct{})}, workers.PoolConfig{Concurrency: 1})
+	p.Start()
+	defer p.Shutdown(ctx)
+	first, _ := mem.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"boom"}`))
+	if s := wait(t, mem, first, workers.Failed); s.Code != dredge.CodeInternal {
+		t.Errorf("the job that panicked: %+v", s)
+	}
+	next, _ := mem.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"after"}`))
+	wait(t, mem, next, workers.Completed)
+}
