@@ -347,3 +347,22 @@ func BenchmarkRedisGet(b *testing.B) {
 		})
 	}
 }
+
+// TestRedisCluster runs the suite on a Redis Cluster of three masters:
+// keys spread over the nodes, and Clear scans every node.
+func TestRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a three-node Redis Cluster")
+	}
+	url := testredis.StartCluster(t, 3)
+	n := 0
+	cachetest.Run(t, func(t *testing.T) cache.Cache {
+		n++
+		c, err := cache.NewRedis(cache.RedisConfig{URL: url, Prefix: fmt.Sprintf("dredge:cluster:%d:", n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	})
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/rueidis"
 
+	"github.com/dredge-cli/dredge/internal/testredis"
 	"github.com/dredge-cli/dredge/modelstore"
 	"github.com/dredge-cli/dredge/modelstore/storetest"
 )
@@ -181,4 +182,29 @@ func TestDirDamaged(t *testing.T) {
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("temporary file left after opening: %v", err)
 	}
+}
+
+// TestRedisCluster runs the suite on a Redis Cluster of three masters: a
+// store's keys share its hash tag, so its scripts run on one node.
+func TestRedisCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a three-node Redis Cluster")
+	}
+	url := testredis.StartCluster(t, 3)
+	open := func(t *testing.T, prefix string) *modelstore.Redis {
+		r, err := modelstore.NewRedis(modelstore.RedisConfig{URL: url, Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	storetest.Run(t, storetest.Backend{
+		New: func(t *testing.T) modelstore.Store {
+			return open(t, fmt.Sprintf("dredge-cluster:models:%d:", prefixSeq.Add(1)))
+		},
+		Reopen: func(t *testing.T, s modelstore.Store) modelstore.Store {
+			return open(t, s.(*modelstore.Redis).Prefix())
+		},
+		Durable: true,
+	})
 }

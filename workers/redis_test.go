@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -302,4 +303,31 @@ func TestRedisUnavailable(t *testing.T) {
 	if err != nil || j.ID != id {
 		t.Fatalf("Claim after Redis is back: %+v, %v", j, err)
 	}
+}
+
+// TestRedisQueueCluster runs the suite on a Redis Cluster of three
+// masters: every script's keys share the queue's hash tag, so each runs on
+// the node that holds the slot (else Redis answers CROSSSLOT).
+func TestRedisQueueCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a three-node Redis Cluster")
+	}
+	url := testredis.StartCluster(t, 3)
+	opt, err := rueidis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Mode() != rueidis.ClientModeCluster {
+		t.Fatalf("client mode %v, want a cluster client", c.Mode())
+	}
+	n := 0
+	queuetest.Run(t, func(t *testing.T) workers.Queue {
+		n++ // queues of their own, on slots spread over the nodes
+		return openRedis(t, workers.RedisConfig{Client: c, Prefix: "dredge:cluster:" + strconv.Itoa(n), Poll: 50 * time.Millisecond})
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +23,9 @@ type Options struct {
 	// every write is on disk before Redis answers it, and the data survive
 	// Kill and Restart (the data directory is kept across restarts).
 	AppendOnly bool
+	// Cluster starts the server with cluster mode enabled (see
+	// [StartCluster], which makes a cluster of such servers).
+	Cluster bool
 }
 
 // Server is a redis-server process the test owns.
@@ -79,6 +83,9 @@ func (s *Server) Restart() {
 	s.t.Helper()
 	args := []string{"--port", strconv.Itoa(s.Port), "--bind", "127.0.0.1",
 		"--save", "", "--dir", s.Dir, "--loglevel", "warning"}
+	if s.opts.Cluster {
+		args = append(args, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	}
 	if s.opts.AppendOnly {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
@@ -115,4 +122,48 @@ func (s *Server) Signal(sig syscall.Signal) {
 	if err := s.cmd.Process.Signal(sig); err != nil {
 		s.t.Fatal(err)
 	}
+}
+
+// StartCluster starts a Redis Cluster of n masters (no replicas) that
+// share the hash slots, and returns its URL for rueidis: the first node,
+// the others as ?addr= seeds. It skips the test when redis-server or
+// redis-cli is missing.
+func StartCluster(t testing.TB, n int) string {
+	t.Helper()
+	cli, err := exec.LookPath("redis-cli")
+	if err != nil {
+		t.Skipf("redis-cli not found (apt-get install redis-server): %v", err)
+	}
+	var addrs []string
+	for range n {
+		s := StartWith(t, Options{Cluster: true})
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(s.Port)))
+	}
+	args := append(append([]string{"--cluster", "create"}, addrs...), "--cluster-replicas", "0", "--cluster-yes")
+	if out, err := exec.Command(cli, args...).CombinedOutput(); err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		ok := true
+		for _, a := range addrs {
+			h, p, _ := net.SplitHostPort(a)
+			out, _ := exec.Command(cli, "-h", h, "-p", p, "cluster", "info").Output()
+			ok = ok && strings.Contains(string(out), "cluster_state:ok")
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster on %v is not ok after 10s", addrs)
+		}
+	}
+	u := "redis://" + addrs[0]
+	for i, a := range addrs[1:] {
+		sep := "&"
+		if i == 0 {
+			sep = "?"
+		}
+		u += sep + "addr=" + a
+	}
+	return u
 }
