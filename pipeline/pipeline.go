@@ -71,6 +71,13 @@ type Config struct {
 	// DiscardBodies skips encoding typed tasks' results: load tests that
 	// only count successes, cache hits and latencies.
 	DiscardBodies bool
+	// Do, when not nil, runs each task in place of the Engine: the jobs of
+	// a queue's workers, say. It gets the task's context (with TaskTimeout
+	// applied) and returns the task's Code, Err, Body and Cached; the
+	// pipeline sets Seq, ID and Latency. A task with Err set fails without
+	// reaching Do. Do is called by Workers goroutines at once. With Do,
+	// [New] accepts a nil Engine.
+	Do func(ctx context.Context, t *Task) Result
 }
 
 // Pipeline runs batches of tasks on an Engine. It is safe for concurrent
@@ -81,9 +88,10 @@ type Pipeline struct {
 	cached bool
 }
 
-// New returns a Pipeline over eng.
+// New returns a Pipeline over eng (which may be nil when [Config.Do]
+// runs the tasks).
 func New(eng *dredge.Engine, cfg Config) (*Pipeline, error) {
-	if eng == nil {
+	if eng == nil && cfg.Do == nil {
 		return nil, fmt.Errorf("%w: pipeline.New: nil Engine", dredge.ErrInvalidArgument)
 	}
 	if cfg.Workers < 0 || cfg.TaskTimeout < 0 {
@@ -92,7 +100,7 @@ func New(eng *dredge.Engine, cfg Config) (*Pipeline, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
-	return &Pipeline{eng: eng, cfg: cfg, cached: eng.Cache() != nil}, nil
+	return &Pipeline{eng: eng, cfg: cfg, cached: eng != nil && eng.Cache() != nil}, nil
 }
 
 // chunk is how many tasks a worker takes from the source at a time.
@@ -225,6 +233,11 @@ func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 		defer cancel()
 	}
 	start := time.Now()
+	if p.cfg.Do != nil {
+		res = p.cfg.Do(ctx, t)
+		res.ID, res.Latency = t.ID, time.Since(start)
+		return res
+	}
 	if t.Unified != nil && !p.cached && p.cfg.DiscardBodies {
 		// Nothing to encode and nothing cached: the typed call alone.
 		if _, err := p.eng.UnifiedInference(ctx, t.Unified); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,5 +199,67 @@ func TestRunOrderedWindowFull(t *testing.T) {
 	})
 	if err != nil || next != n {
 		t.Fatalf("%v after %d results", err, next)
+	}
+}
+
+// TestRunDo runs the tasks through Config.Do without an Engine: Do sees
+// each task with its deadline, a task with Err never reaches it, and the
+// results keep their ids, codes and bodies in order.
+func TestRunDo(t *testing.T) {
+	var calls atomic.Int64
+	do := func(ctx context.Context, task *pipeline.Task) pipeline.Result {
+		calls.Add(1)
+		if _, ok := ctx.Deadline(); !ok {
+			return pipeline.Result{Code: dredge.CodeInternal, Err: errors.New("no deadline")}
+		}
+		if task.Operation == "bad" {
+			err := &dredge.Error{Code: dredge.CodeNotFound, Message: "bad op"}
+			return pipeline.Result{Code: dredge.CodeNotFound, Err: err, Body: dredge.ErrorJSON(err)}
+		}
+		return pipeline.Result{Body: []byte(`{"success":true,"op":"` + task.Operation + `"}`)}
+	}
+	p, err := pipeline.New(nil, pipeline.Config{Workers: 4, Ordered: true, TaskTimeout: time.Minute, Do: do})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tasks []pipeline.Task
+	for i := range 500 {
+		task := pipeline.Task{ID: fmt.Sprint(i), Operation: "op" + fmt.Sprint(i)}
+		switch i % 5 {
+		case 1:
+			task.Operation = "bad"
+		case 2:
+			task.Err = &dredge.Error{Code: dredge.CodeInvalidArgument, Message: "malformed"}
+		}
+		tasks = append(tasks, task)
+	}
+	var got []pipeline.Result
+	st, err := p.Run(context.Background(), &sliceSource{tasks: tasks}, func(r pipeline.Result) error {
+		got = append(got, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.TotalTasks != 500 || st.Successful != 300 || st.Failed != 200 || calls.Load() != 400 {
+		t.Fatalf("stats %+v, %d calls of Do; want 500 tasks, 300 successful, 400 calls", st, calls.Load())
+	}
+	for i, r := range got {
+		want := dredge.CodeOK
+		switch i % 5 {
+		case 1:
+			want = dredge.CodeNotFound
+		case 2:
+			want = dredge.CodeInvalidArgument
+		}
+		if r.Seq != int64(i) || r.ID != fmt.Sprint(i) || r.Code != want {
+			t.Fatalf("result %d: seq %d id %q code %q, want code %q", i, r.Seq, r.ID, r.Code, want)
+		}
+		if want == dredge.CodeOK && string(r.Body) != `{"success":true,"op":"op`+fmt.Sprint(i)+`"}` {
+			t.Fatalf("result %d: body %s", i, r.Body)
+		}
+	}
+	if _, err := pipeline.New(nil, pipeline.Config{}); !errors.Is(err, dredge.ErrInvalidArgument) {
+		t.Errorf("New(nil) without Do: %v, want ErrInvalidArgument", err)
 	}
 }

@@ -13,16 +13,27 @@ import (
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/pipeline"
+	"github.com/dredge-cli/dredge/workers"
 )
 
-// Options configure a batch run. The zero value runs GOMAXPROCS workers,
-// writes results as they complete, goes on past failed tasks and draws no
-// progress bar.
+// Options configure a batch run. The zero value runs GOMAXPROCS workers
+// on the Engine, writes results as they complete, goes on past failed
+// tasks and draws no progress bar.
 type Options struct {
-	// Workers is the number of tasks run at once (0: GOMAXPROCS).
+	// Workers is the number of tasks run at once (0: GOMAXPROCS); with
+	// Queue, the number of jobs in the queue at once (0: [DefaultInFlight]).
 	Workers int
-	// TaskTimeout bounds each task (0: no deadline of its own).
+	// TaskTimeout bounds each task (0: no deadline of its own); with
+	// Queue, from its enqueueing to its result, after which the job is
+	// canceled and the task fails.
 	TaskTimeout time.Duration
+	// Queue, when not nil, runs the tasks as jobs of this queue instead of
+	// on the Engine: the batch enqueues each task's operation and params,
+	// polls the job's status and writes its result, while the queue's
+	// workers (a [workers.Pool], worker processes on a Redis queue) run
+	// the jobs. The Engine only reports unknown operations, which are not
+	// enqueued. See "Fan-out through a queue" in the package doc.
+	Queue workers.Queue
 	// Ordered writes results in the input's order; else as they complete.
 	Ordered bool
 	// FailFast stops the batch at the first failed task (a malformed line
@@ -148,7 +159,17 @@ func countLines(f *os.File) int64 {
 
 // run runs the batch; name names the output in errors.
 func run(ctx context.Context, eng *dredge.Engine, in io.Reader, total int64, w *writer, name string, r *resume, opts Options) (Summary, error) {
-	p, err := pipeline.New(eng, pipeline.Config{Workers: opts.Workers, TaskTimeout: opts.TaskTimeout, Ordered: opts.Ordered})
+	if eng == nil {
+		return Summary{}, fmt.Errorf("%w: batch: nil Engine", dredge.ErrInvalidArgument)
+	}
+	pc := pipeline.Config{Workers: opts.Workers, TaskTimeout: opts.TaskTimeout, Ordered: opts.Ordered}
+	if opts.Queue != nil {
+		if pc.Workers == 0 {
+			pc.Workers = DefaultInFlight
+		}
+		pc.Do = (&queueRunner{eng: eng, q: opts.Queue}).do
+	}
+	p, err := pipeline.New(eng, pc)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -52,6 +52,36 @@
 // synced every ten seconds and at the end. A task cut short because the
 // run stopped (ctx done, or FailFast) is not written: the rerun runs it.
 //
+// # Fan-out through a queue
+//
+// With [Options.Queue] the tasks run as jobs of a [workers.Queue] instead
+// of on the Engine: each task's operation and params are enqueued as they
+// are, and its job's status is polled (every 250 µs at first, then twice
+// as long each time up to 20 ms) until it is final. The queue's workers run
+// the jobs: a [workers.Pool] in this process on a [workers.Memory] queue,
+// or examples/worker processes anywhere on a [workers.Redis] queue, so
+// that a batch fans out to every worker process and its results come back
+// to the one output. [Options.Workers] is then the number of jobs in
+// flight (0: [DefaultInFlight]), which bounds the memory as locally.
+//
+// The results are a local run's: a completed job writes its result, a
+// failed one the operation's error and code (the queue keeps no field,
+// so a job's failure has none), and an unknown operation is reported by
+// the Engine without a job. Ordering, FailFast, resuming, the progress bar
+// and the [Summary] are as locally (a job's latency runs from its
+// enqueueing to the status that showed it final; cache hits are not
+// counted). A job the queue no longer knows (its result expired), a job
+// canceled elsewhere, a queue that refuses it (closed, unreachable) or
+// that cannot be asked its status five times in a row fail the task with
+// code unavailable and a message naming the job; a full queue is waited
+// for. [Options.TaskTimeout] bounds a task from its enqueueing: past it
+// the job is canceled and the task fails. Without workers running, jobs
+// stay pending: set TaskTimeout for a batch that must end. A job given up
+// because the batch stopped (ctx done, FailFast) is canceled and not
+// written, so a rerun enqueues it again; a batch killed outright leaves
+// its jobs in flight to run in vain, and the rerun still writes each task
+// once.
+//
 // # Summary and progress
 //
 // Both functions return a [Summary]: the [pipeline.Stats] of the tasks

@@ -5,7 +5,7 @@
 // Usage:
 //
 //	batch -tasks N [-workers W] [-no-cache] [-repeats] [-json]
-//	batch -in tasks.jsonl [-out results.jsonl] [-workers W] [-ordered] [-fail-fast] [-no-progress] [-timeout D] [-json]
+//	batch -in tasks.jsonl [-out results.jsonl] [-workers W] [-ordered] [-fail-fast] [-no-progress] [-timeout D] [-json] [-queue memory|redis]
 //
 // With -tasks it runs the original's load test, N unified_inference tasks
 // (with -repeats every fifth repeats an earlier one), and prints the
@@ -21,6 +21,21 @@
 // it are skipped. The summary goes to stdout, or to stderr when the
 // results do. A progress bar shows on stderr when it is a terminal
 // (-no-progress: never).
+//
+// With -queue redis the tasks fan out as jobs through the workers' Redis
+// queue (REDIS_URL, QUEUE_PREFIX, … as the service reads them, see
+// workers.ConfigFromEnv) to every examples/worker process on it, and
+// their results come back to the same output: this process only enqueues
+// and collects, -workers jobs in flight (default 256). Results, resuming
+// and the options are as without a queue; -timeout bounds each job from
+// its enqueueing (without workers running, jobs wait for them). -queue
+// memory runs the jobs on a pool in this process (NUM_WORKERS ×
+// WORKER_CONCURRENCY), the same path without Redis.
+//
+//	redis-server --port 6379 --save "" --daemonize yes
+//	REDIS_URL=redis://127.0.0.1:6379/0 METRICS_PORT=9091 worker &
+//	REDIS_URL=redis://127.0.0.1:6379/0 METRICS_PORT=9092 worker &
+//	REDIS_URL=redis://127.0.0.1:6379/0 batch -in tasks.jsonl -out results.jsonl -queue redis
 //
 // The Engine is configured from the environment (DEVICE, CACHE_*,
 // METRICS_ENABLED, … see dredge.FromEnv); -no-cache turns the result

@@ -18,6 +18,7 @@ import (
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/batch"
 	"github.com/dredge-cli/dredge/pipeline"
+	"github.com/dredge-cli/dredge/workers"
 )
 
 func main() {
@@ -26,17 +27,23 @@ func main() {
 		repeats    = flag.Bool("repeats", false, "load test: every fifth task repeats an earlier one")
 		in         = flag.String("in", "", `JSONL tasks to run ("-": stdin)`)
 		out        = flag.String("out", "-", `results file, resumed when it exists ("-": stdout, no resume)`)
-		workers    = flag.Int("workers", 0, "tasks run at once (0: one per CPU)")
+		nWorkers   = flag.Int("workers", 0, "tasks run at once (0: one per CPU; with -queue, jobs in flight, 0: 256)")
 		noCache    = flag.Bool("no-cache", false, "turn the result cache off")
 		ordered    = flag.Bool("ordered", false, "write results in the input's order (default: as they complete)")
 		failFast   = flag.Bool("fail-fast", false, "stop at the first failed task")
 		noProgress = flag.Bool("no-progress", false, "never draw a progress bar")
 		timeout    = flag.Duration("timeout", 0, "deadline of each task (0: none)")
 		asJSON     = flag.Bool("json", false, "print the summary as one JSON line")
+		queueKind  = flag.String("queue", "", "with -in: run the tasks as jobs of a queue, memory (a pool in this process) or redis (examples/worker processes run them; REDIS_URL, QUEUE_PREFIX); default: none, on this process")
 	)
 	flag.Parse()
 	if (*tasks > 0) == (*in != "") || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "batch: want either -tasks N or -in FILE")
+		flag.Usage()
+		os.Exit(2)
+	}
+	if *queueKind != "" && (*tasks > 0 || *queueKind != "memory" && *queueKind != "redis") {
+		fmt.Fprintln(os.Stderr, "batch: -queue is memory or redis, with -in")
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -57,15 +64,15 @@ func main() {
 	var text string
 	if *tasks > 0 {
 		var s pipeline.Stats
-		s, err = loadTest(ctx, eng, *tasks, *workers, *repeats)
+		s, err = loadTest(ctx, eng, *tasks, *nWorkers, *repeats)
 		summary, text = s, statsText(s)
 	} else {
-		bo := batch.Options{Workers: *workers, TaskTimeout: *timeout, Ordered: *ordered, FailFast: *failFast}
+		bo := batch.Options{Workers: *nWorkers, TaskTimeout: *timeout, Ordered: *ordered, FailFast: *failFast}
 		if !*noProgress && term.IsTerminal(int(os.Stderr.Fd())) {
 			bo.Progress = os.Stderr
 		}
 		var s batch.Summary
-		s, err = batch.RunFile(ctx, eng, *in, *out, bo)
+		s, err = runFile(ctx, eng, *queueKind, *in, *out, bo)
 		summary = s
 		switch {
 		case s.TotalTasks == 0 && s.Skipped == 0 && err == nil:
@@ -96,6 +103,40 @@ func main() {
 		fmt.Fprintln(os.Stderr, "batch:", err)
 		os.Exit(1)
 	}
+}
+
+// runFile runs the batch, on eng or, with kind memory or redis, as jobs
+// of the queue the environment configures (workers.ConfigFromEnv). A
+// memory queue's jobs run on a pool in this process (NUM_WORKERS ×
+// WORKER_CONCURRENCY); a Redis queue's on the worker processes.
+func runFile(ctx context.Context, eng *dredge.Engine, kind, in, out string, opts batch.Options) (batch.Summary, error) {
+	if kind == "" {
+		return batch.RunFile(ctx, eng, in, out, opts)
+	}
+	cfg, err := workers.ConfigFromEnv()
+	if err != nil {
+		return batch.Summary{}, err
+	}
+	cfg.Backend = kind
+	q, err := workers.Open(ctx, cfg)
+	if err != nil {
+		return batch.Summary{}, err
+	}
+	defer q.Close()
+	if kind == "memory" {
+		if cfg.Workers == 0 {
+			return batch.Summary{}, errors.New("NUM_WORKERS: -queue memory runs the jobs in this process: want at least one worker")
+		}
+		pool := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: cfg.Workers * cfg.Concurrency})
+		pool.Start()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = pool.Shutdown(sctx)
+		}()
+	}
+	opts.Queue = q
+	return batch.RunFile(ctx, eng, in, out, opts)
 }
 
 // loadTest runs the original's generated load test.

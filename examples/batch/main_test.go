@@ -90,10 +90,32 @@ func TestStdio(t *testing.T) {
 		t.Errorf("summary on stderr %q: %+v, %v", stderr.Bytes(), sum, err)
 	}
 
+	// The same tasks as jobs of an in-process memory queue: the same output.
+	cmd = exec.Command(bin, "-in", "-", "-out", "-", "-ordered", "-queue", "memory")
+	cmd.Stdin = bytes.NewReader([]byte(`{"id": "a", "operation": "string_spectrum", "params": {"max_modes": 2}}
+{"operation": "nope"}
+`))
+	stdout.Reset()
+	stderr.Reset()
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("-queue memory: %v\n%s", err, stderr.Bytes())
+	}
+	if stdout.String() != want {
+		t.Errorf("-queue memory: stdout:\n%s\nwant:\n%s", stdout.Bytes(), want)
+	}
+
 	for _, args := range [][]string{{}, {"-tasks", "10", "-in", "x.jsonl"}, {"-in", "x", "extra"}} {
 		cmd := exec.Command(bin, args...)
 		out, err := cmd.CombinedOutput()
 		if ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus); err == nil || ws.ExitStatus() != 2 || !bytes.Contains(out, []byte("want either -tasks N or -in FILE")) {
+			t.Errorf("%q: %v, %s", args, err, out)
+		}
+	}
+	for _, args := range [][]string{{"-in", "x", "-queue", "kafka"}, {"-tasks", "10", "-queue", "memory"}} {
+		cmd := exec.Command(bin, args...)
+		out, err := cmd.CombinedOutput()
+		if ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus); err == nil || ws.ExitStatus() != 2 || !bytes.Contains(out, []byte("-queue is memory or redis, with -in")) {
 			t.Errorf("%q: %v, %s", args, err, out)
 		}
 	}

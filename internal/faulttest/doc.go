@@ -18,6 +18,11 @@
 // seen everywhere; a single instance on MODEL_STORE_DIR, SIGKILLed after
 // training a model, answers the same inference after a restart.
 //
-// It builds examples/http-service and examples/worker with the go command
+// TestBatchThroughRedis runs examples/batch with -queue redis against two
+// worker processes: a batch of 4,000 lines ends with every task exactly
+// once in the output with its own result, and a batch SIGKILLed half-way
+// and rerun likewise.
+//
+// It builds examples/http-service, examples/batch and examples/worker with the go command
 // and skips where go or redis-server is missing, or under -short.
 package faulttest
