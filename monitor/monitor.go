@@ -93,7 +93,7 @@ const (
 	descTimerDuration     = "Time spent in blocks timed with Monitor.Timer, by timer name."
 	descJobs              = "Jobs a worker pool ran to an end, by outcome (completed, failed, released, lost)."
 	descJobClaims         = "Jobs claimed from the queue by a worker pool."
-	descJobRetries        = "Claims of a job delivered before (its earlier worker died or released it)."
+	descJobRetries        = "Claims of a job delivered before (its earlier worker died)."
 )
 
 // Job outcomes, the outcome label of dredge_jobs_total.

@@ -1,6 +1,9 @@
 package workers
 
-import "sync"
+import (
+	"errors"
+	"sync"
+)
 
 // batcher runs concurrent calls of one kind in batches, so that a shared
 // queue makes one round trip (one script run) for many of them: a call
@@ -23,10 +26,17 @@ type batcher[T any] struct {
 type batchCall[T any] struct {
 	v    T
 	wake chan bool // true: lead the next batch; false: done
+	err  error     // errBatchPanicked when the batch's run panicked
 }
 
-// do runs v in a batch and returns when the batch has run.
-func (b *batcher[T]) do(v T) {
+// errBatchPanicked is the error of the calls of a batch whose run panicked
+// (the leader's call panics on).
+var errBatchPanicked = errors.New("workers: the batch this call was in failed (panic)")
+
+// do runs v in a batch and returns when the batch has run: nil, or
+// errBatchPanicked when the batch's run panicked (its outcome in v is then
+// not set).
+func (b *batcher[T]) do(v T) error {
 	c := &batchCall[T]{v: v}
 	b.mu.Lock()
 	if b.busy {
@@ -34,17 +44,19 @@ func (b *batcher[T]) do(v T) {
 		b.waiting = append(b.waiting, c)
 		b.mu.Unlock()
 		if !<-c.wake {
-			return
+			return c.err
 		}
 	} else {
 		b.busy = true
 		b.mu.Unlock()
 	}
 	b.lead(c)
+	return nil
 }
 
 // lead runs a batch of c and the calls waiting, then hands the lead to the
-// first call that arrived meanwhile, if any.
+// first call that arrived meanwhile, if any. The hand-off happens even when
+// run panics, so that no call waits for ever.
 func (b *batcher[T]) lead(c *batchCall[T]) {
 	b.mu.Lock()
 	n := min(len(b.waiting), b.max-1)
@@ -56,18 +68,25 @@ func (b *batcher[T]) lead(c *batchCall[T]) {
 	for i, c := range batch {
 		vs[i] = c.v
 	}
-	b.run(vs)
-	for _, c := range batch[1:] {
-		c.wake <- false
-	}
-	b.mu.Lock()
-	if len(b.waiting) == 0 {
-		b.busy = false
+	ran := false
+	defer func() {
+		for _, c := range batch[1:] {
+			if !ran {
+				c.err = errBatchPanicked
+			}
+			c.wake <- false
+		}
+		b.mu.Lock()
+		if len(b.waiting) == 0 {
+			b.busy = false
+			b.mu.Unlock()
+			return
+		}
+		next := b.waiting[0]
+		b.waiting = b.waiting[1:]
 		b.mu.Unlock()
-		return
-	}
-	next := b.waiting[0]
-	b.waiting = b.waiting[1:]
-	b.mu.Unlock()
-	next.wake <- true
+		next.wake <- true
+	}()
+	b.run(vs)
+	ran = true
 }

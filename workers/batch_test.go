@@ -55,3 +55,61 @@ func TestBatcher(t *testing.T) {
 		t.Error("lone call did not run")
 	}
 }
+
+// TestBatcherPanic: a run that panics fails the calls of its batch with
+// an error (the leader's call panics on), and the calls waiting for the
+// next batch still run.
+func TestBatcherPanic(t *testing.T) {
+	release := make(chan struct{})
+	var first atomic.Bool
+	b := batcher[*int]{max: 4, run: func(batch []*int) {
+		if first.CompareAndSwap(false, true) {
+			<-release // let others queue behind this batch
+			panic("a bug in run")
+		}
+		for _, v := range batch {
+			*v++
+		}
+	}}
+	leaderDone := make(chan any)
+	var lead int
+	go func() {
+		defer func() { leaderDone <- recover() }()
+		b.do(&lead)
+	}()
+	for !first.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	const n = 6
+	vals := make([]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = b.do(&vals[i]) })
+	}
+	for {
+		b.mu.Lock()
+		w := len(b.waiting)
+		b.mu.Unlock()
+		if w == n {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if r := <-leaderDone; r == nil {
+		t.Error("the leader's call did not panic")
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] == nil && vals[i] != 1 {
+			t.Errorf("call %d: no error and ran %d times", i, vals[i])
+		}
+		if errs[i] != nil && vals[i] != 0 {
+			t.Errorf("call %d failed but ran", i)
+		}
+	}
+	if b.busy {
+		t.Error("batcher still busy")
+	}
+}

@@ -28,6 +28,9 @@ type Config struct {
 	Workers, Concurrency int
 }
 
+// minClaimAfter is the least QUEUE_CLAIM_AFTER: two heartbeats.
+const minClaimAfter = 2 * time.Second
+
 // ConfigFromEnv reads the queue's and the workers' settings:
 //
 //	QUEUE_BACKEND         memory (default) or redis
@@ -36,7 +39,7 @@ type Config struct {
 //	WORKER_CONCURRENCY    jobs each worker runs at once (1)
 //	QUEUE_MAX_PENDING     pending jobs before Enqueue fails with ErrFull (memory 10000, redis 1000000)
 //	RESULT_TTL            seconds or a duration (24h): how long finished jobs are kept
-//	QUEUE_CLAIM_AFTER     redis: a running job without a heartbeat for this long is taken over (30s)
+//	QUEUE_CLAIM_AFTER     redis: a running job without a heartbeat for this long is taken over (30s; at least 2s)
 //	QUEUE_MAX_DELIVERIES  redis: deliveries lost to dead workers before a job is dead-lettered (3)
 //
 // With redis, REDIS_URL (or REDIS_HOST, REDIS_PORT, REDIS_DB,
@@ -66,6 +69,11 @@ func configFromEnv(lookup envvar.Lookup) (Config, error) {
 	}
 	if err := r.Err(); err != nil {
 		return c, err
+	}
+	// Heartbeats come every second (PoolConfig.Heartbeat): a claim must
+	// outlive a few of them, or running jobs are taken over.
+	if c.Redis.ClaimAfter < minClaimAfter {
+		return c, fmt.Errorf("QUEUE_CLAIM_AFTER: must be at least %v (workers heartbeat every second), got %v", minClaimAfter, c.Redis.ClaimAfter)
 	}
 	// The connection, read whatever the backend (it connects nothing): a
 	// worker process uses Redis without QUEUE_BACKEND.

@@ -29,4 +29,7 @@ func TestConfigFromEnv(t *testing.T) {
 			t.Errorf("%s=%s: %v, want an error naming it", name, bad, err)
 		}
 	}
+	if _, err := configFromEnv(env(map[string]string{"QUEUE_CLAIM_AFTER": "1s"})); err == nil || !strings.Contains(err.Error(), "QUEUE_CLAIM_AFTER") {
+		t.Errorf("QUEUE_CLAIM_AFTER=1s (below two heartbeats): %v", err)
+	}
 }

@@ -33,8 +33,8 @@ type PoolConfig struct {
 // errors, caching, deadlines and metrics as a direct call. A job whose
 // operation fails (a panic or a deadline included) is failed with the
 // operation's code and message; the pool goes on. The Engine's monitor
-// reports the jobs running (dredge_workers_busy), the queue's depth at
-// each claim (dredge_queue_depth), claims and retries
+// reports the jobs running (dredge_workers_busy), the queue's depth (at
+// most once a second, dredge_queue_depth), claims and retries
 // (dredge_job_claims_total, dredge_job_retries_total), jobs by outcome
 // (dredge_jobs_total) and their latency (job_wait from enqueue to claim,
 // job_run from claim to end: dredge_timer_duration_seconds).
@@ -179,6 +179,10 @@ func (p *Pool) beat() {
 			jobs = append(jobs, j)
 		}
 		p.runningMu.Unlock()
+		// At once, within one interval: a shared queue pipelines them, and
+		// one slow answer does not hold the others past their claim.
+		ctx, cancel := context.WithTimeout(p.jobsCtx, p.cfg.Heartbeat)
+		var wg sync.WaitGroup
 		for _, j := range jobs {
 			pr := j.latest.Load()
 			if pr == j.sent {
@@ -186,10 +190,15 @@ func (p *Pool) beat() {
 			} else {
 				j.sent = pr
 			}
-			if canceled, err := p.q.Heartbeat(p.jobsCtx, j.id, pr); canceled || errors.Is(err, ErrNotClaimed) {
-				j.cancel() // canceled, or taken by another worker
-			}
+			wg.Go(func() {
+				canceled, err := p.q.Heartbeat(ctx, j.id, pr)
+				if canceled || errors.Is(err, ErrNotClaimed) || errors.Is(err, ErrNotFound) {
+					j.cancel() // canceled, taken by another worker, or gone
+				}
+			})
 		}
+		wg.Wait()
+		cancel()
 	}
 }
 
@@ -205,6 +214,7 @@ type runningJob struct {
 // own; this is any other: a queue's, a hook's) fails the job, never the
 // worker.
 func (p *Pool) runSafely(j *Job) {
+	started := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			p.cfg.Logger.Error("workers: a job panicked", "job", j.ID, "operation", j.Operation, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
@@ -216,7 +226,7 @@ func (p *Pool) runSafely(j *Job) {
 			if err := p.q.Fail(ctx, j.ID, dredge.CodeInternal, "internal error"); err != nil && !errors.Is(err, ErrNotClaimed) {
 				p.cfg.Logger.Warn("workers: failing a job that panicked failed", "job", j.ID, "error", err)
 			}
-			p.eng.Monitor().JobFinished(monitor.JobFailed, 0)
+			p.eng.Monitor().JobFinished(monitor.JobFailed, time.Since(started))
 		}
 	}()
 	p.run(j)

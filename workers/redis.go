@@ -21,8 +21,8 @@ import (
 )
 
 // RedisConfig configures [NewRedis]. Only Client is required; the zero
-// values of the rest are the defaults of the environment variables that
-// [RedisConfigFromEnv] reads.
+// values of the rest are the defaults (those of the environment variables
+// that [ConfigFromEnv] reads, for the fields it reads).
 type RedisConfig struct {
 	// Client is the connection to Redis (a server or a Redis Cluster). The
 	// queue does not close it: its owner does, after the queue's Close.
@@ -60,7 +60,8 @@ type RedisConfig struct {
 
 // DeadLetterKey returns the key of the queue's dead-letter stream: one
 // entry per job given up after MaxDeliveries, with fields id, operation,
-// params, attempts and history (one line per lost delivery).
+// params, attempts and history (one line per lost delivery). The stream
+// keeps about the last 100,000 entries (XADD MAXLEN ~).
 func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dead }
 
 // Redis is a [Queue] on Redis Streams, shared by any number of processes:
@@ -71,9 +72,10 @@ func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dea
 // A claimed job stays in the group's pending entries list, owned by the
 // claiming consumer, until it is acknowledged, failed or canceled. Its
 // heartbeats reset the entry's idle time; an entry idle longer than
-// ClaimAfter (its worker died) is taken over by a Claim anywhere within
-// ClaimAfter/4 (at most a second) after that (XAUTOCLAIM), which counts a
-// delivery and notes the lapse in the job's history; past MaxDeliveries
+// ClaimAfter (its worker died) is taken over by a later Claim (XAUTOCLAIM:
+// each queue value looks once per ClaimAfter/4, at most a second, while
+// its Claims run), which counts a delivery and notes the lapse in the
+// job's history; past MaxDeliveries
 // the job is failed (code internal) and copied to the dead-letter stream.
 // A released job goes on a list that claims take from first. Finished
 // jobs expire after ResultTTL; pending and running jobs never expire.
@@ -174,8 +176,8 @@ func (q *Redis) wrap(what string, err error) error {
 	if q.closed.Load() {
 		return ErrClosed
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("workers: redis: %s: %w: %w", what, ErrUnavailable, err)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("workers: redis: %s: %w", what, err) // the caller went away
 	}
 	if _, ok := rueidis.IsRedisErr(err); ok {
 		return fmt.Errorf("workers: redis: %s: %w", what, err)
@@ -411,7 +413,9 @@ func (q *Redis) Enqueue(ctx context.Context, op string, params json.RawMessage) 
 		return "", ErrClosed
 	}
 	c := &enqueueCall{id: newID(), op: op, params: string(params)}
-	q.enqueues.do(c)
+	if err := q.enqueues.do(c); err != nil {
+		return "", err
+	}
 	return c.id, c.err
 }
 
@@ -468,7 +472,9 @@ func (q *Redis) Claim(ctx context.Context) (*Job, error) {
 			return nil, ErrClosed
 		}
 		c := &claimCall{}
-		q.claims.do(c)
+		if err := q.claims.do(c); err != nil {
+			return nil, err
+		}
 		if c.job != nil || c.err != nil {
 			return c.job, c.err
 		}
@@ -500,7 +506,10 @@ func (q *Redis) claimBatch(calls []*claimCall) {
 func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 	token := q.cfg.Consumer + ":" + strconv.FormatUint(q.seq.Add(1), 10) + ":"
 	args := []string{q.cfg.Group, q.cfg.Consumer, q.k.job, ms(q.cfg.ClaimAfter), strconv.Itoa(q.cfg.MaxDeliveries),
-		ms(q.cfg.ResultTTL), token, q.scanDue(), strconv.Itoa(n)}
+		ms(q.cfg.ResultTTL), token, "0", strconv.Itoa(n)}
+	if msg == "" {
+		args[7] = q.scanDue() // a claim of a delivered entry does not scan
+	}
 	if msg != "" {
 		args = append(args, msg, id)
 	}
@@ -551,6 +560,8 @@ func (q *Redis) scanDue() string {
 // deadline, and claims the entry it gets. The read itself is not bound to
 // ctx (an abandoned read could take an entry that nobody then starts);
 // when ctx has ended by the time an entry comes, the entry is handed back.
+// Close does end the read: an entry it delivered then waits ClaimAfter to
+// be taken over (it counts no delivery).
 func (q *Redis) wait(ctx context.Context) (*Job, error) {
 	block := q.cfg.Poll
 	if dl, ok := ctx.Deadline(); ok {
@@ -675,7 +686,9 @@ func (q *Redis) finish(ctx context.Context, id string, s Status, a, b string) er
 		return ErrClosed
 	}
 	c := &finishCall{id: id, token: q.token(id), status: string(s), a: a, b: b}
-	q.finishes.do(c)
+	if err := q.finishes.do(c); err != nil {
+		return err
+	}
 	_, err := q.outcome(c.n, c.err, id, true)
 	return err
 }

@@ -45,9 +45,9 @@ func (r *queueRunner) do(ctx context.Context, t *pipeline.Task) pipeline.Result 
 	}
 	st, err := r.wait(ctx, id)
 	if err != nil {
-		if ctx.Err() != nil {
-			// Given up (the task's deadline, or the batch stopped): the
-			// job need not run any more.
+		if !errors.Is(err, workers.ErrNotFound) {
+			// Given up (the task's deadline, the batch stopped, or the
+			// queue unreachable): the job need not run any more.
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cancelWithin)
 			_ = r.q.Cancel(cctx, id)
 			cancel()

@@ -196,3 +196,12 @@ func checkOneMCPPath(t *testing.T, url string) {
 		t.Fatalf("MCP initialize on /mcp: %d %v %s", res.StatusCode, res.Header, body)
 	}
 }
+
+func TestRunRefusesMemoryQueueWithoutWorkers(t *testing.T) {
+	t.Setenv("LOG_LEVEL", "error")
+	t.Setenv("CACHE_BACKEND", "memory")
+	t.Setenv("NUM_WORKERS", "0")
+	if err := run("127.0.0.1:0"); err == nil || !strings.Contains(err.Error(), "NUM_WORKERS=0") {
+		t.Fatalf("run with NUM_WORKERS=0 on the memory queue: %v", err)
+	}
+}
