@@ -80,6 +80,11 @@ func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dea
 // A released job goes on a list that claims take from first. Finished
 // jobs expire after ResultTTL; pending and running jobs never expire.
 //
+// The claim script reads the hashes of the jobs it finds in the stream,
+// keys it cannot declare beforehand; they share the queue's hash tag, so
+// Redis and Redis Cluster run it (proxies that insist on declared keys do
+// not).
+//
 // Concurrent Enqueue, Claim, Ack and Fail calls of one Redis value go to
 // the server in batches: one script run for all the calls that arrived
 // while the previous one ran (see examples/queuebench for the figures).
