@@ -164,7 +164,20 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	if err := q.createGroup(ctx); err != nil {
 		return nil, err
 	}
+	// Consumers are never removed by Redis: each process start would leave
+	// one behind. Those of stopped processes go once they hold nothing.
+	if _, err := q.reap(ctx, ""); err != nil {
+		return nil, err
+	}
 	return q, nil
+}
+
+// reap deletes the group's consumers that hold no entry and have been idle
+// longer than ClaimAfter (their entries, if they had any, were taken over),
+// and the consumer self when it holds none. It returns how many went.
+func (q *Redis) reap(ctx context.Context, self string) (int64, error) {
+	res, err := q.exec(ctx, scriptReap, "remove idle consumers", []string{q.k.stream}, []string{q.cfg.Group, ms(q.cfg.ClaimAfter), self})
+	return q.answer(res, err)
 }
 
 // createGroup creates the stream and its group unless they exist.
@@ -406,6 +419,22 @@ redis.call('PEXPIRE', KEYS[3], ARGV[2])
 redis.call('XACK', KEYS[1], ARGV[1], j[2])
 redis.call('XDEL', KEYS[1], j[2])
 return 0
+`)
+
+// reap: KEYS stream; ARGV group, idle ms, a consumer to remove whatever
+// its idle time. Only consumers without pending entries are deleted
+// (XGROUP DELCONSUMER would drop them).
+var scriptReap = rueidis.NewLuaScript(`
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['pending'] == 0 and (f['name'] == ARGV[3] or f['idle'] > tonumber(ARGV[2])) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    n = n + 1
+  end
+end
+return n
 `)
 
 // Enqueue implements [Queue]. Concurrent enqueues go to Redis together,
@@ -803,6 +832,11 @@ func (q *Redis) Depth(ctx context.Context) (int, error) {
 func (q *Redis) Close() error {
 	if !q.closed.Swap(true) {
 		q.close()
+		// This consumer goes, unless it still holds entries (they are
+		// taken over after ClaimAfter, and it goes at a later start).
+		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.Timeout)
+		_ = scriptReap.Exec(ctx, q.c, []string{q.k.stream}, []string{q.cfg.Group, ms(q.cfg.ClaimAfter), q.cfg.Consumer}).Error() // best effort
+		cancel()
 		if q.ownClient {
 			q.c.Close()
 		}

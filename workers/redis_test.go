@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -330,4 +331,84 @@ func TestRedisQueueCluster(t *testing.T) {
 		n++ // queues of their own, on slots spread over the nodes
 		return openRedis(t, workers.RedisConfig{Client: c, Prefix: "dredge:cluster:" + strconv.Itoa(n), Poll: 50 * time.Millisecond})
 	})
+}
+
+// consumers lists the names of the queue's consumers.
+func consumers(t *testing.T, c rueidis.Client, cfg workers.RedisConfig) []string {
+	t.Helper()
+	stream := strings.TrimSuffix(cfg.DeadLetterKey(), "dead") + "stream"
+	list, err := c.Do(context.Background(), c.B().XinfoConsumers().Key(stream).Group("workers").Build()).ToArray()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range list {
+		m, err := e.AsMap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := m["name"]
+		name, _ := v.ToString()
+		names = append(names, name)
+	}
+	return names
+}
+
+// TestRedisConsumersReaped: a queue closed cleanly removes its consumer;
+// one whose process died goes at a later start, once its entries were
+// taken over and it has been idle past ClaimAfter. Redis never removes
+// consumers by itself: without this, each worker restart leaves one.
+func TestRedisConsumersReaped(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 200 * time.Millisecond
+	ctx := context.Background()
+	for i := range 5 {
+		cfg.Consumer = "clean-" + strconv.Itoa(i)
+		q := openRedis(t, cfg)
+		id, err := q.Enqueue(ctx, "lift", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := claimWithin(t, q, time.Second); err != nil { // a delivery makes the consumer
+			t.Fatal(err)
+		}
+		if err := q.Ack(ctx, id, json.RawMessage(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if names := consumers(t, c, cfg); !slices.Contains(names, cfg.Consumer) {
+			t.Fatalf("consumers while %s runs: %v", cfg.Consumer, names)
+		}
+		_ = q.Close()
+	}
+	if names := consumers(t, c, cfg); len(names) != 0 {
+		t.Fatalf("consumers after clean closes: %v", names)
+	}
+	cfg.Consumer = "crashed"
+	dead := openRedis(t, cfg)
+	id, err := dead.Enqueue(ctx, "lift", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claimWithin(t, dead, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// "crashed" holds the job and stops; "live" takes it over.
+	cfg.Consumer = "live"
+	live := openRedis(t, cfg)
+	if j, err := claimWithin(t, live, 5*time.Second); err != nil || j.ID != id {
+		t.Fatalf("take-over: %+v, %v", j, err)
+	}
+	time.Sleep(300 * time.Millisecond) // "crashed" idle past ClaimAfter
+	cfg.Consumer = "restarted"
+	openRedis(t, cfg)
+	names := consumers(t, c, cfg)
+	if slices.Contains(names, "crashed") || !slices.Contains(names, "live") {
+		t.Errorf("consumers after a restart: %v; want the crashed one gone, the live one kept", names)
+	}
+	// A consumer holding a job is kept even by its own Close.
+	_ = live.Close()
+	if names := consumers(t, c, cfg); !slices.Contains(names, "live") {
+		t.Errorf("consumers after closing one that holds a job: %v", names)
+	}
 }
