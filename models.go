@@ -455,7 +455,8 @@ type ModelsResult struct {
 	Models  []ModelSummary `json:"models"`
 }
 
-// ListModels lists the loaded models, sorted by id.
+// ListModels lists the loaded models, sorted by id; with [WithModelStore],
+// every stored model, not only this Engine's copies.
 func (e *Engine) ListModels(ctx context.Context) (*ModelsResult, error) {
 	return opListModels.run(ctx, e, &NoParams{})
 }
@@ -495,7 +496,8 @@ type UnloadModelResult struct {
 
 // UnloadModel unloads a model: its id stops answering, its memory returns
 // to the budget, and its cached inference results are deleted. Calls that
-// hold the model already finish with it.
+// hold the model already finish with it. With [WithModelStore] it deletes
+// the stored model, for every node.
 func (e *Engine) UnloadModel(ctx context.Context, p *UnloadModelParams) (*UnloadModelResult, error) {
 	return opUnloadModel.run(ctx, e, p)
 }

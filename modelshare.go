@@ -10,10 +10,7 @@ import (
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
-// The model registry on a model store (WithModelStore): the store holds
-// every model; the registry holds this Engine's copies, bounded by
-// WithMaxModels and the model memory budget (the least recently used copy
-// makes room), each with the store's version of its parameters.
+// The model registry on a model store: see WithModelStore.
 
 // resolvedModel is the context key of the entry a call's model_id named,
 // brought up to date once for the call (handler.model).
