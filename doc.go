@@ -25,9 +25,8 @@
 //
 // A caller follows a long-running operation through its context:
 // [WithProgress] registers a listener that receives [Progress] reports
-// (benchmark reports its epochs), throttled to one per 1% of the work or
-// per 100 ms. The job queues of package workers carry them to the job's
-// state.
+// (benchmark reports its epochs), throttled as WithProgress says. The job
+// queues of package workers carry them to the job's state.
 //
 // # Errors
 //

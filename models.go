@@ -207,7 +207,7 @@ func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		return nil, err
 	}
 	charge := plan.Bytes()
-	if err := e.reserveModel(fmt.Sprintf("a %s model of %d values", plan.Type, plan.Values), charge); err != nil {
+	if err := e.reserveModel("config", fmt.Sprintf("a %s model of %d values", plan.Type, plan.Values), charge); err != nil {
 		return nil, err
 	}
 	m, err := buildModel(plan, &p.Config)
@@ -218,9 +218,10 @@ func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		err = stopped("load_model", ctx.Err())
 	}
 	var ent *entry
+	added := true
 	if err == nil {
 		if e.modelStore != nil {
-			ent, err = e.storeNewModel(ctx, plan, m, charge)
+			ent, added, err = e.storeNewModel(ctx, plan, m, charge)
 		} else {
 			ent, err = e.models.add(p.ModelType, plan.Config, m, charge)
 		}
@@ -229,7 +230,9 @@ func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		e.budget.release(charge)
 		return nil, err
 	}
-	e.modelLoaded()
+	if added {
+		e.modelLoaded()
+	}
 	res := &LoadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, NParameters: m.NumParameters(), Config: m.Config(), Device: e.devInfo.Kind}
 	if ent.typ == stringtheory.TypeStringNN {
 		res.Dimensions, _ = res.Config["dimensions"].(int)
@@ -452,7 +455,8 @@ type ModelsResult struct {
 	Models  []ModelSummary `json:"models"`
 }
 
-// ListModels lists the loaded models, sorted by id.
+// ListModels lists the loaded models, sorted by id; with [WithModelStore],
+// every stored model, not only this Engine's copies.
 func (e *Engine) ListModels(ctx context.Context) (*ModelsResult, error) {
 	return opListModels.run(ctx, e, &NoParams{})
 }
@@ -492,7 +496,8 @@ type UnloadModelResult struct {
 
 // UnloadModel unloads a model: its id stops answering, its memory returns
 // to the budget, and its cached inference results are deleted. Calls that
-// hold the model already finish with it.
+// hold the model already finish with it. With [WithModelStore] it deletes
+// the stored model, for every node.
 func (e *Engine) UnloadModel(ctx context.Context, p *UnloadModelParams) (*UnloadModelResult, error) {
 	return opUnloadModel.run(ctx, e, p)
 }
@@ -651,6 +656,17 @@ func (r *registry) lruLocked() *entry {
 		}
 	}
 	return lru
+}
+
+// charged returns the bytes charged to the registered entries.
+func (r *registry) charged() int64 {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var n int64
+	for _, e := range r.byID {
+		n += e.charge
+	}
+	return n
 }
 
 // touch records a use of e, for eviction.

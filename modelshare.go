@@ -10,10 +10,7 @@ import (
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
-// The model registry on a model store (WithModelStore): the store holds
-// every model; the registry holds this Engine's copies, bounded by
-// WithMaxModels and the model memory budget (the least recently used copy
-// makes room), each with the store's version of its parameters.
+// The model registry on a model store: see WithModelStore.
 
 // resolvedModel is the context key of the entry a call's model_id named,
 // brought up to date once for the call (handler.model).
@@ -107,7 +104,7 @@ func (e *Engine) fetchModel(ctx context.Context, id string) (*entry, error) {
 		return nil, storeUnavailable(id, fmt.Errorf("stored record does not make a model: %w", err))
 	}
 	charge := plan.Bytes()
-	if err := e.reserveModel(fmt.Sprintf("a copy of the stored %s model %s of %d values", plan.Type, id, plan.Values), charge); err != nil {
+	if err := e.reserveModel("model_id", fmt.Sprintf("a copy of the stored %s model %s of %d values", plan.Type, id, plan.Values), charge); err != nil {
 		return nil, err
 	}
 	model := plan.Build()
@@ -132,24 +129,30 @@ func (e *Engine) fetchModel(ctx context.Context, id string) (*entry, error) {
 }
 
 // storeNewModel stores a model load_model built (charged charge bytes,
-// reserved) under a new id and registers this Engine's copy.
-func (e *Engine) storeNewModel(ctx context.Context, plan stringtheory.Plan, m stringtheory.Model, charge int64) (*entry, error) {
+// reserved) under a new id and registers this Engine's copy. A call that
+// fetched the new id first registered a copy of its own: storeNewModel
+// then releases charge and returns that copy with added false (not a
+// model loaded here).
+func (e *Engine) storeNewModel(ctx context.Context, plan stringtheory.Plan, m stringtheory.Model, charge int64) (ent *entry, added bool, err error) {
 	id, err := e.modelStore.NewID(ctx, plan.Type)
 	if err != nil {
-		return nil, storeUnavailable("", err)
+		return nil, false, storeUnavailable("", err)
 	}
 	vals := m.Values()
 	v, err := e.modelStore.Create(ctx, &modelstore.Model{ID: id, Type: plan.Type, Config: plan.Config, Values: vals})
 	if err != nil {
-		return nil, storeUnavailable(id, err)
+		// The caller never saw the id: no field names it.
+		return nil, false, storeUnavailable("", err)
 	}
-	ent := &entry{id: id, typ: plan.Type, cfg: plan.Config, model: m, fingerprint: paramsFingerprint(vals), version: v, charge: charge}
-	// The id is new: put adds it.
-	_, _, evicted := e.models.put(ent)
+	ent = &entry{id: id, typ: plan.Type, cfg: plan.Config, model: m, fingerprint: paramsFingerprint(vals), version: v, charge: charge}
+	got, added, evicted := e.models.put(ent)
 	if evicted != nil {
 		e.evicted(evicted)
 	}
-	return ent, nil
+	if !added {
+		e.budget.release(charge)
+	}
+	return got, added, nil
 }
 
 // storeTrained stores the values training gave the model of ent (a new
@@ -247,13 +250,19 @@ func (s *summaries) of(typ string, cfg stringtheory.Config) (summary, error) {
 	return sum, nil
 }
 
-// reserveModel charges a model (or a copy) to the budget. With a model
-// store, copies of stored models make room: the least recently used goes
-// until the charge fits or none is left.
-func (e *Engine) reserveModel(what string, charge int64) error {
+// reserveModel charges a model (or a copy) to the budget, failing with an
+// error that names field. With a model store, copies of stored models
+// make room: the least recently used goes until the charge fits. None
+// goes when the charge could not fit anyway: more than the limit, or more
+// than the copies' charges could free (trainings hold the rest).
+func (e *Engine) reserveModel(field, what string, charge int64) error {
 	for {
-		err := e.budget.reserve("config", what, charge)
+		err := e.budget.reserve(field, what, charge)
 		if err == nil || e.modelStore == nil || !errors.Is(err, ErrResourceExhausted) {
+			return err
+		}
+		used, limit := e.budget.usage()
+		if charge > limit || charge-(limit-used) > e.models.charged() {
 			return err
 		}
 		ent := e.models.evict()

@@ -126,6 +126,8 @@ func WithStringNNDefaults(d StringNNDefaults) Option {
 }
 
 // WithMaxModels bounds the number of models loaded at once (default 10,000).
+// With [WithModelStore] it bounds this Engine's copies of stored models
+// instead: the least recently used copy is evicted to make room.
 func WithMaxModels(n int) Option {
 	return optionFunc(func(c *config) error {
 		if n < 1 {
@@ -217,14 +219,21 @@ func WithMaxConcurrentHeavy(n int) Option {
 // the budget is short).
 //
 // Staleness: every call that names a model_id reads the stored version
-// once before it starts (one small round trip: an HGET on Redis, a map
-// lookup for [modelstore.Memory] and [modelstore.Dir]) and, where its
-// copy is older, fetches the stored parameters first. A call therefore
-// sees every update (training on any node) that finished before it
-// started; one that finishes while it runs is seen by the next call. The
+// once before it starts ([modelstore.Store.Version] says what that costs)
+// and, where its copy is older, fetches the stored parameters first. A
+// call therefore sees every update (training on any node) that finished
+// before it started; one that finishes while it runs is seen by the next call. The
 // inference cache is keyed by the parameters' fingerprint, so an answer
 // of old parameters is never served after an update, on any node. A model
 // unloaded on another node is not_found at this node's next call.
+//
+// Concurrent trainings of one model on two nodes are last-writer-wins: the
+// later Update's parameters are the model's, the other training's are lost.
+//
+// The store must be durable. A store that forgets its models but is used
+// again (a Redis flushed, or restarted without persistence) counts ids and
+// versions from the start again, so a node's old copy of a model could
+// answer for a new model that got the same id and version.
 //
 // A store that fails (Redis down) fails those calls with CodeUnavailable;
 // the Engine does not answer from a copy it cannot check. The Engine does

@@ -18,9 +18,10 @@ type progressKey struct{}
 
 // WithProgress returns a context whose long-running operations
 // ([Operation.LongRunning]; benchmark reports its epochs) report their
-// progress to fn. Reports are throttled: at most one per 1% of the work or
-// per 100 ms, whichever comes first, and always one when the work is
-// done. fn runs on the operation's goroutine and must return quickly (hand
+// progress to fn. Reports come as units of work end (benchmark: epochs),
+// throttled: a unit is reported once 1% more of the work is done or 100 ms
+// have passed since the last report, whichever comes first, and the last
+// unit always is. fn runs on the operation's goroutine and must return quickly (hand
 // the progress to another goroutine to send it anywhere slow). Without a
 // listener the operations report nothing and pay nothing.
 func WithProgress(ctx context.Context, fn func(p Progress)) context.Context {
@@ -30,8 +31,10 @@ func WithProgress(ctx context.Context, fn func(p Progress)) context.Context {
 	return context.WithValue(ctx, progressKey{}, fn)
 }
 
-// progressReportInterval is the longest a listener goes without a report
-// while work is done (see WithProgress).
+// progressReportInterval is the time after which the next unit of work
+// done is reported even short of 1% (see WithProgress): a report comes
+// only when a unit ends (benchmark: an epoch), so a slow unit can keep a
+// listener waiting longer.
 const progressReportInterval = 100 * time.Millisecond
 
 // progressReporter throttles the reports of one run of total units of work

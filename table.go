@@ -20,13 +20,13 @@ var (
 	}, (*Engine).loadModel, nil)
 	opListModels = def(Operation{
 		Name:        "list_models",
-		Description: "List the loaded models: id, type, parameter count and configuration.",
+		Description: "List the loaded models (with a model store, every stored model): id, type, parameter count and configuration.",
 		ReadOnly:    true,
 		Quick:       true,
 	}, noParams((*Engine).listModels), nil)
 	opUnloadModel = def(Operation{
 		Name:        "unload_model",
-		Description: "Unload a model: its id stops answering, its memory returns to MODEL_MEMORY_LIMIT, its cached results are deleted.",
+		Description: "Unload a model: its id stops answering, its memory returns to MODEL_MEMORY_LIMIT, its cached results are deleted. With a model store, the stored model is deleted for every node.",
 	}, (*Engine).unloadModel, nil)
 	opInference = def(Operation{
 		Name:        "inference",

@@ -69,7 +69,8 @@ const (
 )
 
 // NewDir opens the store in the directory path, creating it (and its
-// folders) when missing and removing temporary files a crash left behind.
+// folders) when missing. Its first open in the process removes the
+// temporary files a crash left behind.
 func NewDir(path string) (*Dir, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: MODEL_STORE_DIR: empty path", ErrInvalidArgument)
@@ -79,13 +80,32 @@ func NewDir(path string) (*Dir, error) {
 		return nil, fmt.Errorf("%w: MODEL_STORE_DIR %q: %w", ErrInvalidArgument, path, err)
 	}
 	for _, sub := range []string{modelsDir, countersDir} {
-		d := filepath.Join(abs, sub)
-		if err := os.MkdirAll(d, 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("%w: MODEL_STORE_DIR: %w", ErrUnavailable, err)
 		}
+	}
+	dirsMu.Lock()
+	defer dirsMu.Unlock()
+	st, ok := dirs[abs]
+	if !ok {
+		// The first open in this process: no Dir of it is writing, so the
+		// temporary files are a crash's.
+		if err := removeTemps(abs); err != nil {
+			return nil, err
+		}
+		st = &dirState{root: abs, versions: make(map[string]uint64)}
+		dirs[abs] = st
+	}
+	return &Dir{st: st}, nil
+}
+
+// removeTemps removes the temporary files in the store's folders.
+func removeTemps(root string) error {
+	for _, sub := range []string{modelsDir, countersDir} {
+		d := filepath.Join(root, sub)
 		ents, err := os.ReadDir(d)
 		if err != nil {
-			return nil, fmt.Errorf("%w: MODEL_STORE_DIR: %w", ErrUnavailable, err)
+			return fmt.Errorf("%w: MODEL_STORE_DIR: %w", ErrUnavailable, err)
 		}
 		for _, e := range ents {
 			if strings.HasPrefix(e.Name(), tmpPrefix) {
@@ -93,14 +113,7 @@ func NewDir(path string) (*Dir, error) {
 			}
 		}
 	}
-	dirsMu.Lock()
-	defer dirsMu.Unlock()
-	st, ok := dirs[abs]
-	if !ok {
-		st = &dirState{root: abs, versions: make(map[string]uint64)}
-		dirs[abs] = st
-	}
-	return &Dir{st: st}, nil
+	return nil
 }
 
 // Path returns the store's directory, absolute.
@@ -287,6 +300,9 @@ func (d *Dir) Create(ctx context.Context, m *Model) (uint64, error) {
 		return 0, ioErr("model "+m.ID, err)
 	}
 	if err := writeAtomic(path, b); err != nil {
+		// The file may be written (only the folder's sync failed): the
+		// next Version reads it.
+		delete(st.versions, m.ID)
 		return 0, err
 	}
 	st.versions[m.ID] = 1
@@ -315,6 +331,9 @@ func (d *Dir) Update(ctx context.Context, id string, values []float64) (uint64, 
 		return 0, err
 	}
 	if err := writeAtomic(d.modelPath(id), b); err != nil {
+		// The new file may be in place (only the folder's sync failed):
+		// the next Version reads it.
+		delete(st.versions, id)
 		return 0, err
 	}
 	st.versions[id] = m.Version
@@ -441,8 +460,9 @@ func writeAtomic(path string, b []byte) (err error) {
 }
 
 // syncDir makes a rename or removal in dir durable. Windows cannot sync a
-// folder (and its renames are durable with the file).
-func syncDir(dir string) error {
+// folder (and its renames are durable with the file). It is a variable so
+// that a test can make it fail.
+var syncDir = func(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
 	}

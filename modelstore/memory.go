@@ -9,8 +9,10 @@ import (
 
 // Memory is a store in the process's memory. Several Engines of one
 // process that are given the same *Memory share their models as nodes
-// sharing Redis do; nothing outlives the process. The zero value is an
-// empty store ready to use; a Memory must not be copied after first use.
+// sharing Redis do; nothing outlives the process. Close closes it for all
+// of them: the models stay (see [Memory.Close]) but no call reaches them
+// again. The zero value is an empty store ready to use; a Memory must not
+// be copied after first use.
 //
 // Its methods are safe for concurrent use and never block on I/O.
 type Memory struct {
@@ -154,10 +156,12 @@ func (s *Memory) List(ctx context.Context) ([]Model, error) {
 	return out, nil
 }
 
-// Close implements [Store]. The models are dropped.
+// Close implements [Store]: later calls, through any pointer to s, fail
+// with [ErrClosed]. The models stay in memory, unreachable, until s is
+// garbage.
 func (s *Memory) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed, s.models = true, nil
+	s.closed = true
 	return nil
 }

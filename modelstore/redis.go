@@ -55,7 +55,7 @@ const DefaultRedisPrefix = "dredge:models:"
 // With the prefix P: "{P}m:<id>" is a model's hash (type, config, values,
 // version), "{P}ids" the set of stored ids, "{P}n:<type>" the type's id
 // counter (INCR). Create, Update and Delete are Lua scripts, each atomic;
-// Version is one HGET.
+// for Version see [Store.Version].
 //
 // # Faults
 //

@@ -60,7 +60,10 @@ type Store interface {
 	// at one instant. The caller owns the result.
 	Get(ctx context.Context, id string) (*Model, error)
 	// Version returns the version of the stored model id: a cheap check
-	// (one small round trip on Redis) of whether a copy is current.
+	// of whether a copy is current. On [Redis] it is one small round trip
+	// (an HGET); on [Memory] a map lookup; on [Dir] a map lookup once the
+	// process has read or written the model, and before that a read of
+	// the model file's header.
 	Version(ctx context.Context, id string) (uint64, error)
 	// Delete removes the stored model id; its id is not handed out again.
 	// An id not stored is [ErrNotFound].

@@ -142,8 +142,7 @@ func TestRedisConfig(t *testing.T) {
 }
 
 // TestDirDamaged checks that a model file whose bytes were changed, or
-// that was cut short, is reported as ErrUnavailable and never served, and
-// that a crash's temporary files are removed on opening.
+// that was cut short, is reported as ErrUnavailable and never served.
 func TestDirDamaged(t *testing.T) {
 	dir := t.TempDir()
 	d, err := modelstore.NewDir(dir)
@@ -172,7 +171,17 @@ func TestDirDamaged(t *testing.T) {
 			t.Errorf("%s file: Get = %+v, %v; want ErrUnavailable", name, m, err)
 		}
 	}
+}
+
+// TestDirTemps checks that the first open of a directory in the process
+// removes a crash's temporary files, and that a later open leaves them: a
+// Dir already open may be about to rename one.
+func TestDirTemps(t *testing.T) {
+	dir := t.TempDir()
 	tmp := filepath.Join(dir, "models", ".tmp-123")
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(tmp, []byte("half"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +189,16 @@ func TestDirDamaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("temporary file left after opening: %v", err)
+		t.Fatalf("temporary file left after the first open: %v", err)
+	}
+	if err := os.WriteFile(tmp, []byte("being written"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := modelstore.NewDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatalf("a second open removed a live temporary file: %v", err)
 	}
 }
 
