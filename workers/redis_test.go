@@ -14,6 +14,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/testengine"
 	"github.com/dredge-cli/dredge/internal/testredis"
 	"github.com/dredge-cli/dredge/workers"
 	"github.com/dredge-cli/dredge/workers/queuetest"
@@ -411,4 +412,42 @@ func TestRedisConsumersReaped(t *testing.T) {
 	if names := consumers(t, c, cfg); !slices.Contains(names, "live") {
 		t.Errorf("consumers after closing one that holds a job: %v", names)
 	}
+}
+
+// TestRedisShutdownHandsBack: a pool shutting down hands a job still
+// running past its grace period back to the Redis queue, without spending
+// a delivery, and another pool runs it at once (the released list, not the
+// claim timeout).
+func TestRedisShutdownHandsBack(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	ctx := context.Background()
+	q := openRedis(t, cfg)
+	eng := testengine.New(t, dredge.WithTimeouts(-1, -1))
+	first := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 1})
+	first.Start()
+	id, err := q.Enqueue(ctx, "benchmark", json.RawMessage(longTraining))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for st, _ := q.Status(ctx, id); st.Status != workers.Running; st, _ = q.Status(ctx, id) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := first.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown past its grace: %v", err)
+	}
+	handedBack := time.Now()
+	if st, err := q.Status(ctx, id); err != nil || st.Status != workers.Pending || st.Attempts != 0 {
+		t.Fatalf("after Shutdown: %+v, %v; want pending, no attempt spent", st, err)
+	}
+	other := openRedis(t, cfg)
+	if j, err := claimWithin(t, other, time.Second); err != nil || j.ID != id || j.Attempt != 1 {
+		t.Fatalf("claim after the hand-back: %+v, %v", j, err)
+	}
+	if d := time.Since(handedBack); d > time.Second {
+		t.Errorf("claimed %v after the hand-back, want within 1s", d)
+	}
+	_ = other.Cancel(ctx, id)
 }
