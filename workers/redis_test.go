@@ -451,3 +451,43 @@ func TestRedisShutdownHandsBack(t *testing.T) {
 	}
 	_ = other.Cancel(ctx, id)
 }
+
+// TestRedisLongJobNotStolen: a job running more than ten times ClaimAfter
+// under a pool (which heartbeats it) is never taken by another pool
+// waiting on the same queue.
+func TestRedisLongJobNotStolen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: runs a job for 2.5s")
+	}
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 200 * time.Millisecond
+	ctx := context.Background()
+	q := openRedis(t, cfg)
+	holder := testengine.New(t, dredge.WithTimeouts(-1, -1))
+	a := workers.NewPool(holder, q, workers.PoolConfig{Concurrency: 1, Heartbeat: 50 * time.Millisecond})
+	a.Start()
+	defer a.Shutdown(ctx)
+	id, err := q.Enqueue(ctx, "benchmark", json.RawMessage(longTraining))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for st, _ := q.Status(ctx, id); st.Status != workers.Running; st, _ = q.Status(ctx, id) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	waiting := testengine.New(t, dredge.WithTimeouts(-1, -1))
+	b := workers.NewPool(waiting, openRedis(t, cfg), workers.PoolConfig{Concurrency: 2, Heartbeat: 50 * time.Millisecond})
+	b.Start()
+	defer b.Shutdown(ctx)
+	time.Sleep(2500 * time.Millisecond) // 12.5 × ClaimAfter
+	st, err := q.Status(ctx, id)
+	if err != nil || st.Status != workers.Running || st.Attempts != 1 {
+		t.Errorf("the long job after 12.5 × ClaimAfter: %+v, %v; want running, attempt 1", st, err)
+	}
+	if n := waiting.Monitor().Snapshot().Counters["dredge_job_claims_total"]; n != 0 {
+		t.Errorf("the waiting pool claimed %v jobs, want 0", n)
+	}
+	if err := q.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
