@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -490,4 +491,75 @@ func TestRedisLongJobNotStolen(t *testing.T) {
 	if err := q.Cancel(ctx, id); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestRedisFrozen: Redis stopped with SIGSTOP for 10 s and then resumed:
+// the pool's workers pick up the jobs enqueued meanwhile within a second
+// of Redis answering again, with nothing lost.
+func TestRedisFrozen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: freezes redis-server for 10s")
+	}
+	srv := testredis.Start(t, 0)
+	opt, _ := rueidis.ParseURL(srv.URL())
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	q := openRedis(t, workers.RedisConfig{Client: c, Timeout: 500 * time.Millisecond, Poll: 100 * time.Millisecond})
+	eng := testengine.New(t)
+	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 2, Heartbeat: 100 * time.Millisecond})
+	p.Start()
+	defer p.Shutdown(ctx)
+	before, err := q.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"before"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait(t, q, before, workers.Completed)
+
+	srv.Signal(syscall.SIGSTOP)
+	time.Sleep(10 * time.Second)
+	// A producer with its own connection enqueues as Redis wakes up.
+	enq := make(chan string, 1)
+	go func() {
+		pc, err := rueidis.NewClient(opt)
+		if err != nil {
+			t.Error(err)
+			close(enq)
+			return
+		}
+		defer pc.Close()
+		pq, err := workers.NewRedis(ctx, workers.RedisConfig{Client: pc, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Error(err)
+			close(enq)
+			return
+		}
+		defer pq.Close()
+		id, err := pq.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"after"}`))
+		if err != nil {
+			t.Error(err)
+		}
+		enq <- id
+	}()
+	time.Sleep(50 * time.Millisecond)
+	srv.Signal(syscall.SIGCONT)
+	resumed := time.Now()
+	id := <-enq
+	if id == "" {
+		t.Fatal("no job enqueued after the freeze")
+	}
+	for {
+		st, err := q.Status(ctx, id)
+		if err == nil && st.Status == workers.Completed {
+			break
+		}
+		if time.Since(resumed) > time.Second {
+			t.Fatalf("the job enqueued as Redis resumed is %+v (%v) 1s later; want completed", st, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("completed %v after Redis resumed", time.Since(resumed).Round(time.Millisecond))
 }
