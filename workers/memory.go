@@ -36,10 +36,11 @@ type Memory struct {
 
 	mu       sync.Mutex
 	jobs     map[string]*memJob
-	pending  list.List     // of *memJob, oldest first
-	finished list.List     // of *memJob, oldest first
-	wake     chan struct{} // closed by signal
-	waiters  int           // Claims waiting on wake
+	keys     map[string]string // idempotency key → job id
+	pending  list.List         // of *memJob, oldest first
+	finished list.List         // of *memJob, oldest first
+	wake     chan struct{}     // closed by signal
+	waiters  int               // Claims waiting on wake
 	closed   bool
 }
 
@@ -47,6 +48,7 @@ type memJob struct {
 	state  State
 	params json.RawMessage
 	elem   *list.Element // in pending or finished
+	key    string        // its idempotency key, if any
 }
 
 // NewMemory returns an empty in-process queue.
@@ -60,7 +62,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.ResultTTL <= 0 {
 		cfg.ResultTTL = 24 * time.Hour
 	}
-	return &Memory{cfg: cfg, now: time.Now, jobs: make(map[string]*memJob), wake: make(chan struct{})}
+	return &Memory{cfg: cfg, now: time.Now, jobs: make(map[string]*memJob), keys: make(map[string]string), wake: make(chan struct{})}
 }
 
 var _ Queue = (*Memory)(nil)
@@ -89,22 +91,41 @@ func ValidID(id string) bool {
 
 // Enqueue implements [Queue].
 func (m *Memory) Enqueue(ctx context.Context, op string, params json.RawMessage) (string, error) {
+	id, _, err := m.enqueue(ctx, "", op, params)
+	return id, err
+}
+
+// EnqueueOnce implements [Queue]. A key is remembered as long as its job.
+func (m *Memory) EnqueueOnce(ctx context.Context, key, op string, params json.RawMessage) (string, bool, error) {
+	if !ValidKey(key) {
+		return "", false, fmt.Errorf("%w: want 1 to 255 printable characters", ErrInvalidKey)
+	}
+	return m.enqueue(ctx, key, op, params)
+}
+
+func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMessage) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return "", err
+		return "", false, err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return "", ErrClosed
+		return "", false, ErrClosed
+	}
+	if id, ok := m.keys[key]; ok && key != "" {
+		return id, false, nil
 	}
 	if m.pending.Len() >= m.cfg.MaxPending {
-		return "", fmt.Errorf("%w: %d jobs pending", ErrFull, m.pending.Len())
+		return "", false, fmt.Errorf("%w: %d jobs pending", ErrFull, m.pending.Len())
 	}
-	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...)}
+	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...), key: key}
 	j.elem = m.pending.PushBack(j)
 	m.jobs[j.state.ID] = j
+	if key != "" {
+		m.keys[key] = j.state.ID
+	}
 	m.signal()
-	return j.state.ID, nil
+	return j.state.ID, true, nil
 }
 
 // signal wakes the goroutines waiting in Claim; m.mu is held. Without
@@ -224,6 +245,9 @@ func (m *Memory) finish(j *memJob, s Status) {
 func (m *Memory) forget(e *list.Element) {
 	j := m.finished.Remove(e).(*memJob)
 	delete(m.jobs, j.state.ID)
+	if j.key != "" {
+		delete(m.keys, j.key)
+	}
 }
 
 // Release implements [Queue].

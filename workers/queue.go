@@ -70,6 +70,8 @@ var (
 	// canceled, or it was claimed again by another worker after its claim
 	// lapsed.
 	ErrNotClaimed = errors.New("workers: job not claimed")
+	// ErrInvalidKey is returned by EnqueueOnce for a key ValidKey refuses.
+	ErrInvalidKey = errors.New("workers: invalid idempotency key")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("workers: queue closed")
 )
@@ -88,6 +90,12 @@ type Queue interface {
 	// Enqueue adds a job running op with params and returns its id. It
 	// fails with ErrFull when the queue is full, and never blocks for room.
 	Enqueue(ctx context.Context, op string, params json.RawMessage) (string, error)
+	// EnqueueOnce is Enqueue with an idempotency key (see ValidKey): when
+	// a job was enqueued with key and the queue still remembers it (at
+	// least as long as it keeps that job's status), it returns that job's
+	// id and created false, and enqueues nothing. Concurrent calls with one
+	// key enqueue one job.
+	EnqueueOnce(ctx context.Context, key, op string, params json.RawMessage) (id string, created bool, err error)
 	// Claim takes the oldest pending job, waiting until there is one or
 	// ctx ends (then it returns ctx's error). The job is running, held by
 	// the caller, until it is acknowledged, failed, released or canceled.
@@ -118,4 +126,18 @@ type Queue interface {
 	// Close releases the queue's resources; later calls fail with
 	// ErrClosed. Claims waiting in Claim return ErrClosed.
 	Close() error
+}
+
+// ValidKey reports whether key can be an idempotency key: 1 to 255
+// printable ASCII characters without spaces.
+func ValidKey(key string) bool {
+	if len(key) == 0 || len(key) > 255 {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x21 || c > 0x7e {
+			return false
+		}
+	}
+	return true
 }

@@ -122,12 +122,13 @@ const maxBatch = 256
 var ErrUnavailable = errors.New("workers: queue unavailable")
 
 type keys struct {
-	stream, pending, dead, released, job string // job: the prefix of the job hashes
+	stream, pending, dead, released string
+	job, key                        string // prefixes of the job hashes and of the idempotency keys
 }
 
 func redisKeys(prefix string) keys {
 	t := "{" + cmp.Or(prefix, "dredge:jobs") + "}:"
-	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", job: t + "job:"}
+	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", job: t + "job:", key: t + "key:"}
 }
 
 // NewRedis returns the queue cfg names, creating its stream and consumer
@@ -239,18 +240,27 @@ end
 `
 
 // enqueue: KEYS stream, pending, then a job key per job; ARGV max pending,
-// then id, op and params per job. It answers per job its entry id, or 0
-// when the queue is full.
+// the idempotency keys' prefix, their TTL ms, then id, op, params and
+// idempotency key ("": none) per job. It answers per job its entry id, 0
+// when the queue is full, or "=" and the id of the job a key already
+// names. (The idempotency keys are not declared: they share the tag.)
 var scriptEnqueue = rueidis.NewLuaScript(luaNow + `
 local max, pending, t = tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[2]) or '0'), now()
 local out = {}
 for i = 3, #KEYS do
-  local a = 2 + (i - 3) * 3
-  if pending >= max then
+  local a = 4 + (i - 3) * 4
+  local ikey = ARGV[a + 3]
+  local prev = ikey ~= '' and redis.call('GET', ARGV[2] .. ikey)
+  if prev then
+    out[#out + 1] = '=' .. prev
+  elseif pending >= max then
     out[#out + 1] = 0
   else
     local msg = redis.call('XADD', KEYS[1], '*', 'id', ARGV[a])
     redis.call('HSET', KEYS[i], 'op', ARGV[a + 1], 'params', ARGV[a + 2], 'status', 'pending', 'attempts', 0, 'enqueued', t, 'msg', msg)
+    if ikey ~= '' then
+      redis.call('SET', ARGV[2] .. ikey, ARGV[a], 'PX', ARGV[3])
+    end
     pending = pending + 1
     out[#out + 1] = msg
   end
@@ -443,34 +453,58 @@ func (q *Redis) Enqueue(ctx context.Context, op string, params json.RawMessage) 
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	id, _, err := q.enqueue("", op, params)
+	return id, err
+}
+
+// EnqueueOnce implements [Queue]. A key is remembered for ResultTTL from
+// its job's enqueue.
+func (q *Redis) EnqueueOnce(ctx context.Context, key, op string, params json.RawMessage) (string, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return "", false, err
+	}
+	if !ValidKey(key) {
+		return "", false, fmt.Errorf("%w: want 1 to 255 printable characters", ErrInvalidKey)
+	}
+	return q.enqueue(key, op, params)
+}
+
+func (q *Redis) enqueue(key, op string, params json.RawMessage) (string, bool, error) {
 	if q.closed.Load() {
-		return "", ErrClosed
+		return "", false, ErrClosed
 	}
-	c := &enqueueCall{id: newID(), op: op, params: string(params)}
+	c := &enqueueCall{id: newID(), key: key, op: op, params: string(params)}
 	if err := q.enqueues.do(c); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return c.id, c.err
+	if c.existing != "" {
+		return c.existing, false, nil
+	}
+	return c.id, c.err == nil, c.err
 }
 
 type enqueueCall struct {
-	id, op, params string
-	err            error
+	id, key, op, params string
+	existing            string // the job the key names already
+	err                 error
 }
 
 func (q *Redis) enqueueBatch(calls []*enqueueCall) {
 	keys := append(make([]string, 0, 2+len(calls)), q.k.stream, q.k.pending)
-	args := append(make([]string, 0, 1+3*len(calls)), strconv.Itoa(q.cfg.MaxPending))
+	args := append(make([]string, 0, 3+4*len(calls)), strconv.Itoa(q.cfg.MaxPending), q.k.key, ms(q.cfg.ResultTTL))
 	for _, c := range calls {
 		keys = append(keys, q.k.job+c.id)
-		args = append(args, c.id, c.op, c.params)
+		args = append(args, c.id, c.op, c.params, c.key)
 	}
 	out, err := q.execBatch(scriptEnqueue, "enqueue", keys, args, len(calls))
 	for i, c := range calls {
-		if c.err = err; err == nil {
-			if n, nerr := out[i].AsInt64(); nerr == nil && n == 0 {
-				c.err = fmt.Errorf("%w: %d jobs pending", ErrFull, q.cfg.MaxPending)
-			}
+		if c.err = err; err != nil {
+			continue
+		}
+		if n, nerr := out[i].AsInt64(); nerr == nil && n == 0 {
+			c.err = fmt.Errorf("%w: %d jobs pending", ErrFull, q.cfg.MaxPending)
+		} else if v, _ := out[i].ToString(); strings.HasPrefix(v, "=") {
+			c.existing = v[1:]
 		}
 	}
 }

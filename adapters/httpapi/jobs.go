@@ -11,7 +11,9 @@ import (
 )
 
 // serveJobSubmit enqueues a job: 202 {"job_id", "status": "pending"} with
-// a Location header. The operation is checked here; its params when the
+// a Location header. With an Idempotency-Key header, a key the queue
+// still remembers answers 200 with its job's state (Idempotent-Replayed:
+// true) and enqueues nothing. The operation is checked here; its params when the
 // job runs (a job with bad params ends failed with the operation's error).
 func (h *handler) serveJobSubmit(w http.ResponseWriter, r *http.Request) {
 	buf, ok := h.readBody(w, r)
@@ -32,16 +34,39 @@ func (h *handler) serveJobSubmit(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, StatusOf(a.Code), a.Body)
 		return
 	}
-	id, err := h.cfg.Jobs.Enqueue(r.Context(), req.Operation, req.Params)
+	var id string
+	var err error
+	created := true
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		if !workers.ValidKey(key) {
+			writeError(w, http.StatusBadRequest, &dredge.Error{Code: dredge.CodeInvalidArgument, Field: "Idempotency-Key",
+				Message: "Idempotency-Key: want 1 to 255 printable characters without spaces"})
+			return
+		}
+		id, created, err = h.cfg.Jobs.EnqueueOnce(r.Context(), key, req.Operation, req.Params)
+	} else {
+		id, err = h.cfg.Jobs.Enqueue(r.Context(), req.Operation, req.Params)
+	}
 	if err != nil {
 		h.writeQueueError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/jobs/"+id)
+	if !created {
+		// The key's job, as it is now: 200, not a new job.
+		w.Header().Set("Idempotent-Replayed", "true")
+		st, err := h.cfg.Jobs.Status(r.Context(), id)
+		if err != nil {
+			h.writeQueueError(w, r, err)
+			return
+		}
+		writeState(w, st)
 		return
 	}
 	body, _ := json.Marshal(struct {
 		ID     string         `json:"job_id"`
 		Status workers.Status `json:"status"`
 	}{id, workers.Pending})
-	w.Header().Set("Location", "/v1/jobs/"+id)
 	writeJSON(w, http.StatusAccepted, body)
 }
 

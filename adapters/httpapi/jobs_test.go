@@ -279,3 +279,28 @@ func TestJobsRateLimited(t *testing.T) {
 		t.Fatalf("second submission: %d %s", w.Code, w.Body)
 	}
 }
+
+// TestJobIdempotencyKey: a second POST with the same Idempotency-Key
+// answers 200 with the first job's state and enqueues nothing; a bad key
+// is a 400 naming the header.
+func TestJobIdempotencyKey(t *testing.T) {
+	h := newJobsHandler(t, Config{}, nil, 1)
+	body := `{"operation":"lift","params":{"insight_text":"once"}}`
+	id := submit(t, h, body, "Idempotency-Key", "req-7")
+	await(t, h, id)
+	again := do(t, h, "POST", "/v1/jobs", strings.NewReader(body), "Idempotency-Key", "req-7")
+	st := getState(t, again)
+	if again.Code != 200 || st.ID != id || st.Status != "completed" || again.Header().Get("Idempotent-Replayed") != "true" ||
+		again.Header().Get("Location") != "/v1/jobs/"+id {
+		t.Fatalf("replay: %d %s %v", again.Code, again.Body, again.Header())
+	}
+	if other := submit(t, h, body, "Idempotency-Key", "req-8"); other == id {
+		t.Error("another key answered the first job")
+	}
+	w := do(t, h, "POST", "/v1/jobs", strings.NewReader(body), "Idempotency-Key", "has space")
+	var rep struct{ Code, Field string }
+	_ = json.Unmarshal(w.Body.Bytes(), &rep)
+	if w.Code != 400 || rep.Code != "invalid_argument" || rep.Field != "Idempotency-Key" {
+		t.Errorf("bad key: %d %s", w.Code, w.Body)
+	}
+}

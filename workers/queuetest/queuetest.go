@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) workers.Queue) {
 		{"Unknown", unknown},
 		{"ClaimWaits", claimWaits},
 		{"Concurrent", concurrent},
+		{"EnqueueOnce", enqueueOnce},
 		{"Close", closeQueue},
 	}
 	for _, tc := range tests {
@@ -389,5 +391,50 @@ func closeQueue(t *testing.T, q workers.Queue) {
 	}
 	if _, err := q.Enqueue(ctxFor(t), "lift", nil); !errors.Is(err, workers.ErrClosed) {
 		t.Errorf("Enqueue after Close: %v, want ErrClosed", err)
+	}
+}
+
+// enqueueOnce: 10,000 concurrent enqueues with one idempotency key enqueue
+// one job; every call answers its id; another key makes another job; a bad
+// key is refused.
+func enqueueOnce(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	const n = 10_000
+	ids := make([]string, n)
+	created := make([]bool, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ids[i], created[i], errs[i] = q.EnqueueOnce(ctx, "order-42", "lift", json.RawMessage(`{"insight_text":"once"}`))
+		})
+	}
+	wg.Wait()
+	made := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("call %d: %v", i, errs[i])
+		}
+		if ids[i] != ids[0] {
+			t.Fatalf("call %d answered job %s, call 0 %s", i, ids[i], ids[0])
+		}
+		if created[i] {
+			made++
+		}
+	}
+	if made != 1 {
+		t.Fatalf("%d calls created the job, want 1", made)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 1 {
+		t.Errorf("Depth = %d, %v; want 1", n, err)
+	}
+	other, ok, err := q.EnqueueOnce(ctx, "order-43", "lift", nil)
+	if err != nil || !ok || other == ids[0] {
+		t.Errorf("another key: %s %v %v", other, ok, err)
+	}
+	for _, bad := range []string{"", "has space", strings.Repeat("k", 256), "tab\t"} {
+		if _, _, err := q.EnqueueOnce(ctx, bad, "lift", nil); !errors.Is(err, workers.ErrInvalidKey) {
+			t.Errorf("key %q: %v, want ErrInvalidKey", bad, err)
+		}
 	}
 }
