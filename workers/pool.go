@@ -58,6 +58,8 @@ type Pool struct {
 	stopBeats  chan struct{}          // closed by Shutdown once no job runs
 	beaten     chan struct{}          // closed when beat returns
 	depthAt    atomic.Int64           // when the depth gauge was last set (unix ns)
+	claimLogAt atomic.Int64           // when a claim failure was last logged (unix ns)
+	claimFails atomic.Int64           // claim failures not yet logged
 }
 
 // NewPool returns a pool that runs q's jobs on eng once started.
@@ -125,7 +127,7 @@ func (p *Pool) runner() {
 			if p.claimCtx.Err() != nil || errors.Is(err, ErrClosed) {
 				return
 			}
-			p.cfg.Logger.Warn("workers: claim failed", "error", err)
+			p.claimFailed(err)
 			select {
 			case <-p.claimCtx.Done():
 				return
@@ -142,6 +144,23 @@ func (p *Pool) runner() {
 		p.runSafely(j)
 		mon.SetBusyWorkers(int(p.busy.Add(-1)))
 	}
+}
+
+// claimLogEvery is the least time between two logged claim failures of a
+// pool: with the queue down, every runner fails once per heartbeat.
+const claimLogEvery = 10 * time.Second
+
+// claimFailed logs a failed claim, at most once per claimLogEvery, with
+// the number of failures since the last record.
+func (p *Pool) claimFailed(err error) {
+	n := p.claimFails.Add(1)
+	now := time.Now().UnixNano()
+	last := p.claimLogAt.Load()
+	if now-last < int64(claimLogEvery) || !p.claimLogAt.CompareAndSwap(last, now) {
+		return
+	}
+	p.claimFails.Add(-n)
+	p.cfg.Logger.Warn("workers: claim failed", "error", err, "failures", n)
 }
 
 // observeDepth sets the queue depth gauge, at most once a second: it is a
