@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/dredge-cli/dredge/cache"
 )
 
 // RedisConfig configures [NewRedis]. The zero value connects to
@@ -103,12 +104,11 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	}
 	r.own, r.opt = true, cfg.Option
 	if cfg.URL != "" {
-		opt, err := rueidis.ParseURL(cfg.URL)
-		if ue, ok := errors.AsType[*url.Error](err); ok {
-			err = ue.Err // without the URL, which may hold a password
-		}
+		// The cache's reading of a URL: its error never repeats the URL,
+		// which may hold a password.
+		opt, err := cache.RedisConfig{URL: cfg.URL}.ClientOption()
 		if err != nil {
-			return nil, fmt.Errorf("%w: redis URL: %w", ErrInvalidArgument, err)
+			return nil, fmt.Errorf("%w: %w", ErrInvalidArgument, err)
 		}
 		r.opt = opt
 	}

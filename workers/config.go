@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -35,7 +36,7 @@ const minClaimAfter = 2 * time.Second
 //
 //	QUEUE_BACKEND         memory (default) or redis
 //	QUEUE_PREFIX          redis: the queue's name, its keys' hash tag (dredge:jobs)
-//	NUM_WORKERS           default GOMAXPROCS; 0: this process only enqueues
+//	NUM_WORKERS           default GOMAXPROCS; 0: this process only enqueues (redis only)
 //	WORKER_CONCURRENCY    jobs each worker runs at once (1)
 //	QUEUE_MAX_PENDING     pending jobs before Enqueue fails with ErrFull (memory 10000, redis 1000000)
 //	RESULT_TTL            seconds or a duration (24h): how long finished jobs are kept
@@ -72,6 +73,9 @@ func configFromEnv(lookup envvar.Lookup) (Config, error) {
 	}
 	// Heartbeats come every second (PoolConfig.Heartbeat): a claim must
 	// outlive a few of them, or running jobs are taken over.
+	if c.Backend == "memory" && c.Workers == 0 {
+		return c, errors.New("NUM_WORKERS=0 with QUEUE_BACKEND=memory: jobs would be accepted that nothing runs (use QUEUE_BACKEND=redis and examples/worker)")
+	}
 	if c.Redis.ClaimAfter < minClaimAfter {
 		return c, fmt.Errorf("QUEUE_CLAIM_AFTER: must be at least %v (workers heartbeat every second), got %v", minClaimAfter, c.Redis.ClaimAfter)
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -64,9 +63,6 @@ func run(addr string) error {
 	wcfg, err := workers.ConfigFromEnv()
 	if err != nil {
 		return err
-	}
-	if wcfg.Backend == "memory" && wcfg.Workers == 0 {
-		return errors.New("NUM_WORKERS=0 with QUEUE_BACKEND=memory: jobs would be accepted that nothing runs (use QUEUE_BACKEND=redis and examples/worker)")
 	}
 	queue, err := workers.Open(ctx, wcfg)
 	if err != nil {

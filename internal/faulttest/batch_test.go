@@ -27,7 +27,7 @@ func TestBatchThroughRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds and runs examples/batch, two workers and redis-server")
 	}
-	bin := buildBatchBinaries(t)
+	bin := buildBinaries(t, "./examples/batch", "./examples/worker")
 	srv := testredis.Start(t, 0)
 	env := []string{"REDIS_URL=" + srv.URL(), "QUEUE_PREFIX=dredge:batchtest", "LOG_LEVEL=warn"}
 	startWorker(t, bin, "worker-a", env)
@@ -64,26 +64,6 @@ func TestBatchThroughRedis(t *testing.T) {
 	sum = runBatch(t, bin, env, in2, out2)
 	t.Logf("rerun: %s", sum)
 	checkBatchOnce(t, out2, n, "second")
-}
-
-// buildBatchBinaries builds examples/batch and examples/worker into a
-// temporary directory (without -race, as buildBinaries).
-func buildBatchBinaries(t *testing.T) string {
-	t.Helper()
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("the go command is not on PATH: %v", err)
-	}
-	if _, err := os.Stat(testredis.Bin); err != nil {
-		t.Skipf("%s not found (apt-get install redis-server): %v", testredis.Bin, err)
-	}
-	dir := t.TempDir()
-	cmd := exec.Command(gobin, "build", "-o", dir+string(filepath.Separator), "./examples/batch", "./examples/worker")
-	cmd.Dir = filepath.Join("..", "..") // the module's root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return dir
 }
 
 // writeBatchTasks writes n tasks with ids t0…t(n-1): unified_inference

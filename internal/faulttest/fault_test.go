@@ -47,7 +47,7 @@ func TestFaultWorkerAndRedisKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the fault test builds and runs the service, two workers and redis-server")
 	}
-	bin := buildBinaries(t)
+	bin := buildBinaries(t, "./examples/http-service", "./examples/worker")
 	srv := testredis.StartWith(t, testredis.Options{AppendOnly: true})
 	env := []string{
 		"REDIS_URL=" + srv.URL(),
@@ -135,12 +135,12 @@ func TestFaultWorkerAndRedisKilled(t *testing.T) {
 	checkCompleted(t, "phase 1 after the restart", api, first)
 }
 
-// buildBinaries builds examples/http-service and examples/worker into a
-// temporary directory. They are built without -race even under -race: on
-// a small machine instrumented processes run ten times slower, and a race
-// they report would not fail the test (their own tests run them with
-// -race).
-func buildBinaries(t *testing.T) string {
+// buildBinaries builds the packages pkgs (paths from the module's root,
+// such as "./examples/worker") into a temporary directory. They are built
+// without -race even under -race: on a small machine instrumented
+// processes run ten times slower, and a race they report would not fail
+// the test (their own tests run them with -race).
+func buildBinaries(t *testing.T, pkgs ...string) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -150,7 +150,7 @@ func buildBinaries(t *testing.T) string {
 		t.Skipf("%s not found (apt-get install redis-server): %v", testredis.Bin, err)
 	}
 	dir := t.TempDir()
-	cmd := exec.Command(gobin, "build", "-o", dir+string(filepath.Separator), "./examples/http-service", "./examples/worker")
+	cmd := exec.Command(gobin, append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
 	cmd.Dir = filepath.Join("..", "..") // the module's root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

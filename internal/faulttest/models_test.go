@@ -25,7 +25,7 @@ func TestSharedModels(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the test builds and runs two services, a worker and redis-server")
 	}
-	bin := buildBinaries(t)
+	bin := buildBinaries(t, "./examples/http-service", "./examples/worker")
 	srv := testredis.Start(t, 0)
 	env := []string{"REDIS_URL=" + srv.URL(), "QUEUE_BACKEND=redis", "MODEL_STORE=redis", "CACHE_BACKEND=memory", "LOG_LEVEL=warn"}
 	a := startService(t, bin, "service-a", append(env, "NUM_WORKERS=0"))
