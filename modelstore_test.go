@@ -10,10 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/cache"
+	"github.com/dredge-cli/dredge/internal/testredis"
 	"github.com/dredge-cli/dredge/modelstore"
 )
 
@@ -66,26 +65,7 @@ func uniqueModelPrefix() string {
 
 // deleteRedisKeys removes the model store's keys of prefix.
 func deleteRedisKeys(t *testing.T, url, prefix string) {
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	defer c.Close()
-	ctx := context.Background()
-	keys, err := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}*").Build()).AsStrSlice()
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	for _, k := range keys {
-		_ = c.Do(ctx, c.B().Unlink().Key(k).Build()).Error()
-	}
+	testredis.DeleteKeysAt(t, url, "{"+prefix+"}*")
 }
 
 // infer runs an inference and returns its output and whether it was cached.

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/dredge-cli/dredge/internal/testredis"
 	"github.com/dredge-cli/dredge/modelstore"
 	"github.com/dredge-cli/dredge/modelstore/storetest"
@@ -70,28 +68,7 @@ func newRedis(t *testing.T, prefix string) *modelstore.Redis {
 
 // deleteKeys removes the keys of a prefix.
 func deleteKeys(t *testing.T, url, prefix string) {
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	defer c.Close()
-	ctx := context.Background()
-	keys, err := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}*").Build()).AsStrSlice()
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	for _, k := range keys {
-		if err := c.Do(ctx, c.B().Unlink().Key(k).Build()).Error(); err != nil {
-			t.Error(err)
-		}
-	}
+	testredis.DeleteKeysAt(t, url, "{"+prefix+"}*")
 }
 
 func TestRedis(t *testing.T) {

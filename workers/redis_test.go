@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,24 +20,10 @@ import (
 	"github.com/dredge-cli/dredge/workers/queuetest"
 )
 
-const redisSkip = "REDIS_URL not set: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0 to run the Redis queue's tests"
-
 // redisClient connects to REDIS_URL or skips the test.
 func redisClient(t *testing.T) rueidis.Client {
 	t.Helper()
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		t.Skip(redisSkip)
-	}
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c, _ := testredis.Client(t)
 	return c
 }
 
@@ -47,13 +32,7 @@ func redisClient(t *testing.T) rueidis.Client {
 func redisConfig(t *testing.T, c rueidis.Client) workers.RedisConfig {
 	t.Helper()
 	prefix := "dredge:test:" + strings.NewReplacer("/", ":", " ", "_").Replace(t.Name()) + ":" + time.Now().Format("150405.000000")
-	t.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}:*").Build()).AsStrSlice()
-		if err == nil && len(keys) > 0 {
-			_ = c.Do(ctx, c.B().Del().Key(keys...).Build()).Error()
-		}
-	})
+	t.Cleanup(func() { testredis.DeleteKeys(t, c, "{"+prefix+"}:*") })
 	return workers.RedisConfig{Client: c, Prefix: prefix, Poll: 50 * time.Millisecond}
 }
 

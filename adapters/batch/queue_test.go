@@ -13,10 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/batch"
+	"github.com/dredge-cli/dredge/internal/testredis"
 	"github.com/dredge-cli/dredge/workers"
 )
 
@@ -336,27 +335,9 @@ func TestQueueLostJobs(t *testing.T) {
 // of its own whose keys are deleted at the end) with a pool in-process:
 // the same results as a local run's.
 func TestQueueRedis(t *testing.T) {
-	url := os.Getenv("REDIS_URL")
-	if url == "" {
-		t.Skip("REDIS_URL not set: start redis-server (redis-server --port 6396 --save \"\" --daemonize yes) and set REDIS_URL=redis://127.0.0.1:6396/0 to run the batch through a Redis queue")
-	}
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
-	}
-	t.Cleanup(c.Close)
+	c, _ := testredis.Client(t)
 	prefix := fmt.Sprintf("dredge:test:batch:%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		ctx := context.Background()
-		keys, err := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}:*").Build()).AsStrSlice()
-		if err == nil && len(keys) > 0 {
-			_ = c.Do(ctx, c.B().Del().Key(keys...).Build()).Error()
-		}
-	})
+	t.Cleanup(func() { testredis.DeleteKeys(t, c, "{"+prefix+"}:*") })
 	q, err := workers.NewRedis(context.Background(), workers.RedisConfig{Client: c, Prefix: prefix, Poll: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
