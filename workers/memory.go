@@ -1,7 +1,6 @@
 package workers
 
 import (
-	"container/list"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -37,18 +36,66 @@ type Memory struct {
 	mu       sync.Mutex
 	jobs     map[string]*memJob
 	keys     map[string]string // idempotency key → job id
-	pending  list.List         // of *memJob, oldest first
-	finished list.List         // of *memJob, oldest first
+	pending  jobList           // oldest first
+	finished jobList           // oldest first
 	wake     chan struct{}     // closed by signal
 	waiters  int               // Claims waiting on wake
 	closed   bool
 }
 
 type memJob struct {
-	state  State
-	params json.RawMessage
-	elem   *list.Element // in pending or finished
-	key    string        // its idempotency key, if any
+	state      State
+	params     json.RawMessage
+	key        string  // its idempotency key, if any
+	prev, next *memJob // in pending or finished (see jobList)
+}
+
+// jobList is a doubly linked list of jobs through their own prev and next
+// fields; a job is in at most one list. It allocates nothing, where
+// container/list allocated an element per job and list: enqueue, claim and
+// ack took 1.72 µs a job with it, 1.27–1.48 µs without
+// (BenchmarkMemoryQueue -cpu 2, same run).
+type jobList struct {
+	front, back *memJob
+	len         int
+}
+
+func (l *jobList) pushBack(j *memJob) {
+	j.prev, j.next = l.back, nil
+	if l.back != nil {
+		l.back.next = j
+	} else {
+		l.front = j
+	}
+	l.back = j
+	l.len++
+}
+
+func (l *jobList) pushFront(j *memJob) {
+	j.prev, j.next = nil, l.front
+	if l.front != nil {
+		l.front.prev = j
+	} else {
+		l.back = j
+	}
+	l.front = j
+	l.len++
+}
+
+// remove takes j, which is in l, out of it.
+func (l *jobList) remove(j *memJob) {
+	if j.prev != nil {
+		j.prev.next = j.next
+	} else {
+		l.front = j.next
+	}
+	if j.next != nil {
+		j.next.prev = j.prev
+	} else {
+		l.back = j.prev
+	}
+	j.prev, j.next = nil, nil
+	l.len--
 }
 
 // NewMemory returns an empty in-process queue.
@@ -115,11 +162,11 @@ func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMes
 	if id, ok := m.keys[key]; ok && key != "" {
 		return id, false, nil
 	}
-	if m.pending.Len() >= m.cfg.MaxPending {
-		return "", false, fmt.Errorf("%w: %d jobs pending", ErrFull, m.pending.Len())
+	if m.pending.len >= m.cfg.MaxPending {
+		return "", false, fmt.Errorf("%w: %d jobs pending", ErrFull, m.pending.len)
 	}
 	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...), key: key}
-	j.elem = m.pending.PushBack(j)
+	m.pending.pushBack(j)
 	m.jobs[j.state.ID] = j
 	if key != "" {
 		m.keys[key] = j.state.ID
@@ -130,6 +177,8 @@ func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMes
 
 // signal wakes the goroutines waiting in Claim; m.mu is held. Without
 // waiters it does nothing (a channel per enqueue cost 10% of queuebench).
+// Waking one waiter per job instead of all did not pay (queuebench at
+// 100k jobs/s, 4 runners: the same CPU time within 3%).
 func (m *Memory) signal() {
 	if m.waiters > 0 {
 		close(m.wake)
@@ -149,9 +198,8 @@ func (m *Memory) Claim(ctx context.Context) (*Job, error) {
 			m.mu.Unlock()
 			return nil, ErrClosed
 		}
-		if e := m.pending.Front(); e != nil {
-			j := m.pending.Remove(e).(*memJob)
-			j.elem = nil
+		if j := m.pending.front; j != nil {
+			m.pending.remove(j)
 			j.state.Status = Running
 			j.state.Attempts++
 			j.state.Started = m.now()
@@ -230,20 +278,21 @@ func (m *Memory) Fail(ctx context.Context, id string, code dredge.Code, message 
 // finish makes j final and keeps it for Status within the bounds; m.mu is
 // held and j is in neither list.
 func (m *Memory) finish(j *memJob, s Status) {
+	now := m.now()
 	j.state.Status = s
-	j.state.Finished = m.now()
+	j.state.Finished = now
 	j.params = nil
-	j.elem = m.finished.PushBack(j)
-	for m.finished.Len() > m.cfg.MaxFinished {
-		m.forget(m.finished.Front())
+	m.finished.pushBack(j)
+	for m.finished.len > m.cfg.MaxFinished {
+		m.forget(m.finished.front)
 	}
-	for e := m.finished.Front(); e != nil && m.now().Sub(e.Value.(*memJob).state.Finished) > m.cfg.ResultTTL; e = m.finished.Front() {
-		m.forget(e)
+	for f := m.finished.front; f != nil && now.Sub(f.state.Finished) > m.cfg.ResultTTL; f = m.finished.front {
+		m.forget(f)
 	}
 }
 
-func (m *Memory) forget(e *list.Element) {
-	j := m.finished.Remove(e).(*memJob)
+func (m *Memory) forget(j *memJob) {
+	m.finished.remove(j)
 	delete(m.jobs, j.state.ID)
 	if j.key != "" {
 		delete(m.keys, j.key)
@@ -261,7 +310,7 @@ func (m *Memory) Release(ctx context.Context, id string) error {
 	j.state.Status = Pending
 	j.state.Attempts--
 	j.state.Started = time.Time{}
-	j.elem = m.pending.PushFront(j)
+	m.pending.pushFront(j)
 	m.signal()
 	return nil
 }
@@ -279,12 +328,11 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 	}
 	switch j.state.Status {
 	case Pending:
-		m.pending.Remove(j.elem)
+		m.pending.remove(j)
 	case Running:
 	default:
 		return fmt.Errorf("%w: job %s is %s", ErrNotClaimed, id, j.state.Status)
 	}
-	j.elem = nil
 	m.finish(j, Canceled)
 	return nil
 }
@@ -310,7 +358,7 @@ func (m *Memory) Depth(ctx context.Context) (int, error) {
 	if m.closed {
 		return 0, ErrClosed
 	}
-	return m.pending.Len(), nil
+	return m.pending.len, nil
 }
 
 // Close implements [Queue].

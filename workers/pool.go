@@ -52,14 +52,13 @@ type Pool struct {
 	started    atomic.Bool
 	stopOnce   sync.Once
 	busy       atomic.Int64
-	handedBack atomic.Int64 // jobs stopped by Shutdown
-	runningMu  sync.Mutex
-	running    map[string]*runningJob // the running jobs, for beat
-	stopBeats  chan struct{}          // closed by Shutdown once no job runs
-	beaten     chan struct{}          // closed when beat returns
-	depthAt    atomic.Int64           // when the depth gauge was last set (unix ns)
-	claimLogAt atomic.Int64           // when a claim failure was last logged (unix ns)
-	claimFails atomic.Int64           // claim failures not yet logged
+	handedBack atomic.Int64                 // jobs stopped by Shutdown
+	running    []atomic.Pointer[runningJob] // runner i's job in [i], for beat (a map under a mutex: 0.3–1.3 µs more CPU a job in queuebench)
+	stopBeats  chan struct{}                // closed by Shutdown once no job runs
+	beaten     chan struct{}                // closed when beat returns
+	depthAt    atomic.Int64                 // when the depth gauge was last set (unix ns)
+	claimLogAt atomic.Int64                 // when a claim failure was last logged (unix ns)
+	claimFails atomic.Int64                 // claim failures not yet logged
 }
 
 // NewPool returns a pool that runs q's jobs on eng once started.
@@ -76,7 +75,7 @@ func NewPool(eng *dredge.Engine, q Queue, cfg PoolConfig) *Pool {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	p := &Pool{eng: eng, q: q, cfg: cfg, running: make(map[string]*runningJob), stopBeats: make(chan struct{}), beaten: make(chan struct{})}
+	p := &Pool{eng: eng, q: q, cfg: cfg, running: make([]atomic.Pointer[runningJob], cfg.Concurrency), stopBeats: make(chan struct{}), beaten: make(chan struct{})}
 	p.claimCtx, p.stopClaims = context.WithCancel(context.Background())
 	p.jobsCtx, p.stopJobs = context.WithCancel(context.Background())
 	return p
@@ -88,9 +87,9 @@ func (p *Pool) Start() {
 	p.startOnce.Do(func() {
 		p.started.Store(true)
 		go p.beat()
-		for range p.cfg.Concurrency {
+		for i := range p.cfg.Concurrency {
 			p.wg.Add(1)
-			go p.runner()
+			go p.runner(&p.running[i])
 		}
 	})
 }
@@ -119,7 +118,8 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	return nil // ctx may have ended as the last runner left: nothing was stopped
 }
 
-func (p *Pool) runner() {
+// runner claims and runs jobs one at a time; slot holds the one it runs.
+func (p *Pool) runner(slot *atomic.Pointer[runningJob]) {
 	defer p.wg.Done()
 	for p.claimCtx.Err() == nil {
 		j, err := p.q.Claim(p.claimCtx)
@@ -141,7 +141,7 @@ func (p *Pool) runner() {
 		if mon.MetricsEnabled() {
 			p.observeDepth()
 		}
-		p.runSafely(j)
+		p.runSafely(j, slot)
 		mon.SetBusyWorkers(int(p.busy.Add(-1)))
 	}
 }
@@ -193,11 +193,11 @@ func (p *Pool) beat() {
 		case <-t.C:
 		}
 		jobs = jobs[:0]
-		p.runningMu.Lock()
-		for _, j := range p.running {
-			jobs = append(jobs, j)
+		for i := range p.running {
+			if j := p.running[i].Load(); j != nil {
+				jobs = append(jobs, j)
+			}
 		}
-		p.runningMu.Unlock()
 		// At once, within one interval: a shared queue pipelines them, and
 		// one slow answer does not hold the others past their claim.
 		ctx, cancel := context.WithTimeout(p.jobsCtx, p.cfg.Heartbeat)
@@ -232,40 +232,35 @@ type runningJob struct {
 // runSafely is run, where a panic (the Engine recovers its operations'
 // own; this is any other: a queue's, a hook's) fails the job, never the
 // worker.
-func (p *Pool) runSafely(j *Job) {
+func (p *Pool) runSafely(j *Job, slot *atomic.Pointer[runningJob]) {
 	started := time.Now()
 	defer func() {
 		if r := recover(); r != nil {
 			p.cfg.Logger.Error("workers: a job panicked", "job", j.ID, "operation", j.Operation, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			p.runningMu.Lock()
-			delete(p.running, j.ID)
-			p.runningMu.Unlock()
+			slot.Store(nil)
 			if err := p.q.Fail(ctx, j.ID, dredge.CodeInternal, "internal error"); err != nil && !errors.Is(err, ErrNotClaimed) {
 				p.cfg.Logger.Warn("workers: failing a job that panicked failed", "job", j.ID, "error", err)
 			}
 			p.eng.Monitor().JobFinished(monitor.JobFailed, time.Since(started))
 		}
 	}()
-	p.run(j)
+	p.run(j, slot)
 }
 
-// run runs one claimed job and reports its outcome to the queue.
-func (p *Pool) run(j *Job) {
+// run runs one claimed job, shown to beat in slot, and reports its outcome
+// to the queue.
+func (p *Pool) run(j *Job, slot *atomic.Pointer[runningJob]) {
 	started := time.Now()
 	ctx, cancel := context.WithCancel(p.jobsCtx)
 	defer cancel()
 	// The operation's progress goes to the queue with the next heartbeat.
 	rj := &runningJob{id: j.ID, cancel: cancel}
 	ctx = dredge.WithProgress(ctx, func(pr dredge.Progress) { rj.latest.Store(&pr) })
-	p.runningMu.Lock()
-	p.running[j.ID] = rj
-	p.runningMu.Unlock()
+	slot.Store(rj)
 	a := p.eng.Answer(ctx, j.Operation, j.Params)
-	p.runningMu.Lock()
-	delete(p.running, j.ID)
-	p.runningMu.Unlock()
+	slot.Store(nil)
 	// The outcome is reported even when ctx has ended (shutdown); the
 	// queue bounds its own calls.
 	rctx := context.WithoutCancel(ctx)

@@ -56,8 +56,8 @@ func main() {
 	if r.Rate > 0 {
 		paced = fmt.Sprintf("paced at %.0f/s", r.Rate)
 	}
-	fmt.Printf("%s: %d unified_inference jobs (%s), %d workers × %d, %d producers: %.0f jobs/s; enqueue to result p50 %v, p99 %v\n",
-		r.Backend, r.Jobs, paced, r.Workers, r.Concurrency, r.Producers, r.JobsPerSecond, r.P50, r.P99)
+	fmt.Printf("%s: %d unified_inference jobs (%s), %d workers × %d, %d producers: %.0f jobs/s; enqueue to result p50 %v, p99 %v (%d jobs sampled)\n",
+		r.Backend, r.Jobs, paced, r.Workers, r.Concurrency, r.Producers, r.JobsPerSecond, r.P50, r.P99, r.Sampled)
 }
 
 // result is one run's figures.
@@ -72,15 +72,18 @@ type result struct {
 	JobsPerSecond float64       `json:"jobs_per_second"`
 	P50           time.Duration `json:"p50_ns"`
 	P99           time.Duration `json:"p99_ns"`
+	Sampled       int           `json:"latency_samples"` // jobs whose latency was measured
 }
 
 // counting counts the jobs acknowledged through it, closes done at n, and
-// records each job's latency from enqueue to acknowledgement.
+// records the latency from enqueue to acknowledgement of the jobs sample
+// picks.
 type counting struct {
 	workers.Queue
-	acked *atomic.Int64
-	n     int64
-	done  chan struct{}
+	acked  *atomic.Int64
+	n      int64
+	done   chan struct{}
+	sample func(id string) bool
 
 	mu       sync.Mutex
 	enqueued map[string]time.Time // claimed jobs
@@ -89,7 +92,7 @@ type counting struct {
 
 func (c *counting) Claim(ctx context.Context) (*workers.Job, error) {
 	j, err := c.Queue.Claim(ctx)
-	if j != nil {
+	if j != nil && c.sample(j.ID) {
 		c.mu.Lock()
 		c.enqueued[j.ID] = j.Enqueued
 		c.mu.Unlock()
@@ -99,14 +102,14 @@ func (c *counting) Claim(ctx context.Context) (*workers.Job, error) {
 
 func (c *counting) Ack(ctx context.Context, id string, res json.RawMessage) error {
 	err := c.Queue.Ack(ctx, id, res)
-	if err == nil {
+	if err == nil && c.sample(id) {
 		c.mu.Lock()
 		c.latency = append(c.latency, time.Since(c.enqueued[id]))
 		delete(c.enqueued, id)
 		c.mu.Unlock()
-		if c.acked.Add(1) == c.n {
-			close(c.done)
-		}
+	}
+	if err == nil && c.acked.Add(1) == c.n {
+		close(c.done)
 	}
 	return err
 }
@@ -193,6 +196,14 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 	}
 	defer closeProducer()
 
+	// Latency is measured on every job of a small run and on a random
+	// sixteenth (by the last hex digit of the id, from crypto/rand) of a
+	// large one: a map entry per job cost the in-process queue 15% of its
+	// throughput, and 10,000 samples fix a p99 well.
+	sample := func(string) bool { return true }
+	if jobs >= 160_000 {
+		sample = func(id string) bool { return id[len(id)-1] == '0' }
+	}
 	acked := new(atomic.Int64)
 	done := make(chan struct{})
 	// In process, one queue and one pool of nWorkers × concurrency; on
@@ -214,7 +225,7 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 			return r, err
 		}
 		defer closeQ()
-		cq := &counting{Queue: q, acked: acked, n: int64(jobs), done: done, enqueued: make(map[string]time.Time)}
+		cq := &counting{Queue: q, acked: acked, n: int64(jobs), done: done, sample: sample, enqueued: make(map[string]time.Time)}
 		p := workers.NewPool(eng, cq, workers.PoolConfig{Concurrency: size})
 		p.Start()
 		started = append(started, p)
@@ -267,10 +278,11 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 	for _, c := range counted {
 		lat = append(lat, c.latency...)
 	}
-	if len(lat) != jobs {
-		return r, fmt.Errorf("%d latencies for %d jobs", len(lat), jobs)
+	if len(lat) == 0 {
+		return r, fmt.Errorf("no latency sampled of %d jobs", jobs)
 	}
 	slices.Sort(lat)
-	r.P50, r.P99 = lat[jobs/2], lat[jobs*99/100]
+	r.Sampled = len(lat)
+	r.P50, r.P99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	return r, nil
 }
