@@ -93,13 +93,13 @@ const (
 	descTimerDuration     = "Time spent in blocks timed with Monitor.Timer, by timer name."
 	descJobs              = "Jobs a worker pool ran to an end, by outcome (completed, failed, released, lost)."
 	descJobClaims         = "Jobs claimed from the queue by a worker pool."
-	descJobRetries        = "Claims of a job delivered before (its earlier worker died)."
+	descJobRetries        = "Claims of a job delivered before (its earlier worker died, or its operation failed with a retryable code)."
 )
 
 // Job outcomes, the outcome label of dredge_jobs_total.
 const (
 	JobCompleted = "completed" // acknowledged with the operation's response
-	JobFailed    = "failed"    // failed with the operation's error
+	JobFailed    = "failed"    // failed with the operation's error (the queue may retry it)
 	JobReleased  = "released"  // handed back to the queue by a pool shutting down
 	JobLost      = "lost"      // its claim lapsed or it was canceled: the queue refused the outcome
 )

@@ -42,6 +42,8 @@ const minClaimAfter = 2 * time.Second
 //	RESULT_TTL            seconds or a duration (24h): how long finished jobs are kept
 //	QUEUE_CLAIM_AFTER     redis: a running job without a heartbeat for this long is taken over (30s; at least 2s)
 //	QUEUE_MAX_DELIVERIES  redis: deliveries lost to dead workers before a job is dead-lettered (3)
+//	QUEUE_MAX_RETRIES     retries of a job whose operation failed with a retryable code (3; 0: none)
+//	QUEUE_RETRY_BACKOFF   seconds or a duration (1s): the wait before the first retry, doubled for each next
 //
 // With redis, REDIS_URL (or REDIS_HOST, REDIS_PORT, REDIS_DB,
 // REDIS_PASSWORD) names the server, as for the cache. A malformed value is
@@ -60,11 +62,19 @@ func configFromEnv(lookup envvar.Lookup) (Config, error) {
 	}
 	maxPending := r.Int("QUEUE_MAX_PENDING", 0, 1, 1<<40)
 	ttl := r.Duration("RESULT_TTL", day, day, year)
-	c.Memory = MemoryConfig{MaxPending: maxPending, ResultTTL: ttl}
+	retry := RetryPolicy{
+		Max:     r.Int("QUEUE_MAX_RETRIES", 3, 0, 1000),
+		Backoff: r.Duration("QUEUE_RETRY_BACKOFF", time.Second, time.Second, day),
+	}
+	if retry.Max == 0 {
+		retry.Max = -1 // none
+	}
+	c.Memory = MemoryConfig{MaxPending: maxPending, ResultTTL: ttl, Retry: retry}
 	c.Redis = RedisConfig{
 		Prefix:        r.String("QUEUE_PREFIX", ""),
 		MaxPending:    maxPending,
 		ResultTTL:     ttl,
+		Retry:         retry,
 		ClaimAfter:    r.Duration("QUEUE_CLAIM_AFTER", 30*time.Second, 30*time.Second, day),
 		MaxDeliveries: r.Int("QUEUE_MAX_DELIVERIES", 3, 1, 1000),
 	}

@@ -1,11 +1,13 @@
 package workers
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -23,6 +25,8 @@ type MemoryConfig struct {
 	MaxFinished int
 	// ResultTTL is how long a finished job is kept (0: 24 hours).
 	ResultTTL time.Duration
+	// Retry is how jobs whose operation failed are retried.
+	Retry RetryPolicy
 }
 
 // Memory is the in-process [Queue], the embedded default: bounded, with
@@ -37,6 +41,7 @@ type Memory struct {
 	jobs     map[string]*memJob
 	keys     map[string]string // idempotency key → job id
 	pending  jobList           // oldest first
+	retrying retryHeap         // pending jobs waiting to be retried, the earliest due first
 	finished jobList           // oldest first
 	wake     chan struct{}     // closed by signal
 	waiters  int               // Claims waiting on wake
@@ -48,6 +53,30 @@ type memJob struct {
 	params     json.RawMessage
 	key        string  // its idempotency key, if any
 	prev, next *memJob // in pending or finished (see jobList)
+	failures   int     // retries spent
+	index      int     // in retrying, while its state.RetryAt is set
+}
+
+// retryHeap is a container/heap of the jobs waiting to be retried.
+type retryHeap []*memJob
+
+func (h retryHeap) Len() int           { return len(h) }
+func (h retryHeap) Less(i, j int) bool { return h[i].state.RetryAt.Before(h[j].state.RetryAt) }
+func (h retryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *retryHeap) Push(x any) {
+	j := x.(*memJob)
+	j.index = len(*h)
+	*h = append(*h, j)
+}
+func (h *retryHeap) Pop() any {
+	old := *h
+	j := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return j
 }
 
 // jobList is a doubly linked list of jobs through their own prev and next
@@ -109,6 +138,7 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.ResultTTL <= 0 {
 		cfg.ResultTTL = 24 * time.Hour
 	}
+	cfg.Retry = cfg.Retry.withDefaults()
 	return &Memory{cfg: cfg, now: time.Now, jobs: make(map[string]*memJob), keys: make(map[string]string), wake: make(chan struct{})}
 }
 
@@ -162,8 +192,8 @@ func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMes
 	if id, ok := m.keys[key]; ok && key != "" {
 		return id, false, nil
 	}
-	if m.pending.len >= m.cfg.MaxPending {
-		return "", false, fmt.Errorf("%w: %d jobs pending", ErrFull, m.pending.len)
+	if n := m.pending.len + len(m.retrying); n >= m.cfg.MaxPending {
+		return "", false, fmt.Errorf("%w: %d jobs pending", ErrFull, n)
 	}
 	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...), key: key}
 	m.pending.pushBack(j)
@@ -198,22 +228,37 @@ func (m *Memory) Claim(ctx context.Context) (*Job, error) {
 			m.mu.Unlock()
 			return nil, ErrClosed
 		}
+		now := m.now()
+		for len(m.retrying) > 0 && !m.retrying[0].state.RetryAt.After(now) {
+			j := heap.Pop(&m.retrying).(*memJob)
+			j.state.RetryAt = time.Time{}
+			m.pending.pushBack(j)
+		}
 		if j := m.pending.front; j != nil {
 			m.pending.remove(j)
 			j.state.Status = Running
 			j.state.Attempts++
-			j.state.Started = m.now()
+			j.state.Started = now
 			job := &Job{ID: j.state.ID, Operation: j.state.Operation, Params: j.params, Attempt: j.state.Attempts, Enqueued: j.state.Enqueued}
 			m.mu.Unlock()
 			return job, nil
+		}
+		var due <-chan time.Time // the next retry's
+		var t *time.Timer
+		if len(m.retrying) > 0 {
+			t = time.NewTimer(m.retrying[0].state.RetryAt.Sub(now))
+			due = t.C
 		}
 		wake := m.wake
 		m.waiters++
 		m.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
 		case <-wake:
+		case <-due:
+		}
+		if t != nil {
+			t.Stop()
 		}
 	}
 }
@@ -257,7 +302,8 @@ func (m *Memory) Ack(ctx context.Context, id string, result json.RawMessage) err
 	if err != nil {
 		return err
 	}
-	j.state.Result = result // kept, not copied: 4 KB per unified_inference job (queuebench, same run: 24k → 41k jobs/s)
+	j.state.Result = result              // kept, not copied: 4 KB per unified_inference job (queuebench, same run: 24k → 41k jobs/s)
+	j.state.Code, j.state.Error = "", "" // an earlier delivery's
 	m.finish(j, Completed)
 	return nil
 }
@@ -271,6 +317,15 @@ func (m *Memory) Fail(ctx context.Context, id string, code dredge.Code, message 
 		return err
 	}
 	j.state.Code, j.state.Error = code, message
+	if Retryable(code) && j.failures < m.cfg.Retry.Max {
+		j.failures++
+		j.state.Status = Pending
+		j.state.Started = time.Time{}
+		j.state.RetryAt = m.now().Add(m.cfg.Retry.delay(j.failures, mrand.Float64()))
+		heap.Push(&m.retrying, j)
+		m.signal() // waiting Claims wait for this retry too
+		return nil
+	}
 	m.finish(j, Failed)
 	return nil
 }
@@ -328,7 +383,12 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 	}
 	switch j.state.Status {
 	case Pending:
-		m.pending.remove(j)
+		if j.state.RetryAt.IsZero() {
+			m.pending.remove(j)
+		} else {
+			heap.Remove(&m.retrying, j.index)
+			j.state.RetryAt = time.Time{}
+		}
 	case Running:
 	default:
 		return fmt.Errorf("%w: job %s is %s", ErrNotClaimed, id, j.state.Status)
@@ -358,7 +418,7 @@ func (m *Memory) Depth(ctx context.Context) (int, error) {
 	if m.closed {
 		return 0, ErrClosed
 	}
-	return m.pending.len, nil
+	return m.pending.len + len(m.retrying), nil
 }
 
 // Close implements [Queue].

@@ -15,8 +15,8 @@ import (
 )
 
 func TestMemoryQueue(t *testing.T) {
-	queuetest.Run(t, func(t *testing.T) workers.Queue {
-		q := workers.NewMemory(workers.MemoryConfig{})
+	queuetest.Run(t, func(t *testing.T, retry workers.RetryPolicy) workers.Queue {
+		q := workers.NewMemory(workers.MemoryConfig{Retry: retry})
 		t.Cleanup(func() { _ = q.Close() })
 		return q
 	})

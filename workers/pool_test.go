@@ -103,7 +103,7 @@ const longTraining = `{"model_type":"siren","config":{"epochs":50000}}`
 func TestPoolCancelAndDeadline(t *testing.T) {
 	ctx := context.Background()
 	eng := testengine.New(t, dredge.WithTimeouts(-1, 300*time.Millisecond))
-	q := workers.NewMemory(workers.MemoryConfig{})
+	q := workers.NewMemory(workers.MemoryConfig{Retry: workers.RetryPolicy{Max: -1}}) // unavailable is retryable
 	defer q.Close()
 	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 1, Heartbeat: 20 * time.Millisecond})
 	p.Start()
@@ -264,7 +264,7 @@ func (q panicky) Ack(ctx context.Context, id string, result json.RawMessage) err
 func TestPoolPanic(t *testing.T) {
 	ctx := context.Background()
 	eng := testengine.New(t)
-	mem := workers.NewMemory(workers.MemoryConfig{})
+	mem := workers.NewMemory(workers.MemoryConfig{Retry: workers.RetryPolicy{Max: -1}}) // internal is retryable
 	defer mem.Close()
 	p := workers.NewPool(eng, panicky{Queue: mem, once: make(chan struct{})}, workers.PoolConfig{Concurrency: 1})
 	p.Start()

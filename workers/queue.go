@@ -51,6 +51,9 @@ type State struct {
 	Enqueued  time.Time       `json:"enqueued_at"`
 	Started   time.Time       `json:"started_at,omitzero"`
 	Finished  time.Time       `json:"finished_at,omitzero"`
+	// RetryAt is when a pending job whose operation failed runs again
+	// (its Code and Error are the failure's until then); zero otherwise.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 	// Progress is the latest progress a worker reported with a heartbeat
 	// (of any delivery of the job), nil before the first: {"done": 120,
 	// "total": 1000, "message": …}.
@@ -109,8 +112,11 @@ type Queue interface {
 	// The queue may keep result itself, as Status then returns it: neither
 	// the caller nor Status's callers may modify it.
 	Ack(ctx context.Context, id string, result json.RawMessage) error
-	// Fail fails a running job with the operation's error code and
-	// message: a final state.
+	// Fail reports that a running job's operation failed with code and
+	// message. A code that [Retryable] accepts, with retries left by the
+	// queue's [RetryPolicy], makes the job pending again after a backoff
+	// (its State keeps the error until then); otherwise the job is failed,
+	// a final state.
 	Fail(ctx context.Context, id string, code dredge.Code, message string) error
 	// Release hands a running job back to the queue, pending again, first
 	// in line, without counting the attempt (a worker shutting down).
@@ -126,6 +132,59 @@ type Queue interface {
 	// Close releases the queue's resources; later calls fail with
 	// ErrClosed. Claims waiting in Claim return ErrClosed.
 	Close() error
+}
+
+// Retryable reports whether a job failed with code may succeed when run
+// again: unavailable, internal (a panic or a lost dependency included),
+// rate_limited and resource_exhausted. Bad input (invalid_argument), an
+// unknown operation or model (not_found) and a refused caller
+// (unauthenticated) fail the same way every time.
+func Retryable(code dredge.Code) bool {
+	switch code {
+	case dredge.CodeUnavailable, dredge.CodeInternal, dredge.CodeRateLimited, dredge.CodeResourceExhausted:
+		return true
+	}
+	return false
+}
+
+// RetryPolicy is how a queue retries the jobs whose operation failed with
+// a [Retryable] code: up to Max more deliveries, the n-th after Backoff ×
+// 2ⁿ⁻¹ (at most MaxBackoff) and up to a quarter more at random, so that
+// jobs that failed together do not come back together. Retries are
+// counted apart from the deliveries lost to a worker's death, which never
+// spend one. The zero value retries 3 times after 1 s, 2 s and 4 s.
+type RetryPolicy struct {
+	// Max is the number of retries (0: 3; negative: none).
+	Max int
+	// Backoff is the wait before the first retry (0: one second);
+	// MaxBackoff bounds any wait (0: ten minutes).
+	Backoff, MaxBackoff time.Duration
+}
+
+// withDefaults returns p with its zero fields set to their defaults.
+func (p RetryPolicy) withDefaults() RetryPolicy {
+	if p.Max == 0 {
+		p.Max = 3
+	}
+	p.Max = max(p.Max, 0)
+	if p.Backoff <= 0 {
+		p.Backoff = time.Second
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = 10 * time.Minute
+	}
+	return p
+}
+
+// delay returns the wait before retry n (1, 2, …), where jitter, in
+// [0, 1), adds up to a quarter. The Redis queue's finish script computes
+// the same.
+func (p RetryPolicy) delay(n int, jitter float64) time.Duration {
+	d := p.MaxBackoff
+	if n <= 62 && p.Backoff <= p.MaxBackoff>>(n-1) {
+		d = p.Backoff << (n - 1)
+	}
+	return d + time.Duration(float64(d)*jitter/4)
 }
 
 // ValidKey reports whether key can be an idempotency key: 1 to 255

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -54,14 +55,20 @@ type RedisConfig struct {
 	// Redis fails with an error wrapping ErrUnavailable.
 	Timeout time.Duration
 	// Poll is the longest a waiting Claim blocks in Redis before it looks
-	// at its context and at jobs whose claim lapsed again (0: one second).
+	// at its context, at jobs whose claim lapsed and at jobs due for a
+	// retry again (0: one second).
 	Poll time.Duration
+	// Retry is how jobs whose operation failed are retried. A job that
+	// spent its retries goes to the dead-letter stream too.
+	Retry RetryPolicy
 }
 
 // DeadLetterKey returns the key of the queue's dead-letter stream: one
-// entry per job given up after MaxDeliveries, with fields id, operation,
-// params, attempts and history (one line per lost delivery). The stream
-// keeps about the last 100,000 entries (XADD MAXLEN ~).
+// entry per job given up, after MaxDeliveries lost to dead workers or
+// after its retries (a failure with a Retryable code on the last allowed
+// delivery), with fields id, operation, params, attempts and history (one
+// line per lost or failed delivery). The stream keeps about the last
+// 100,000 entries (XADD MAXLEN ~).
 func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dead }
 
 // Redis is a [Queue] on Redis Streams, shared by any number of processes:
@@ -74,9 +81,11 @@ func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dea
 // heartbeats reset the entry's idle time; an entry idle longer than
 // ClaimAfter (its worker died) is taken over by a later Claim (XAUTOCLAIM:
 // each queue value looks once per ClaimAfter/4, at most a second, while
-// its Claims run), which counts a delivery and notes the lapse in the
-// job's history; past MaxDeliveries
+// its Claims run), which counts a lost delivery and notes the lapse in the
+// job's history; past MaxDeliveries lost
 // the job is failed (code internal) and copied to the dead-letter stream.
+// A failed job to be retried waits in a sorted set until it is due; the
+// next Claim anywhere then adds it to the stream again.
 // A released job goes on a list that claims take from first. Finished
 // jobs expire after ResultTTL; pending and running jobs never expire.
 //
@@ -122,13 +131,13 @@ const maxBatch = 256
 var ErrUnavailable = errors.New("workers: queue unavailable")
 
 type keys struct {
-	stream, pending, dead, released string
-	job, key                        string // prefixes of the job hashes and of the idempotency keys
+	stream, pending, dead, released, retry string
+	job, key                               string // prefixes of the job hashes and of the idempotency keys
 }
 
 func redisKeys(prefix string) keys {
 	t := "{" + cmp.Or(prefix, "dredge:jobs") + "}:"
-	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", job: t + "job:", key: t + "key:"}
+	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", retry: t + "retry", job: t + "job:", key: t + "key:"}
 }
 
 // NewRedis returns the queue cfg names, creating its stream and consumer
@@ -150,6 +159,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	cfg.MaxPending = cmp.Or(cfg.MaxPending, 1_000_000)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 5*time.Second)
 	cfg.Poll = cmp.Or(cfg.Poll, time.Second)
+	cfg.Retry = cfg.Retry.withDefaults()
 	switch {
 	case cfg.ClaimAfter < time.Millisecond, cfg.MaxDeliveries < 1, cfg.ResultTTL < time.Millisecond,
 		cfg.MaxPending < 1, cfg.Timeout < 0, cfg.Poll < time.Millisecond:
@@ -269,13 +279,14 @@ redis.call('SET', KEYS[2], pending)
 return out
 `)
 
-// claim: KEYS stream, pending, dead, released; ARGV group, consumer, job
-// key prefix, claim-after ms, max deliveries, result TTL ms, token prefix,
-// scan ("1": look for lapsed claims), how many jobs at most, and
-// optionally the entry id and job id of an entry delivered by a blocking
-// read. It answers a list of {id, op, params, attempt, enqueued, token}.
+// claim: KEYS stream, pending, dead, released, retry; ARGV group,
+// consumer, job key prefix, claim-after ms, max deliveries, result TTL ms,
+// token prefix, scan ("1": look for lapsed claims), how many jobs at most,
+// and optionally the entry id and job id of an entry delivered by a
+// blocking read. It answers a list of {id, op, params, attempt, enqueued,
+// token}.
 var scriptClaim = rueidis.NewLuaScript(luaNow + `
-local stream, counter, dead, released = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stream, counter, dead, released, retry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local group, consumer, jobp, maxd, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6]
 local want, out = tonumber(ARGV[9]), {}
 
@@ -288,7 +299,7 @@ end
 -- returns it, or returns nil when there is nothing to run.
 local function start(msg, id)
   local key = jobp .. id
-  local j = redis.call('HMGET', key, 'status', 'attempts', 'op', 'params', 'enqueued', 'consumer', 'history')
+  local j = redis.call('HMGET', key, 'status', 'attempts', 'op', 'params', 'enqueued', 'consumer', 'history', 'lapses')
   local status, attempts = j[1], tonumber(j[2])
   if status ~= 'pending' and status ~= 'running' then
     drop(msg) -- finished, canceled, or gone
@@ -296,18 +307,20 @@ local function start(msg, id)
   end
   local t = now()
   if status == 'running' then
-    -- Its worker stopped heartbeating: the delivery is lost.
+    -- Its worker stopped heartbeating: the delivery is lost, counted
+    -- apart from the retries of failed ones.
+    local lapses = tonumber(j[8] or '0') + 1
     local hist = (j[7] or '') .. 'delivery ' .. attempts .. ' to ' .. (j[6] or '?') .. ': claim lapsed at ' .. t .. '\n'
-    if attempts >= maxd then
+    if lapses >= maxd then
       redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', j[3], 'params', j[4], 'attempts', attempts, 'history', hist)
-      redis.call('HSET', key, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist,
-        'error', 'given up after ' .. attempts .. ' deliveries whose workers stopped holding the job (dead-lettered)')
+      redis.call('HSET', key, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist, 'lapses', lapses,
+        'error', 'given up after ' .. lapses .. ' deliveries whose workers stopped holding the job (dead-lettered)')
       redis.call('HDEL', key, 'params', 'token')
       redis.call('PEXPIRE', key, ttl)
       drop(msg)
       return nil
     end
-    redis.call('HSET', key, 'history', hist)
+    redis.call('HSET', key, 'history', hist, 'lapses', lapses)
   else
     redis.call('DECR', counter)
   end
@@ -320,6 +333,15 @@ end
 if ARGV[10] then
   start(ARGV[10], ARGV[11])
   return out
+end
+-- The jobs due for a retry join the stream's end.
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', retry, '-inf', now(), 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', retry, id)
+  local key = jobp .. id
+  if redis.call('HGET', key, 'status') == 'pending' then
+    redis.call('HSET', key, 'msg', redis.call('XADD', stream, '*', 'id', id))
+    redis.call('HDEL', key, 'retry_at')
+  end
 end
 -- First the released entries, each "<entry id> <job id>": a pending job
 -- whose entry its releaser still owns.
@@ -372,29 +394,52 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'progress', ARGV[4]) end
 return 0
 `)
 
-// finish: KEYS stream, then a job key per job; ARGV group, result TTL ms,
-// then per job its token, status, and result (completed) or code and error
-// (failed). It answers per job 0, -1 or -2.
+// finish: KEYS stream, pending, retry, dead, then a job key per job; ARGV
+// group, result TTL ms, retries allowed, backoff and most backoff ms, then
+// per job its id, token, status, and result (completed) or code, error,
+// retryable ("1") and a jitter in [0, 1) (failed). It answers per job 0,
+// -1 or -2. A retryable failure with retries left makes the job pending
+// again, due after RetryPolicy.delay (computed here the same way).
 var scriptFinish = rueidis.NewLuaScript(luaNow + `
 local t, out = now(), {}
-for i = 2, #KEYS do
-  local a, key = 3 + (i - 2) * 4, KEYS[i]
-  local j = redis.call('HMGET', key, 'status', 'token', 'msg')
+local maxr, base, most = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+for i = 5, #KEYS do
+  local a, key = 6 + (i - 5) * 7, KEYS[i]
+  local id, token, status = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local j = redis.call('HMGET', key, 'status', 'token', 'msg', 'failures', 'history', 'attempts', 'consumer', 'op', 'params')
   if not j[1] then
     out[#out + 1] = -1
-  elseif j[1] ~= 'running' or j[2] ~= ARGV[a] then
+  elseif j[1] ~= 'running' or j[2] ~= token then
     out[#out + 1] = -2
   else
-    if ARGV[a + 1] == 'completed' then
-      redis.call('HSET', key, 'status', 'completed', 'finished', t, 'result', ARGV[a + 2])
-    else
-      redis.call('HSET', key, 'status', 'failed', 'finished', t, 'code', ARGV[a + 2], 'error', ARGV[a + 3])
-    end
-    redis.call('HDEL', key, 'params', 'token')
-    redis.call('PEXPIRE', key, ARGV[2])
     redis.call('XACK', KEYS[1], ARGV[1], j[3])
     redis.call('XDEL', KEYS[1], j[3])
     out[#out + 1] = 0
+    if status == 'completed' then
+      redis.call('HSET', key, 'status', 'completed', 'finished', t, 'result', ARGV[a + 3])
+      redis.call('HDEL', key, 'params', 'token', 'code', 'error')
+      redis.call('PEXPIRE', key, ARGV[2])
+    else
+      local code, err, retryable = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5] == '1'
+      local failures = tonumber(j[4] or '0')
+      local hist = (j[5] or '') .. 'delivery ' .. j[6] .. ' to ' .. (j[7] or '?') .. ': failed at ' .. t .. ': ' .. code .. ': ' .. string.gsub(err, '\n', ' ') .. '\n'
+      if retryable and failures < maxr then
+        failures = failures + 1
+        local wait = math.min(base * 2 ^ (failures - 1), most) * (1 + tonumber(ARGV[a + 6]) / 4)
+        local due = string.format('%.0f', tonumber(t) + wait * 1000)
+        redis.call('HSET', key, 'status', 'pending', 'failures', failures, 'code', code, 'error', err, 'history', hist, 'retry_at', due)
+        redis.call('HDEL', key, 'token', 'started', 'consumer')
+        redis.call('INCR', KEYS[2])
+        redis.call('ZADD', KEYS[3], due, id)
+      else
+        redis.call('HSET', key, 'status', 'failed', 'finished', t, 'code', code, 'error', err, 'history', hist)
+        if retryable then -- its retries spent
+          redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', j[8], 'params', j[9], 'attempts', j[6], 'history', hist)
+        end
+        redis.call('HDEL', key, 'params', 'token')
+        redis.call('PEXPIRE', key, ARGV[2])
+      end
+    end
   end
 end
 return out
@@ -414,12 +459,14 @@ redis.call('RPUSH', KEYS[4], j[3] .. ' ' .. ARGV[4])
 return 0
 `)
 
-// cancel: KEYS stream, pending, job; ARGV group, result TTL ms.
+// cancel: KEYS stream, pending, job, retry; ARGV group, result TTL ms,
+// job id.
 var scriptCancel = rueidis.NewLuaScript(luaNow + `
 local j = redis.call('HMGET', KEYS[3], 'status', 'msg')
 if not j[1] then return -1 end
 if j[1] == 'pending' then
   redis.call('DECR', KEYS[2])
+  redis.call('ZREM', KEYS[4], ARGV[3])
 elseif j[1] ~= 'running' then
   return -2
 end
@@ -581,7 +628,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 	if msg != "" {
 		args = append(args, msg, id)
 	}
-	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released}, args)
+	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released, q.k.retry}, args)
 	if err != nil {
 		return nil, err
 	}
@@ -741,19 +788,25 @@ func (q *Redis) Heartbeat(ctx context.Context, id string, progress *dredge.Progr
 
 // Ack implements [Queue].
 func (q *Redis) Ack(ctx context.Context, id string, result json.RawMessage) error {
-	return q.finish(ctx, id, Completed, string(result), "")
+	return q.finish(&finishCall{id: id, status: string(Completed), a: string(result)})
 }
 
-// Fail implements [Queue].
+// Fail implements [Queue]. The job's history in Redis gets a line for the
+// failure.
 func (q *Redis) Fail(ctx context.Context, id string, code dredge.Code, message string) error {
-	return q.finish(ctx, id, Failed, string(code), message)
+	c := &finishCall{id: id, status: string(Failed), a: string(code), b: message, retryable: "0", jitter: "0"}
+	if Retryable(code) {
+		c.retryable, c.jitter = "1", strconv.FormatFloat(mrand.Float64(), 'f', 4, 64)
+	}
+	return q.finish(c)
 }
 
-func (q *Redis) finish(ctx context.Context, id string, s Status, a, b string) error {
+func (q *Redis) finish(c *finishCall) error {
 	if q.closed.Load() {
 		return ErrClosed
 	}
-	c := &finishCall{id: id, token: q.token(id), status: string(s), a: a, b: b}
+	id := c.id
+	c.token = q.token(id)
 	if err := q.finishes.do(c); err != nil {
 		return err
 	}
@@ -763,18 +816,20 @@ func (q *Redis) finish(ctx context.Context, id string, s Status, a, b string) er
 
 type finishCall struct {
 	id, token, status, a, b string
-	n                       int64 // the script's answer
+	retryable, jitter       string // of a failure
+	n                       int64  // the script's answer
 	err                     error
 }
 
 // finishBatch finishes jobs together: one script run for up to 256
 // acknowledgements and failures.
 func (q *Redis) finishBatch(calls []*finishCall) {
-	keys := append(make([]string, 0, 1+len(calls)), q.k.stream)
-	args := append(make([]string, 0, 2+4*len(calls)), q.cfg.Group, ms(q.cfg.ResultTTL))
+	keys := append(make([]string, 0, 4+len(calls)), q.k.stream, q.k.pending, q.k.retry, q.k.dead)
+	r := q.cfg.Retry
+	args := append(make([]string, 0, 5+7*len(calls)), q.cfg.Group, ms(q.cfg.ResultTTL), strconv.Itoa(r.Max), ms(r.Backoff), ms(r.MaxBackoff))
 	for _, c := range calls {
 		keys = append(keys, q.k.job+c.id)
-		args = append(args, c.token, c.status, c.a, c.b)
+		args = append(args, c.id, c.token, c.status, c.a, c.b, c.retryable, c.jitter)
 	}
 	out, err := q.execBatch(scriptFinish, "finish jobs", keys, args, len(calls))
 	for i, c := range calls {
@@ -795,8 +850,8 @@ func (q *Redis) Release(ctx context.Context, id string) error {
 
 // Cancel implements [Queue].
 func (q *Redis) Cancel(ctx context.Context, id string) error {
-	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id},
-		[]string{q.cfg.Group, ms(q.cfg.ResultTTL)})
+	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id, q.k.retry},
+		[]string{q.cfg.Group, ms(q.cfg.ResultTTL), id})
 	n, err := q.answer(res, err)
 	if n, err := q.outcome(n, err, id, false); n == -2 {
 		return fmt.Errorf("%w: job %s is finished", ErrNotClaimed, id)
@@ -813,7 +868,7 @@ func (q *Redis) Status(ctx context.Context, id string) (State, error) {
 	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
 	defer cancel()
 	f, err := q.c.Do(ctx, q.c.B().Hmget().Key(q.k.job+id).
-		Field("op", "status", "attempts", "enqueued", "started", "finished", "result", "code", "error", "progress").Build()).ToArray()
+		Field("op", "status", "attempts", "enqueued", "started", "finished", "result", "code", "error", "progress", "retry_at").Build()).ToArray()
 	if err != nil {
 		return State{}, q.wrap("status", err)
 	}
@@ -825,12 +880,12 @@ func (q *Redis) Status(ctx context.Context, id string) (State, error) {
 		}
 		return time.UnixMicro(n)
 	}
-	if len(f) != 10 || f[1].IsNil() {
+	if len(f) != 11 || f[1].IsNil() {
 		return State{}, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	attempts, _ := strconv.Atoi(str(2))
 	st := State{ID: id, Operation: str(0), Status: Status(str(1)), Attempts: attempts,
-		Enqueued: micros(3), Started: micros(4), Finished: micros(5), Code: dredge.Code(str(7)), Error: str(8)}
+		Enqueued: micros(3), Started: micros(4), Finished: micros(5), Code: dredge.Code(str(7)), Error: str(8), RetryAt: micros(10)}
 	if r := str(6); r != "" {
 		st.Result = json.RawMessage(r)
 	}

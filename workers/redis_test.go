@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +49,11 @@ func openRedis(t *testing.T, cfg workers.RedisConfig) *workers.Redis {
 
 func TestRedisQueue(t *testing.T) {
 	c := redisClient(t)
-	queuetest.Run(t, func(t *testing.T) workers.Queue { return openRedis(t, redisConfig(t, c)) })
+	queuetest.Run(t, func(t *testing.T, retry workers.RetryPolicy) workers.Queue {
+		cfg := redisConfig(t, c)
+		cfg.Retry = retry
+		return openRedis(t, cfg)
+	})
 }
 
 func claimWithin(t *testing.T, q workers.Queue, d time.Duration) (*workers.Job, error) {
@@ -185,6 +190,100 @@ func TestRedisDeadLetter(t *testing.T) {
 	}
 }
 
+// TestRedisRetriesDeadLetter: a job that always fails with a retryable
+// code is delivered exactly Max + 1 times, each retry after a longer wait,
+// and then lands in the dead-letter stream with one history line per
+// failure.
+func TestRedisRetriesDeadLetter(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.Retry = workers.RetryPolicy{Max: 3, Backoff: 100 * time.Millisecond}
+	q := openRedis(t, cfg)
+	ctx := context.Background()
+	id, err := q.Enqueue(ctx, "train", json.RawMessage(`{"epochs":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gaps []time.Duration
+	var failed time.Time
+	for delivery := 1; ; delivery++ {
+		j, err := claimWithin(t, q, 1500*time.Millisecond)
+		if errors.Is(err, context.DeadlineExceeded) {
+			if delivery != 5 {
+				t.Fatalf("%d deliveries, want Max + 1 = 4", delivery-1)
+			}
+			break
+		}
+		if err != nil || j.ID != id || j.Attempt != delivery {
+			t.Fatalf("delivery %d: %+v, %v", delivery, j, err)
+		}
+		if delivery > 1 {
+			gaps = append(gaps, time.Since(failed))
+		}
+		failed = time.Now()
+		if err := q.Fail(ctx, id, dredge.CodeUnavailable, fmt.Sprintf("device lost\n(try %d)", delivery)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 100, 200, 400 ms, each up to a quarter more.
+	for i, g := range gaps {
+		if want := 100 * time.Millisecond << i; g < want || g > want*5/4+time.Second {
+			t.Errorf("retry %d came %v after its failure, want %v to %v", i+1, g, want, want*5/4)
+		}
+	}
+	st, err := q.Status(ctx, id)
+	if err != nil || st.Status != workers.Failed || st.Code != dredge.CodeUnavailable || st.Error != "device lost\n(try 4)" || st.Attempts != 4 {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	dead, err := c.Do(ctx, c.B().Xrange().Key(cfg.DeadLetterKey()).Start("-").End("+").Build()).AsXRange()
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+	f := dead[0].FieldValues
+	lines := strings.Split(strings.TrimSuffix(f["history"], "\n"), "\n")
+	if f["id"] != id || f["operation"] != "train" || f["params"] != `{"epochs":3}` || f["attempts"] != "4" || len(lines) != 4 {
+		t.Fatalf("dead letter %+v", f)
+	}
+	for i, l := range lines {
+		if want := fmt.Sprintf("delivery %d to ", i+1); !strings.HasPrefix(l, want) || !strings.HasSuffix(l, fmt.Sprintf("unavailable: device lost (try %d)", i+1)) {
+			t.Errorf("history line %d: %q", i+1, l)
+		}
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 0 {
+		t.Errorf("Depth = %d, %v", n, err)
+	}
+}
+
+// TestRedisCrashSpendsNoRetry: a job allowed no retries survives its
+// worker's death: the lost delivery is counted apart from retries.
+func TestRedisCrashSpendsNoRetry(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 200 * time.Millisecond
+	cfg.Retry = workers.RetryPolicy{Max: -1}
+	q := openRedis(t, cfg)
+	ctx := context.Background()
+	id, err := q.Enqueue(ctx, "lift", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dying := openRedis(t, cfg)
+	if j, err := claimWithin(t, dying, 2*time.Second); err != nil || j.ID != id {
+		t.Fatalf("first delivery: %+v, %v", j, err)
+	}
+	// It dies: no heartbeat, no Close.
+	j, err := claimWithin(t, q, 5*time.Second)
+	if err != nil || j.ID != id || j.Attempt != 2 {
+		t.Fatalf("after the crash: %+v, %v; want the job again, attempt 2", j, err)
+	}
+	if err := q.Ack(ctx, id, json.RawMessage(`{"ok":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := q.Status(ctx, id); err != nil || st.Status != workers.Completed {
+		t.Errorf("status %+v, %v", st, err)
+	}
+}
+
 // TestRedisLimits: back-pressure, and results that expire.
 func TestRedisLimits(t *testing.T) {
 	c := redisClient(t)
@@ -308,9 +407,9 @@ func TestRedisQueueCluster(t *testing.T) {
 		t.Fatalf("client mode %v, want a cluster client", c.Mode())
 	}
 	n := 0
-	queuetest.Run(t, func(t *testing.T) workers.Queue {
+	queuetest.Run(t, func(t *testing.T, retry workers.RetryPolicy) workers.Queue {
 		n++ // queues of their own, on slots spread over the nodes
-		return openRedis(t, workers.RedisConfig{Client: c, Prefix: "dredge:cluster:" + strconv.Itoa(n), Poll: 50 * time.Millisecond})
+		return openRedis(t, workers.RedisConfig{Client: c, Prefix: "dredge:cluster:" + strconv.Itoa(n), Poll: 50 * time.Millisecond, Retry: retry})
 	})
 }
 

@@ -11,7 +11,7 @@
 // It is configured from the environment like the service: the Engine's
 // variables (DEVICE, CACHE_*, MODEL_* …, see dredge.FromEnv) and the
 // queue's (see workers.ConfigFromEnv: QUEUE_PREFIX, QUEUE_CLAIM_AFTER,
-// QUEUE_MAX_DELIVERIES, RESULT_TTL), with NUM_WORKERS × WORKER_CONCURRENCY
+// QUEUE_MAX_DELIVERIES, QUEUE_MAX_RETRIES, QUEUE_RETRY_BACKOFF, RESULT_TTL), with NUM_WORKERS × WORKER_CONCURRENCY
 // jobs at once (defaults GOMAXPROCS and 1). QUEUE_BACKEND may be left
 // out; it must not name another backend than redis.
 //

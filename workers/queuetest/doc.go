@@ -1,7 +1,8 @@
 // Package queuetest is the shared suite every [workers.Queue]
 // implementation passes: the job lifecycle, first-in-first-out order,
-// failing, releasing and canceling jobs, unknown ids, a Claim that waits,
+// failing, retrying, releasing and canceling jobs, unknown ids, a Claim
+// that waits,
 // concurrent producers and consumers (every job claimed exactly once), and
 // Close. An implementation's test calls [Run] with a function that opens an
-// empty queue.
+// empty queue with a given retry policy.
 package queuetest

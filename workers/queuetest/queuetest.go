@@ -15,8 +15,10 @@ import (
 )
 
 // Run runs the suite against queues made by open, one per subtest, each
-// empty and closed by open's caller or at the subtest's end.
-func Run(t *testing.T, open func(t *testing.T) workers.Queue) {
+// empty, retrying failed jobs as retry says, and closed by open's caller
+// or at the subtest's end.
+func Run(t *testing.T, open func(t *testing.T, retry workers.RetryPolicy) workers.Queue) {
+	t.Run("Retry", func(t *testing.T) { retries(t, open) })
 	tests := []struct {
 		name string
 		fn   func(*testing.T, workers.Queue)
@@ -34,7 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) workers.Queue) {
 		{"Close", closeQueue},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, workers.RetryPolicy{})) })
 	}
 }
 
@@ -437,4 +439,108 @@ func enqueueOnce(t *testing.T, q workers.Queue) {
 			t.Errorf("key %q: %v, want ErrInvalidKey", bad, err)
 		}
 	}
+}
+
+// retries: a job failed with a retryable code runs again after a backoff
+// that doubles up to its bound, as often as the policy allows, then fails;
+// its State shows the failure meanwhile. Other codes, and a policy of no
+// retries, fail at once; a success after a failure clears the error; a job
+// waiting for its retry can be canceled.
+func retries(t *testing.T, open func(*testing.T, workers.RetryPolicy) workers.Queue) {
+	const backoff = 200 * time.Millisecond
+	q := open(t, workers.RetryPolicy{Max: 2, Backoff: backoff, MaxBackoff: 300 * time.Millisecond})
+	ctx := ctxFor(t)
+	id := enqueue(t, q, "lift", `{"n":1}`)
+	waits := []time.Duration{0, backoff, 300 * time.Millisecond} // before each delivery: doubled, bounded
+	var failed time.Time
+	for attempt := range waits {
+		j := claim(t, q)
+		if waited := time.Since(failed); attempt > 0 && waited < waits[attempt] {
+			t.Errorf("retry %d claimed %v after the failure, want at least %v", attempt, waited, waits[attempt])
+		}
+		if j.ID != id || j.Attempt != attempt+1 || string(j.Params) != `{"n":1}` {
+			t.Fatalf("delivery %d: %+v", attempt+1, j)
+		}
+		msg := fmt.Sprintf("failure %d", attempt+1)
+		failed = time.Now()
+		if err := q.Fail(ctx, id, dredge.CodeUnavailable, msg); err != nil {
+			t.Fatal(err)
+		}
+		s := status(t, q, id)
+		if attempt < 2 {
+			next := waits[attempt+1] // and up to a quarter more
+			if s.Status != workers.Pending || s.Code != dredge.CodeUnavailable || s.Error != msg ||
+				s.RetryAt.Before(failed.Add(next)) || s.RetryAt.After(time.Now().Add(next*5/4)) {
+				t.Errorf("waiting for retry %d (due in %v to %v): %+v", attempt+1, next, next*5/4, s)
+			}
+			if n, err := q.Depth(ctx); err != nil || n != 1 {
+				t.Errorf("Depth with a job waiting for its retry = %d, %v; want 1", n, err)
+			}
+		} else if s.Status != workers.Failed || s.Code != dredge.CodeUnavailable || s.Error != msg || s.Attempts != 3 || !s.RetryAt.IsZero() {
+			t.Errorf("after its retries: %+v, want failed after 3 attempts", s)
+		}
+	}
+	if j, err := claimFor(q, 400*time.Millisecond); j != nil || err == nil {
+		t.Errorf("a job with its retries spent was delivered again: %+v", j)
+	}
+
+	// Bad input is not retried.
+	id = enqueue(t, q, "lift", `{}`)
+	claim(t, q)
+	if err := q.Fail(ctx, id, dredge.CodeInvalidArgument, "n: required"); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, q, id); s.Status != workers.Failed || s.Attempts != 1 {
+		t.Errorf("failed with invalid_argument: %+v, want failed at once", s)
+	}
+
+	// A success after a failure.
+	id = enqueue(t, q, "lift", `{}`)
+	claim(t, q)
+	if err := q.Fail(ctx, id, dredge.CodeInternal, "internal error"); err != nil {
+		t.Fatal(err)
+	}
+	if j := claim(t, q); j.ID != id || j.Attempt != 2 {
+		t.Fatalf("retry: %+v", j)
+	}
+	if err := q.Ack(ctx, id, json.RawMessage(`{"ok":true}`)); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, q, id); s.Status != workers.Completed || s.Code != "" || s.Error != "" || s.Attempts != 2 {
+		t.Errorf("completed on its retry: %+v", s)
+	}
+
+	// Canceled while waiting for its retry.
+	id = enqueue(t, q, "lift", `{}`)
+	claim(t, q)
+	if err := q.Fail(ctx, id, dredge.CodeInternal, "internal error"); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Cancel(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := claimFor(q, 2*backoff); j != nil || err == nil {
+		t.Errorf("a job canceled while waiting for its retry was delivered: %+v", j)
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 0 {
+		t.Errorf("Depth = %d, %v; want 0", n, err)
+	}
+
+	// No retries.
+	q = open(t, workers.RetryPolicy{Max: -1})
+	id = enqueue(t, q, "lift", `{}`)
+	claim(t, q)
+	if err := q.Fail(ctx, id, dredge.CodeUnavailable, "down"); err != nil {
+		t.Fatal(err)
+	}
+	if s := status(t, q, id); s.Status != workers.Failed {
+		t.Errorf("with no retries: %+v, want failed", s)
+	}
+}
+
+// claimFor claims with a deadline d away.
+func claimFor(q workers.Queue, d time.Duration) (*workers.Job, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return q.Claim(ctx)
 }
