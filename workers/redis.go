@@ -86,6 +86,14 @@ func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dea
 // the job is failed (code internal) and copied to the dead-letter stream.
 // A failed job to be retried waits in a sorted set until it is due; the
 // next Claim anywhere then adds it to the stream again.
+//
+// The queue never trims the stream by length (XTRIM MAXLEN drops unread
+// and unacknowledged entries alike): a finished job's entry is deleted
+// (XDEL), so the stream holds only pending and running jobs, at most
+// MaxPending plus those running. An index of the entries names the job of
+// an entry deleted by someone else, which the lapse scan finds (below the
+// stream's first entry, or reported deleted by XAUTOCLAIM): such a job is
+// failed into the dead-letter stream, never silently lost.
 // A released job goes on a list that claims take from first. Finished
 // jobs expire after ResultTTL; pending and running jobs never expire.
 //
@@ -131,13 +139,13 @@ const maxBatch = 256
 var ErrUnavailable = errors.New("workers: queue unavailable")
 
 type keys struct {
-	stream, pending, dead, released, retry string
-	job, key                               string // prefixes of the job hashes and of the idempotency keys
+	stream, pending, dead, released, retry, entries string
+	job, key                                        string // prefixes of the job hashes and of the idempotency keys
 }
 
 func redisKeys(prefix string) keys {
 	t := "{" + cmp.Or(prefix, "dredge:jobs") + "}:"
-	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", retry: t + "retry", job: t + "job:", key: t + "key:"}
+	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", retry: t + "retry", entries: t + "entries", job: t + "job:", key: t + "key:"}
 }
 
 // NewRedis returns the queue cfg names, creating its stream and consumer
@@ -249,16 +257,25 @@ local function now()
 end
 `
 
-// enqueue: KEYS stream, pending, then a job key per job; ARGV max pending,
+// luaEntries keeps the index of the stream's entries, a sorted set of
+// "<entry id> <job id>" scored by the entry id's milliseconds: it names
+// the job of an entry deleted from the stream by someone else (XTRIM,
+// XDEL), which XAUTOCLAIM reports by entry id alone.
+const luaEntries = `
+local function entry(msg, id) return msg .. ' ' .. id end
+local function entryMs(msg) return string.match(msg, '^(%d+)') end
+`
+
+// enqueue: KEYS stream, pending, entries, then a job key per job; ARGV max pending,
 // the idempotency keys' prefix, their TTL ms, then id, op, params and
 // idempotency key ("": none) per job. It answers per job its entry id, 0
 // when the queue is full, or "=" and the id of the job a key already
 // names. (The idempotency keys are not declared: they share the tag.)
-var scriptEnqueue = rueidis.NewLuaScript(luaNow + `
+var scriptEnqueue = rueidis.NewLuaScript(luaNow + luaEntries + `
 local max, pending, t = tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[2]) or '0'), now()
 local out = {}
-for i = 3, #KEYS do
-  local a = 4 + (i - 3) * 4
+for i = 4, #KEYS do
+  local a = 4 + (i - 4) * 4
   local ikey = ARGV[a + 3]
   local prev = ikey ~= '' and redis.call('GET', ARGV[2] .. ikey)
   if prev then
@@ -267,6 +284,7 @@ for i = 3, #KEYS do
     out[#out + 1] = 0
   else
     local msg = redis.call('XADD', KEYS[1], '*', 'id', ARGV[a])
+    redis.call('ZADD', KEYS[3], entryMs(msg), entry(msg, ARGV[a]))
     redis.call('HSET', KEYS[i], 'op', ARGV[a + 1], 'params', ARGV[a + 2], 'status', 'pending', 'attempts', 0, 'enqueued', t, 'msg', msg)
     if ikey ~= '' then
       redis.call('SET', ARGV[2] .. ikey, ARGV[a], 'PX', ARGV[3])
@@ -279,20 +297,47 @@ redis.call('SET', KEYS[2], pending)
 return out
 `)
 
-// claim: KEYS stream, pending, dead, released, retry; ARGV group,
+// claim: KEYS stream, pending, dead, released, retry, entries; ARGV group,
 // consumer, job key prefix, claim-after ms, max deliveries, result TTL ms,
 // token prefix, scan ("1": look for lapsed claims), how many jobs at most,
 // and optionally the entry id and job id of an entry delivered by a
 // blocking read. It answers a list of {id, op, params, attempt, enqueued,
 // token}.
-var scriptClaim = rueidis.NewLuaScript(luaNow + `
-local stream, counter, dead, released, retry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+var scriptClaim = rueidis.NewLuaScript(luaNow + luaEntries + `
+local stream, counter, dead, released, retry, entries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local group, consumer, jobp, maxd, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6]
 local want, out = tonumber(ARGV[9]), {}
 
-local function drop(msg)
+local function drop(msg, id)
   redis.call('XACK', stream, group, msg)
   redis.call('XDEL', stream, msg)
+  redis.call('ZREM', entries, entry(msg, id))
+end
+
+-- lost fails the job of entry msg, deleted from the stream by someone
+-- else, into the dead-letter stream: no worker would be given it again.
+local function lost(msg, id)
+  redis.call('ZREM', entries, entry(msg, id))
+  redis.call('XACK', stream, group, msg)
+  local key = jobp .. id
+  local j = redis.call('HMGET', key, 'status', 'op', 'params', 'attempts', 'history', 'msg')
+  if (j[1] ~= 'pending' and j[1] ~= 'running') or j[6] ~= msg then return end
+  if j[1] == 'pending' then redis.call('DECR', counter) end
+  local t = now()
+  local hist = (j[5] or '') .. 'entry ' .. msg .. ' deleted from the stream outside the queue (XTRIM or XDEL), found at ' .. t .. '\n'
+  redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', j[2], 'params', j[3], 'attempts', j[4], 'history', hist)
+  redis.call('HSET', key, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist,
+    'error', 'its stream entry was deleted outside the queue (XTRIM or XDEL): dead-lettered')
+  redis.call('HDEL', key, 'params', 'token')
+  redis.call('PEXPIRE', key, ttl)
+end
+
+-- lostEntry is lost for an entry known by its id alone.
+local function lostEntry(msg)
+  local ms, prefix = entryMs(msg), msg .. ' '
+  for _, e in ipairs(redis.call('ZRANGEBYSCORE', entries, ms, ms)) do
+    if string.sub(e, 1, #prefix) == prefix then lost(msg, string.sub(e, #prefix + 1)) end
+  end
 end
 
 -- start makes the job of the delivered entry msg running under token and
@@ -302,7 +347,7 @@ local function start(msg, id)
   local j = redis.call('HMGET', key, 'status', 'attempts', 'op', 'params', 'enqueued', 'consumer', 'history', 'lapses')
   local status, attempts = j[1], tonumber(j[2])
   if status ~= 'pending' and status ~= 'running' then
-    drop(msg) -- finished, canceled, or gone
+    drop(msg, id) -- finished, canceled, or gone
     return nil
   end
   local t = now()
@@ -317,7 +362,7 @@ local function start(msg, id)
         'error', 'given up after ' .. lapses .. ' deliveries whose workers stopped holding the job (dead-lettered)')
       redis.call('HDEL', key, 'params', 'token')
       redis.call('PEXPIRE', key, ttl)
-      drop(msg)
+      drop(msg, id)
       return nil
     end
     redis.call('HSET', key, 'history', hist, 'lapses', lapses)
@@ -339,7 +384,9 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', retry, '-inf', now(), 'LIMIT', 0
   redis.call('ZREM', retry, id)
   local key = jobp .. id
   if redis.call('HGET', key, 'status') == 'pending' then
-    redis.call('HSET', key, 'msg', redis.call('XADD', stream, '*', 'id', id))
+    local msg = redis.call('XADD', stream, '*', 'id', id)
+    redis.call('ZADD', entries, entryMs(msg), entry(msg, id))
+    redis.call('HSET', key, 'msg', msg)
     redis.call('HDEL', key, 'retry_at')
   end
 end
@@ -349,9 +396,12 @@ local rel = redis.call('LPOP', released)
 while rel do
   local sp = string.find(rel, ' ', 1, true)
   local msg, id = string.sub(rel, 1, sp - 1), string.sub(rel, sp + 1)
-  if redis.call('HGET', jobp .. id, 'status') == 'pending' and
-     #redis.call('XCLAIM', stream, group, consumer, 0, msg, 'JUSTID') > 0 and start(msg, id) then
-    return out
+  if redis.call('HGET', jobp .. id, 'status') == 'pending' then
+    if #redis.call('XCLAIM', stream, group, consumer, 0, msg, 'JUSTID') == 0 then
+      lost(msg, id) -- its entry was deleted
+    elseif start(msg, id) then
+      return out
+    end
   end
   rel = redis.call('LPOP', released)
 end
@@ -359,12 +409,33 @@ end
 -- of the pending entries list: at every claim it cost two thirds of the
 -- queue's throughput).
 if ARGV[8] == '1' then
+  -- Entries trimmed from the stream's head (XTRIM) while their jobs were
+  -- pending or running: the index holds them below the first entry.
+  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  local fms, fseq = '+inf', 0
+  if first then
+    fms, fseq = string.match(first[1], '^(%d+)-(%d+)')
+  end
+  for _, e in ipairs(redis.call('ZRANGEBYSCORE', entries, '-inf', fms, 'LIMIT', 0, 1000)) do
+    local msg, id = string.match(e, '^(%S+) (%S+)$')
+    local ms, seq = string.match(msg, '^(%d+)-(%d+)')
+    if fms == '+inf' or tonumber(ms) < tonumber(fms) or (ms == fms and tonumber(seq) < tonumber(fseq)) then
+      lost(msg, id)
+    end
+  end
   local cursor = '0-0'
   repeat
     local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', 1)
     cursor = r[1]
     for _, e in ipairs(r[2]) do
-      if e[2] and start(e[1], e[2][2]) then return out end
+      if e[2] then
+        if start(e[1], e[2][2]) then return out end
+      else
+        lostEntry(e[1]) -- deleted (Redis 6.2)
+      end
+    end
+    for _, msg in ipairs(r[3] or {}) do
+      lostEntry(msg) -- deleted (Redis 7)
     end
   until cursor == '0-0'
 end
@@ -394,17 +465,17 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'progress', ARGV[4]) end
 return 0
 `)
 
-// finish: KEYS stream, pending, retry, dead, then a job key per job; ARGV
+// finish: KEYS stream, pending, retry, dead, entries, then a job key per job; ARGV
 // group, result TTL ms, retries allowed, backoff and most backoff ms, then
 // per job its id, token, status, and result (completed) or code, error,
 // retryable ("1") and a jitter in [0, 1) (failed). It answers per job 0,
 // -1 or -2. A retryable failure with retries left makes the job pending
 // again, due after RetryPolicy.delay (computed here the same way).
-var scriptFinish = rueidis.NewLuaScript(luaNow + `
+var scriptFinish = rueidis.NewLuaScript(luaNow + luaEntries + `
 local t, out = now(), {}
 local maxr, base, most = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-for i = 5, #KEYS do
-  local a, key = 6 + (i - 5) * 7, KEYS[i]
+for i = 6, #KEYS do
+  local a, key = 6 + (i - 6) * 7, KEYS[i]
   local id, token, status = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local j = redis.call('HMGET', key, 'status', 'token', 'msg', 'failures', 'history', 'attempts', 'consumer', 'op', 'params')
   if not j[1] then
@@ -414,6 +485,7 @@ for i = 5, #KEYS do
   else
     redis.call('XACK', KEYS[1], ARGV[1], j[3])
     redis.call('XDEL', KEYS[1], j[3])
+    redis.call('ZREM', KEYS[5], entry(j[3], id))
     out[#out + 1] = 0
     if status == 'completed' then
       redis.call('HSET', key, 'status', 'completed', 'finished', t, 'result', ARGV[a + 3])
@@ -459,9 +531,9 @@ redis.call('RPUSH', KEYS[4], j[3] .. ' ' .. ARGV[4])
 return 0
 `)
 
-// cancel: KEYS stream, pending, job, retry; ARGV group, result TTL ms,
-// job id.
-var scriptCancel = rueidis.NewLuaScript(luaNow + `
+// cancel: KEYS stream, pending, job, retry, entries; ARGV group, result
+// TTL ms, job id.
+var scriptCancel = rueidis.NewLuaScript(luaNow + luaEntries + `
 local j = redis.call('HMGET', KEYS[3], 'status', 'msg')
 if not j[1] then return -1 end
 if j[1] == 'pending' then
@@ -475,6 +547,7 @@ redis.call('HDEL', KEYS[3], 'params', 'token')
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 redis.call('XACK', KEYS[1], ARGV[1], j[2])
 redis.call('XDEL', KEYS[1], j[2])
+redis.call('ZREM', KEYS[5], entry(j[2], ARGV[3]))
 return 0
 `)
 
@@ -537,7 +610,7 @@ type enqueueCall struct {
 }
 
 func (q *Redis) enqueueBatch(calls []*enqueueCall) {
-	keys := append(make([]string, 0, 2+len(calls)), q.k.stream, q.k.pending)
+	keys := append(make([]string, 0, 3+len(calls)), q.k.stream, q.k.pending, q.k.entries)
 	args := append(make([]string, 0, 3+4*len(calls)), strconv.Itoa(q.cfg.MaxPending), q.k.key, ms(q.cfg.ResultTTL))
 	for _, c := range calls {
 		keys = append(keys, q.k.job+c.id)
@@ -628,7 +701,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 	if msg != "" {
 		args = append(args, msg, id)
 	}
-	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released, q.k.retry}, args)
+	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released, q.k.retry, q.k.entries}, args)
 	if err != nil {
 		return nil, err
 	}
@@ -824,7 +897,7 @@ type finishCall struct {
 // finishBatch finishes jobs together: one script run for up to 256
 // acknowledgements and failures.
 func (q *Redis) finishBatch(calls []*finishCall) {
-	keys := append(make([]string, 0, 4+len(calls)), q.k.stream, q.k.pending, q.k.retry, q.k.dead)
+	keys := append(make([]string, 0, 5+len(calls)), q.k.stream, q.k.pending, q.k.retry, q.k.dead, q.k.entries)
 	r := q.cfg.Retry
 	args := append(make([]string, 0, 5+7*len(calls)), q.cfg.Group, ms(q.cfg.ResultTTL), strconv.Itoa(r.Max), ms(r.Backoff), ms(r.MaxBackoff))
 	for _, c := range calls {
@@ -850,7 +923,7 @@ func (q *Redis) Release(ctx context.Context, id string) error {
 
 // Cancel implements [Queue].
 func (q *Redis) Cancel(ctx context.Context, id string) error {
-	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id, q.k.retry},
+	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id, q.k.retry, q.k.entries},
 		[]string{q.cfg.Group, ms(q.cfg.ResultTTL), id})
 	n, err := q.answer(res, err)
 	if n, err := q.outcome(n, err, id, false); n == -2 {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -282,6 +283,148 @@ func TestRedisCrashSpendsNoRetry(t *testing.T) {
 	if st, err := q.Status(ctx, id); err != nil || st.Status != workers.Completed {
 		t.Errorf("status %+v, %v", st, err)
 	}
+}
+
+// TestRedisTrimmedEntries: entries deleted from the job stream by someone
+// else (XTRIM MAXLEN drops unread and unacknowledged entries alike) lose no
+// job: those of delivered jobs, which XAUTOCLAIM reports by entry id only,
+// and those of jobs never delivered, found below the stream's first entry,
+// all go to the dead-letter stream, failed.
+func TestRedisTrimmedEntries(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 200 * time.Millisecond
+	ctx := context.Background()
+	q := openRedis(t, cfg)
+	var ids []string
+	for i := range 6 {
+		id, err := q.Enqueue(ctx, "lift", json.RawMessage(fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	dying := openRedis(t, cfg) // claims three, then stops heartbeating
+	for range 3 {
+		if _, err := claimWithin(t, dying, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stream := strings.TrimSuffix(cfg.DeadLetterKey(), "dead") + "stream"
+	if err := c.Do(ctx, c.B().Xtrim().Key(stream).Maxlen().Threshold("0").Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := claimWithin(t, q, time.Second); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("claimed %+v, %v from a trimmed stream", j, err)
+	}
+	for _, id := range ids {
+		st, err := q.Status(ctx, id)
+		if err != nil || st.Status != workers.Failed || st.Code != dredge.CodeInternal || !strings.Contains(st.Error, "deleted outside the queue") {
+			t.Errorf("job %s after the trim: %+v, %v", id, st, err)
+		}
+	}
+	dead, err := c.Do(ctx, c.B().Xrange().Key(cfg.DeadLetterKey()).Start("-").End("+").Build()).AsXRange()
+	if err != nil || len(dead) != len(ids) {
+		t.Fatalf("%d dead letters (%v), want %d", len(dead), err, len(ids))
+	}
+	for _, d := range dead {
+		if !slices.Contains(ids, d.FieldValues["id"]) || !strings.Contains(d.FieldValues["history"], "deleted from the stream") {
+			t.Errorf("dead letter %+v", d.FieldValues)
+		}
+	}
+	if n, err := q.Depth(ctx); err != nil || n != 0 {
+		t.Errorf("Depth = %d, %v; want 0", n, err)
+	}
+}
+
+// TestRedisStreamBounded: with producers five times faster than the
+// consumers, the job stream holds only pending and running jobs (finished
+// entries are deleted one by one, never trimmed by length), back-pressure
+// refuses jobs past MaxPending, and every accepted job completes.
+func TestRedisStreamBounded(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.MaxPending = 500
+	ctx := context.Background()
+	q := openRedis(t, cfg)
+	stream := strings.TrimSuffix(cfg.DeadLetterKey(), "dead") + "stream"
+	const workTime = 2 * time.Millisecond // a consumer's job; producers enqueue 5× as fast
+	var mu sync.Mutex
+	accepted, refused := map[string]bool{}, 0
+	deadline := time.Now().Add(2 * time.Second)
+	var wg sync.WaitGroup
+	for range 2 { // producers
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				id, err := q.Enqueue(ctx, "lift", json.RawMessage(`{}`))
+				mu.Lock()
+				if errors.Is(err, workers.ErrFull) {
+					refused++
+				} else if err != nil {
+					t.Error(err)
+				} else {
+					accepted[id] = true
+				}
+				mu.Unlock()
+				time.Sleep(workTime / 5)
+			}
+		})
+	}
+	var done sync.Map
+	stop := make(chan struct{})
+	var consumers sync.WaitGroup
+	for range 2 {
+		consumers.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				j, err := claimWithin(t, q, 100*time.Millisecond)
+				if err != nil {
+					continue
+				}
+				time.Sleep(workTime)
+				if err := q.Ack(ctx, j.ID, json.RawMessage(`{}`)); err != nil {
+					t.Error(err)
+				}
+				done.Store(j.ID, true)
+			}
+		})
+	}
+	for time.Now().Before(deadline) {
+		n, err := c.Do(ctx, c.B().Xlen().Key(stream).Build()).AsInt64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > int64(cfg.MaxPending)+2 { // pending, and at most two running
+			t.Errorf("the stream holds %d entries with at most %d pending and 2 running", n, cfg.MaxPending)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	wg.Wait()
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if n, _ := q.Depth(ctx); n == 0 {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // the last running ones
+	close(stop)
+	consumers.Wait()
+	if refused == 0 {
+		t.Errorf("producers 5× faster than consumers were never refused (%d accepted)", len(accepted))
+	}
+	for id := range accepted {
+		if _, ok := done.Load(id); !ok {
+			st, err := q.Status(ctx, id)
+			t.Errorf("accepted job %s never completed: %+v, %v", id, st, err)
+		}
+	}
+	if n, err := c.Do(ctx, c.B().Xlen().Key(stream).Build()).AsInt64(); err != nil || n != 0 {
+		t.Errorf("the stream holds %d entries (%v) once every job finished", n, err)
+	}
+	t.Logf("%d jobs accepted and completed, %d refused by back-pressure", len(accepted), refused)
 }
 
 // TestRedisLimits: back-pressure, and results that expire.
