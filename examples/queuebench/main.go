@@ -27,7 +27,9 @@ func main() {
 	nWorkers := flag.Int("workers", 2, "worker pools (redis: each with its own Engine and connection)")
 	concurrency := flag.Int("concurrency", 0, "jobs each pool runs at once (0: 2 for memory, 32 for redis)")
 	producers := flag.Int("producers", 0, "goroutines enqueueing (0: 2 for memory, 64 for redis)")
-	distinct := flag.Int("distinct", 1000, "distinct parameter sets (results of a repeated one come from the cache)")
+	op := flag.String("op", "unified_inference", "operation each job runs: unified_inference, or lift (a SHA-256 of a short text, never cached: a no-op task)")
+	distinct := flag.Int("distinct", 1000, "distinct parameter sets (results of a repeated unified_inference come from the cache)")
+	flag.BoolVar(&prefill, "prefill", false, "enqueue every job before the workers start, and time from their start to the last result (the shape of asynq's BenchmarkEndToEndSimple)")
 	flag.Float64Var(&rate, "rate", 0, "jobs per second to enqueue at, evenly paced (0: all at once, as fast as possible); latency figures mean most at a rate the workers keep up with")
 	asJSON := flag.Bool("json", false, "one JSON line instead of text")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
@@ -42,7 +44,7 @@ func main() {
 		_ = pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	r, err := run(*backend, *jobs, *nWorkers, *concurrency, *producers, *distinct)
+	r, err := run(*backend, *op, *jobs, *nWorkers, *concurrency, *producers, *distinct)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "queuebench:", err)
 		pprof.StopCPUProfile()
@@ -53,22 +55,27 @@ func main() {
 		return
 	}
 	paced := "all at once"
-	if r.Rate > 0 {
+	switch {
+	case r.Prefill:
+		paced = "enqueued before the workers start"
+	case r.Rate > 0:
 		paced = fmt.Sprintf("paced at %.0f/s", r.Rate)
 	}
-	fmt.Printf("%s: %d unified_inference jobs (%s), %d workers × %d, %d producers: %.0f jobs/s; enqueue to result p50 %v, p99 %v (%d jobs sampled)\n",
-		r.Backend, r.Jobs, paced, r.Workers, r.Concurrency, r.Producers, r.JobsPerSecond, r.P50, r.P99, r.Sampled)
+	fmt.Printf("%s: %d %s jobs (%s), %d workers × %d, %d producers: %.0f jobs/s; enqueue to result p50 %v, p99 %v (%d jobs sampled)\n",
+		r.Backend, r.Jobs, r.Operation, paced, r.Workers, r.Concurrency, r.Producers, r.JobsPerSecond, r.P50, r.P99, r.Sampled)
 }
 
 // result is one run's figures.
 type result struct {
 	Backend       string        `json:"backend"`
+	Operation     string        `json:"operation"`
 	Jobs          int           `json:"jobs"`
 	Workers       int           `json:"workers"`
 	Concurrency   int           `json:"concurrency"`
 	Producers     int           `json:"producers"`
 	Seconds       float64       `json:"seconds"`
 	Rate          float64       `json:"rate,omitempty"`
+	Prefill       bool          `json:"prefill,omitempty"`
 	JobsPerSecond float64       `json:"jobs_per_second"`
 	P50           time.Duration `json:"p50_ns"`
 	P99           time.Duration `json:"p99_ns"`
@@ -122,16 +129,21 @@ func (c *counting) Fail(ctx context.Context, id string, code dredge.Code, msg st
 var (
 	flushDelay time.Duration
 	rate       float64
+	prefill    bool
 )
 
-func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (result, error) {
+func run(backend, op string, jobs, nWorkers, concurrency, producers, distinct int) (result, error) {
 	ctx := context.Background()
 	redis := backend == "redis"
 	switch {
 	case backend != "memory" && !redis:
 		return result{}, fmt.Errorf("-backend: want memory or redis, got %q", backend)
+	case op != "unified_inference" && op != "lift":
+		return result{}, fmt.Errorf("-op: want unified_inference or lift, got %q", op)
 	case jobs < 1 || nWorkers < 1 || distinct < 1:
 		return result{}, errors.New("-jobs, -workers and -distinct must be positive")
+	case prefill && rate > 0:
+		return result{}, errors.New("-prefill and -rate exclude each other")
 	}
 	if concurrency <= 0 {
 		concurrency = map[bool]int{false: 2, true: 32}[redis]
@@ -139,9 +151,13 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 	if producers <= 0 {
 		producers = map[bool]int{false: 2, true: 64}[redis]
 	}
-	r := result{Backend: backend, Jobs: jobs, Workers: nWorkers, Concurrency: concurrency, Producers: producers, Rate: rate}
+	r := result{Backend: backend, Operation: op, Jobs: jobs, Workers: nWorkers, Concurrency: concurrency, Producers: producers, Rate: rate, Prefill: prefill}
 	params := make([]json.RawMessage, distinct)
 	for i := range params {
+		if op == "lift" { // as asynq's benchmark task: a payload of a dozen bytes
+			params[i] = json.RawMessage(fmt.Sprintf(`{"insight_text":"task %d"}`, i))
+			continue
+		}
 		params[i] = json.RawMessage(fmt.Sprintf(`{"dredge_insight":"job %d","quasimoto_coords":[%g,0.25],"string_modes":[1,2,%d]}`, i, float64(i%97)/97, 3+i%5))
 	}
 	quiet := dredge.WithLogger(slog.New(slog.DiscardHandler))
@@ -227,39 +243,55 @@ func run(backend string, jobs, nWorkers, concurrency, producers, distinct int) (
 		defer closeQ()
 		cq := &counting{Queue: q, acked: acked, n: int64(jobs), done: done, sample: sample, enqueued: make(map[string]time.Time)}
 		p := workers.NewPool(eng, cq, workers.PoolConfig{Concurrency: size})
-		p.Start()
 		started = append(started, p)
 		counted = append(counted, cq)
 	}
 
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, producers)
-	start := time.Now()
-	for range producers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= jobs {
-					return
+	var start time.Time
+	enqueue := func() error {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		errs := make(chan error, producers)
+		for range producers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= jobs {
+						return
+					}
+					if rate > 0 { // the i-th job's time
+						time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
+					}
+					if _, err := producer.Enqueue(ctx, op, params[i%distinct]); err != nil {
+						errs <- err
+						return
+					}
 				}
-				if rate > 0 { // the i-th job's time
-					time.Sleep(time.Until(start.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
-				}
-				if _, err := producer.Enqueue(ctx, "unified_inference", params[i%distinct]); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
+			}()
+		}
+		wg.Wait()
+		select {
+		case err := <-errs:
+			return fmt.Errorf("enqueue: %w", err)
+		default:
+			return nil
+		}
 	}
-	wg.Wait()
-	select {
-	case err := <-errs:
-		return r, fmt.Errorf("enqueue: %w", err)
-	default:
+	if prefill { // the clock starts with the workers, as asynq's benchmark's does
+		if err := enqueue(); err != nil {
+			return r, err
+		}
+	}
+	start = time.Now()
+	for _, p := range started {
+		p.Start()
+	}
+	if !prefill {
+		if err := enqueue(); err != nil {
+			return r, err
+		}
 	}
 	select {
 	case <-done:
