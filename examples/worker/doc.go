@@ -20,6 +20,12 @@
 // retries, job latency, busy workers, queue depth, operations) are served
 // on METRICS_PORT (default 9090).
 //
+// With LOG_LEVEL=debug it logs one line per job it starts ("job
+// started", with the job's id, operation and attempt) and one when the
+// job ends ("job ended", with its outcome: completed, failed, handed
+// back, or lost to another worker after its claim lapsed): a ledger of
+// the executions, which internal/faulttest reads.
+//
 // SIGINT or SIGTERM stops it: it stops claiming, lets running jobs finish
 // within SHUTDOWN_TIMEOUT (seconds, default 30), and hands the jobs still
 // running then back to the queue for other workers, without spending a

@@ -79,7 +79,11 @@ func run() error {
 	}()
 
 	n := wcfg.Workers * wcfg.Concurrency
-	pool := workers.NewPool(eng, queue, workers.PoolConfig{Concurrency: n, Logger: logger})
+	var jobs workers.Queue = queue
+	if logger.Enabled(ctx, slog.LevelDebug) {
+		jobs = jobLog{Queue: queue, log: logger}
+	}
+	pool := workers.NewPool(eng, jobs, workers.PoolConfig{Concurrency: n, Logger: logger})
 	pool.Start()
 	logger.Info("running", "version", dredge.Version, "device", eng.Device().Info().Name,
 		"metrics", ln.Addr().String(), "workers", wcfg.Workers, "worker_concurrency", wcfg.Concurrency)

@@ -36,15 +36,15 @@ func TestBatchThroughRedis(t *testing.T) {
 
 	const n = 4000
 	in, out := filepath.Join(dir, "tasks.jsonl"), filepath.Join(dir, "results.jsonl")
-	writeBatchTasks(t, in, n, "first")
+	writeBatchTasks(t, in, unifiedTasks, n, "first")
 	t0 := time.Now()
 	sum := runBatch(t, bin, env, in, out)
 	t.Logf("%d tasks through Redis and two workers in %v: %s", n, time.Since(t0).Round(time.Millisecond), sum)
-	checkBatchOnce(t, out, n, "first")
+	checkBatchOnce(t, out, unifiedTasks, n, "first")
 
 	// Killed half-way, then rerun.
 	in2, out2 := filepath.Join(dir, "tasks2.jsonl"), filepath.Join(dir, "results2.jsonl")
-	writeBatchTasks(t, in2, n, "second")
+	writeBatchTasks(t, in2, unifiedTasks, n, "second")
 	cmd := exec.Command(filepath.Join(bin, "batch"), "-in", in2, "-out", out2, "-queue", "redis", "-no-progress", "-workers", "16")
 	cmd.Env = append(os.Environ(), env...)
 	var firstErr bytes.Buffer
@@ -63,19 +63,45 @@ func TestBatchThroughRedis(t *testing.T) {
 	t.Logf("SIGKILLed after %d result lines seen", lines)
 	sum = runBatch(t, bin, env, in2, out2)
 	t.Logf("rerun: %s", sum)
-	checkBatchOnce(t, out2, n, "second")
+	checkBatchOnce(t, out2, unifiedTasks, n, "second")
 }
 
-// writeBatchTasks writes n tasks with ids t0…t(n-1): unified_inference
-// tasks, whose result (about 4 KB, so that the output is flushed every
-// few dozen lines) echoes the task's insight, "<tag> insight <i>", so
-// that a result is known to be its task's (and no batch's tasks are in
-// the workers' caches from an earlier one).
-func writeBatchTasks(t *testing.T, path string, n int, tag string) {
+// taskMix is the tasks of a batch: task i's JSONL line (its id t<i>,
+// tag in its params), and whether a result is task i's.
+type taskMix struct {
+	line  func(i int, tag string) string
+	check func(i int, tag string, result map[string]any) bool
+}
+
+// echoTasks are tasks of op whose param param is "<tag> insight <i>",
+// which the result echoes as its field field, so that a result is known
+// to be its task's (and no batch's tasks are in the workers' caches from
+// an earlier one).
+func echoTasks(op, param, field string) taskMix {
+	return taskMix{
+		line: func(i int, tag string) string {
+			return fmt.Sprintf(`{"id":"t%d","operation":%q,"params":{%q:"%s insight %d"}}`, i, op, param, tag, i)
+		},
+		check: func(i int, tag string, r map[string]any) bool {
+			return r["success"] == true && r[field] == fmt.Sprint(tag, " insight ", i)
+		},
+	}
+}
+
+var (
+	// unifiedTasks's results are about 4 KB, so that a batch's output is
+	// flushed every few dozen lines.
+	unifiedTasks = echoTasks("unified_inference", "dredge_insight", "dredge_insight")
+	// liftTasks's are about 200 bytes, for batches of 100,000 tasks.
+	liftTasks = echoTasks("lift", "insight_text", "text")
+)
+
+// writeBatchTasks writes tasks 0…n-1 of mix.
+func writeBatchTasks(t *testing.T, path string, mix taskMix, n int, tag string) {
 	t.Helper()
 	var b bytes.Buffer
 	for i := range n {
-		fmt.Fprintf(&b, `{"id":"t%d","operation":"unified_inference","params":{"dredge_insight":"%s insight %d"}}`+"\n", i, tag, i)
+		b.WriteString(mix.line(i, tag) + "\n")
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
@@ -125,8 +151,8 @@ func followLines(t *testing.T, cmd *exec.Cmd, path string, want int) int {
 }
 
 // checkBatchOnce checks that the results file holds every id t0…t(n-1)
-// exactly once, each a result of its own task's insight.
-func checkBatchOnce(t *testing.T, path string, n int, tag string) {
+// of tasks of mix exactly once, each with its own task's result.
+func checkBatchOnce(t *testing.T, path string, mix taskMix, n int, tag string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -140,18 +166,15 @@ func checkBatchOnce(t *testing.T, path string, n int, tag string) {
 	for sc.Scan() {
 		lines++
 		var r struct {
-			ID     string `json:"id"`
-			Result struct {
-				Success bool   `json:"success"`
-				Insight string `json:"dredge_insight"`
-			} `json:"result"`
-			Error string `json:"error"`
+			ID     string         `json:"id"`
+			Result map[string]any `json:"result"`
+			Error  string         `json:"error"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("line %d: %v: %q", lines, err, sc.Bytes())
 		}
 		i, err := strconv.Atoi(r.ID[min(1, len(r.ID)):])
-		if err != nil || i < 0 || i >= n || !r.Result.Success || r.Result.Insight != fmt.Sprint(tag, " insight ", i) {
+		if err != nil || i < 0 || i >= n || !mix.check(i, tag, r.Result) {
 			t.Fatalf("line %d: %q", lines, sc.Bytes())
 		}
 		seen[i]++

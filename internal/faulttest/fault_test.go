@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -164,7 +163,8 @@ type proc struct {
 	name string
 	cmd  *exec.Cmd
 	done chan struct{}
-	port int // the worker's METRICS_PORT
+	port int    // the worker's METRICS_PORT
+	log  string // the file of its stdout and stderr
 }
 
 func start(t *testing.T, name, bin string, args, env []string) *proc {
@@ -174,7 +174,7 @@ func start(t *testing.T, name, bin string, args, env []string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{name: name, cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(bin, args...), done: make(chan struct{}), log: logPath}
 	p.cmd.Env = append(os.Environ(), env...) // the last value of a key wins
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
@@ -197,18 +197,30 @@ func (p *proc) kill() {
 	<-p.done
 }
 
+// startWorker starts examples/worker with env, running 2 × 2 jobs at
+// once, and waits until its /health answers 200.
 func startWorker(t *testing.T, bin, name string, env []string) *proc {
+	t.Helper()
+	return startWorkerN(t, bin, name, env, 2, 2)
+}
+
+// startWorkerN is startWorker with NUM_WORKERS=workers and
+// WORKER_CONCURRENCY=each.
+func startWorkerN(t *testing.T, bin, name string, env []string, workers, each int) *proc {
 	t.Helper()
 	port := testredis.FreePort(t)
 	p := start(t, name, filepath.Join(bin, "worker"), nil,
-		append(env, "NUM_WORKERS=2", "WORKER_CONCURRENCY=2", "METRICS_PORT="+strconv.Itoa(port)))
+		append(env, "NUM_WORKERS="+strconv.Itoa(workers), "WORKER_CONCURRENCY="+strconv.Itoa(each), "METRICS_PORT="+strconv.Itoa(port)))
 	p.port = port
 	(&client{base: "http://127.0.0.1:" + strconv.Itoa(port), hc: http.DefaultClient}).waitOK(t, "/health")
 	return p
 }
 
-// busy reads the worker's dredge_workers_busy gauge.
-func (p *proc) busy() (int, error) {
+// busy reads the worker's dredge_workers_busy gauge: the jobs it runs.
+func (p *proc) busy() (int, error) { return p.gauge("dredge_workers_busy") }
+
+// gauge reads a gauge of the worker's /metrics.
+func (p *proc) gauge(name string) (int, error) {
 	resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(p.port) + "/metrics")
 	if err != nil {
 		return 0, err
@@ -216,12 +228,12 @@ func (p *proc) busy() (int, error) {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "dredge_workers_busy "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			return int(f), err
 		}
 	}
-	return 0, errors.New("no dredge_workers_busy in /metrics")
+	return 0, fmt.Errorf("no %s in /metrics", name)
 }
 
 // job is one submission and what its result must say.
