@@ -340,20 +340,21 @@ local function lostEntry(msg)
   end
 end
 
--- start makes the job of the delivered entry msg running under token and
--- returns it, or returns nil when there is nothing to run.
-local function start(msg, id)
+-- job reads the job of entry msg: its key and fields, with the time
+-- (nil when it is finished, canceled or gone: the entry is dropped). A
+-- running job's worker stopped heartbeating: the delivery is lost, counted
+-- apart from the retries of failed ones, and past MaxDeliveries lost the
+-- job is dead-lettered (nil too).
+local function job(msg, id)
   local key = jobp .. id
   local j = redis.call('HMGET', key, 'status', 'attempts', 'op', 'params', 'enqueued', 'consumer', 'history', 'lapses')
   local status, attempts = j[1], tonumber(j[2])
   if status ~= 'pending' and status ~= 'running' then
-    drop(msg, id) -- finished, canceled, or gone
+    drop(msg, id)
     return nil
   end
   local t = now()
   if status == 'running' then
-    -- Its worker stopped heartbeating: the delivery is lost, counted
-    -- apart from the retries of failed ones.
     local lapses = tonumber(j[8] or '0') + 1
     local hist = (j[7] or '') .. 'delivery ' .. attempts .. ' to ' .. (j[6] or '?') .. ': claim lapsed at ' .. t .. '\n'
     if lapses >= maxd then
@@ -366,7 +367,31 @@ local function start(msg, id)
       return nil
     end
     redis.call('HSET', key, 'history', hist, 'lapses', lapses)
-  else
+  end
+  return key, j, t
+end
+
+-- handBack makes the job of a lapsed entry this claim has no room for
+-- pending on the released list, which the next claim anywhere takes from
+-- first: a dead worker's jobs all run again at once, not one per scan.
+local function handBack(msg, id)
+  local key, j = job(msg, id)
+  if not key then return end
+  if j[1] == 'running' then
+    redis.call('HSET', key, 'status', 'pending')
+    redis.call('HDEL', key, 'started', 'token', 'consumer')
+    redis.call('INCR', counter)
+  end
+  redis.call('RPUSH', released, entry(msg, id))
+end
+
+-- start makes the job of the delivered entry msg running under token and
+-- returns it, or returns nil when there is nothing to run.
+local function start(msg, id)
+  local key, j, t = job(msg, id)
+  if not key then return nil end
+  local attempts = tonumber(j[2])
+  if j[1] == 'pending' then
     redis.call('DECR', counter)
   end
   local token = ARGV[7] .. #out
@@ -428,16 +453,19 @@ if ARGV[8] == '1' then
     local r = redis.call('XAUTOCLAIM', stream, group, consumer, ARGV[4], cursor, 'COUNT', 1)
     cursor = r[1]
     for _, e in ipairs(r[2]) do
-      if e[2] then
-        if start(e[1], e[2][2]) then return out end
-      else
+      if not e[2] then
         lostEntry(e[1]) -- deleted (Redis 6.2)
+      elseif #out < want then
+        start(e[1], e[2][2])
+      else
+        handBack(e[1], e[2][2])
       end
     end
     for _, msg in ipairs(r[3] or {}) do
       lostEntry(msg) -- deleted (Redis 7)
     end
   until cursor == '0-0'
+  if #out >= want then return out end
 end
 -- Then new entries.
 for _ = 1, 64 do

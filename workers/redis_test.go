@@ -103,6 +103,45 @@ func TestRedisClaimLapses(t *testing.T) {
 	}
 }
 
+// TestRedisManyLapsedAtOnce: the jobs of a worker that died holding many
+// all run again as soon as their claims lapse, not one per lapse scan:
+// the scan hands those its claim has no room for to every claim.
+func TestRedisManyLapsedAtOnce(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 400 * time.Millisecond // a scan every 100 ms
+	ctx := context.Background()
+	q := openRedis(t, cfg)
+	const n = 20
+	for i := range n {
+		if _, err := q.Enqueue(ctx, "lift", json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dying := openRedis(t, cfg)
+	for range n {
+		if _, err := claimWithin(t, dying, time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := claimWithin(t, q, 5*time.Second) // the first after the lapse
+	if err != nil || j.Attempt != 2 {
+		t.Fatalf("first takeover: %+v, %v", j, err)
+	}
+	first := time.Now()
+	for i := 1; i < n; i++ {
+		if j, err := claimWithin(t, q, time.Second); err != nil || j.Attempt != 2 {
+			t.Fatalf("takeover %d: %+v, %v", i+1, j, err)
+		}
+	}
+	if took := time.Since(first); took > 250*time.Millisecond {
+		t.Errorf("the other %d lapsed jobs took %v to be claimed after the first (one per scan would take %v)", n-1, took, (n-1)*cfg.ClaimAfter/4)
+	}
+	if d, err := q.Depth(ctx); err != nil || d != 0 {
+		t.Errorf("Depth = %d, %v", d, err)
+	}
+}
+
 // TestRedisHeartbeatKeepsClaim: a slow job that heartbeats is never taken
 // from its live worker.
 func TestRedisHeartbeatKeepsClaim(t *testing.T) {
