@@ -271,15 +271,7 @@ func TestRedisConsumersBounded(t *testing.T) {
 // 20,000 jobs.
 func TestRedisStateReturns(t *testing.T) {
 	srv := testredis.StartWith(t, testredis.Options{})
-	opt, err := rueidis.ParseURL(srv.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testredis.ClientAt(t, srv.URL())
 	ctx := context.Background()
 	jobs := soakSize(50_000, 1_000_000)
 	ttl := time.Duration(soakSize(2, 20)) * time.Second

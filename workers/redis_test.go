@@ -530,12 +530,7 @@ func TestRedisKeysOneSlot(t *testing.T) {
 // (HTTP 503), and work again once it is back.
 func TestRedisUnavailable(t *testing.T) {
 	srv := testredis.Start(t, 0)
-	opt, _ := rueidis.ParseURL(srv.URL())
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testredis.ClientAt(t, srv.URL())
 	q := openRedis(t, workers.RedisConfig{Client: c, Timeout: 300 * time.Millisecond, Poll: 50 * time.Millisecond})
 	ctx := context.Background()
 	if _, err := q.Enqueue(ctx, "lift", nil); err != nil {
@@ -550,6 +545,7 @@ func TestRedisUnavailable(t *testing.T) {
 	}
 	srv.Restart() // empty: no persistence; the group is created again
 	var id string
+	var err error
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if id, err = q.Enqueue(ctx, "lift", nil); err == nil {
 			break
@@ -575,16 +571,7 @@ func TestRedisQueueCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: starts a three-node Redis Cluster")
 	}
-	url := testredis.StartCluster(t, 3)
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testredis.ClientAt(t, testredis.StartCluster(t, 3))
 	if c.Mode() != rueidis.ClientModeCluster {
 		t.Fatalf("client mode %v, want a cluster client", c.Mode())
 	}
@@ -761,12 +748,7 @@ func TestRedisFrozen(t *testing.T) {
 		t.Skip("-short: freezes redis-server for 10s")
 	}
 	srv := testredis.Start(t, 0)
-	opt, _ := rueidis.ParseURL(srv.URL())
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testredis.ClientAt(t, srv.URL())
 	ctx := context.Background()
 	q := openRedis(t, workers.RedisConfig{Client: c, Timeout: 500 * time.Millisecond, Poll: 100 * time.Millisecond})
 	eng := testengine.New(t)
@@ -784,6 +766,7 @@ func TestRedisFrozen(t *testing.T) {
 	// A producer with its own connection enqueues as Redis wakes up.
 	enq := make(chan string, 1)
 	go func() {
+		opt, _ := rueidis.ParseURL(srv.URL())
 		pc, err := rueidis.NewClient(opt)
 		if err != nil {
 			t.Error(err)

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
+	"github.com/dredge-cli/dredge/internal/testredis"
 )
 
 // TestRunStopsOnSIGTERM starts the service, waits until it is healthy,
@@ -39,15 +39,7 @@ func TestRunRedisQueue(t *testing.T) {
 	t.Setenv("QUEUE_PREFIX", prefix)
 	runUntilSIGTERM(t)
 	// The queue's keys, left for other processes, are this test's to remove.
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testredis.ClientAt(t, url)
 	ctx := context.Background()
 	keys, err := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}:*").Build()).AsStrSlice()
 	if err != nil || len(keys) < 2 {

@@ -15,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
-
+	"github.com/dredge-cli/dredge/internal/testredis"
 	"github.com/dredge-cli/dredge/workers"
 )
 
@@ -44,15 +43,7 @@ func TestWorker(t *testing.T) {
 	t.Setenv("METRICS_PORT", strconv.Itoa(port))
 	t.Setenv("NUM_WORKERS", "2")
 
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := testredis.ClientAt(t, url)
 	ctx := context.Background()
 	defer func() {
 		keys, _ := c.Do(ctx, c.B().Keys().Pattern("{"+prefix+"}:*").Build()).AsStrSlice()

@@ -19,8 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/rueidis"
-
 	"github.com/dredge-cli/dredge/internal/testredis"
 	"github.com/dredge-cli/dredge/workers"
 )
@@ -667,17 +665,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // enqueues and looks.
 func openQueue(t *testing.T, url, prefix string, claimAfter time.Duration) *workers.Redis {
 	t.Helper()
-	opt, err := rueidis.ParseURL(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opt.DisableCache = true
-	c, err := rueidis.NewClient(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	q, err := workers.NewRedis(t.Context(), workers.RedisConfig{Client: c, Prefix: prefix, ClaimAfter: claimAfter})
+	q, err := workers.NewRedis(t.Context(), workers.RedisConfig{Client: testredis.ClientAt(t, url), Prefix: prefix, ClaimAfter: claimAfter})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,16 +20,22 @@ func Client(t testing.TB) (rueidis.Client, string) {
 	if url == "" {
 		t.Skip(Skip)
 	}
+	return ClientAt(t, url), url
+}
+
+// ClientAt connects to the server at url, closed when the test ends.
+func ClientAt(t testing.TB, url string) rueidis.Client {
+	t.Helper()
 	opt, err := rueidis.ParseURL(url)
 	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
+		t.Fatalf("%s: %v", url, err)
 	}
 	c, err := rueidis.NewClient(opt)
 	if err != nil {
-		t.Fatalf("REDIS_URL: %v", err)
+		t.Fatalf("%s: %v", url, err)
 	}
 	t.Cleanup(c.Close)
-	return c, url
+	return c
 }
 
 // DeleteKeys deletes the keys that match pattern (KEYS, for tests).
@@ -51,15 +57,5 @@ func DeleteKeys(t testing.TB, c rueidis.Client, pattern string) {
 // DeleteKeysAt is DeleteKeys on a connection of its own to url.
 func DeleteKeysAt(t testing.TB, url, pattern string) {
 	t.Helper()
-	opt, err := rueidis.ParseURL(url)
-	if err == nil {
-		var c rueidis.Client
-		if c, err = rueidis.NewClient(opt); err == nil {
-			defer c.Close()
-			DeleteKeys(t, c, pattern)
-		}
-	}
-	if err != nil {
-		t.Error(err)
-	}
+	DeleteKeys(t, ClientAt(t, url), pattern)
 }
