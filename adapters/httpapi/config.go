@@ -2,13 +2,9 @@ package httpapi
 
 import (
 	"cmp"
-	"errors"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/dredge-cli/dredge"
@@ -33,12 +29,18 @@ const (
 // limiting, 8 MiB bodies, no access log (operations get the Engine's
 // deadlines, see dredge.WithTimeouts).
 type Config struct {
-	// AuthEnabled requires one of APIKeys on every route except /health
-	// and /ready, sent as "Authorization: Bearer <key>" or "X-API-Key".
+	// AuthEnabled requires one of APIKeys or Keys on every route except
+	// /health and /ready, sent as "Authorization: Bearer <key>" or
+	// "X-API-Key". New fails when AuthEnabled is set and there are none.
+	// Keys are compared in constant time and never logged.
 	AuthEnabled bool
-	// APIKeys are the accepted keys. New fails when AuthEnabled is set and
-	// there are none. Keys are compared in constant time and never logged.
+	// APIKeys are keys of the default tenant "".
 	APIKeys []string
+	// Keys maps more keys to tenants, and may be reloaded while the
+	// handler runs ([Keys.Reload]). The tenant of the key a request
+	// presents goes on its context ([dredge.WithTenant]). A key in both
+	// APIKeys and Keys belongs to its tenant in Keys.
+	Keys *Keys
 
 	// RateLimitEnabled limits each API key (or, without authentication,
 	// each client address) to RateLimitRequests per RateLimitWindow with a
@@ -105,8 +107,9 @@ func (e *ConfigError) Unwrap() error { return dredge.ErrInvalidArgument }
 
 // ConfigFromEnv reads the service's configuration from the environment:
 //
-//   - AUTH_ENABLED (true|false) with API_KEY and/or API_KEYS_FILE (one key
-//     per line; blank lines and lines starting with # are ignored);
+//   - AUTH_ENABLED (true|false) with API_KEY (a key of the default tenant)
+//     and/or API_KEYS_FILE (keys of tenants, see [Keys]; [Config.Keys]
+//     holds them and [Keys.Reload] reads the file again);
 //   - RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS (default 100) and
 //     RATE_LIMIT_WINDOW (seconds, default 60); TRUST_PROXY (true|false);
 //   - MAX_BODY_BYTES (default 8 MiB).
@@ -118,30 +121,23 @@ func (e *ConfigError) Unwrap() error { return dredge.ErrInvalidArgument }
 // AUTH_ENABLED without a key, is a [*ConfigError] naming the variable.
 // Logger and MCP are left for the caller to set.
 func ConfigFromEnv() (Config, error) {
-	return configFromLookup(os.LookupEnv, os.ReadFile)
+	return configFromLookup(os.LookupEnv, LoadKeys)
 }
 
-func configFromLookup(lookup envvar.Lookup, readFile func(string) ([]byte, error)) (Config, error) {
+func configFromLookup(lookup envvar.Lookup, loadKeys func(string) (*Keys, error)) (Config, error) {
 	r := envvar.Reader{Lookup: lookup, Wrap: func(e *envvar.Error) error { return &ConfigError{Name: e.Name, Reason: e.Reason()} }}
 	c := Config{AuthEnabled: r.Bool("AUTH_ENABLED", false)}
 	if key := r.String("API_KEY", ""); key != "" {
 		c.APIKeys = append(c.APIKeys, key)
 	}
 	if path := r.String("API_KEYS_FILE", ""); path != "" {
-		b, err := readFile(path)
-		if pe, ok := errors.AsType[*fs.PathError](err); ok {
-			err = pe.Err // the error names the file, never its content
+		keys, err := loadKeys(path)
+		if err != nil {
+			r.Add(err)
 		}
-		keys := ParseKeys(string(b))
-		switch {
-		case err != nil:
-			r.Add(&ConfigError{Name: "API_KEYS_FILE", Reason: "cannot read " + strconv.Quote(path) + ": " + err.Error()})
-		case len(keys) == 0:
-			r.Add(&ConfigError{Name: "API_KEYS_FILE", Reason: "no keys in " + strconv.Quote(path)})
-		}
-		c.APIKeys = append(c.APIKeys, keys...)
+		c.Keys = keys
 	}
-	if c.AuthEnabled && len(c.APIKeys) == 0 {
+	if c.AuthEnabled && len(c.APIKeys) == 0 && c.Keys == nil {
 		r.Add(&ConfigError{Name: "API_KEY", Reason: "AUTH_ENABLED is true but neither API_KEY nor API_KEYS_FILE gives a key"})
 	}
 	const maxWait = 365 * 24 * time.Hour
@@ -156,24 +152,10 @@ func configFromLookup(lookup envvar.Lookup, readFile func(string) ([]byte, error
 	return c, nil
 }
 
-// ParseKeys returns the keys of an API keys file: one per line, surrounding
-// spaces trimmed, blank lines and lines starting with # ignored.
-func ParseKeys(s string) []string {
-	var keys []string
-	for line := range strings.Lines(s) {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		keys = append(keys, line)
-	}
-	return keys
-}
-
 // withDefaults validates c and fills in the defaults.
 func (c Config) withDefaults() (Config, error) {
 	if c.AuthEnabled {
-		if len(c.APIKeys) == 0 {
+		if len(c.APIKeys) == 0 && (c.Keys == nil || c.Keys.Len() == 0) {
 			return c, &ConfigError{Name: "APIKeys", Reason: "AuthEnabled needs at least one key"}
 		}
 		for _, k := range c.APIKeys {

@@ -34,7 +34,7 @@ func TestConfigFromEnv(t *testing.T) {
 			"AUTH_ENABLED": "true", "API_KEY": "k0", "API_KEYS_FILE": keysFile, "RATE_LIMIT_ENABLED": "1",
 			"RATE_LIMIT_REQUESTS": "20", "RATE_LIMIT_WINDOW": "1.5", "MAX_BODY_BYTES": "1024",
 			"TRUST_PROXY": "yes"},
-			want: Config{AuthEnabled: true, APIKeys: []string{"k0", "key-one", "key-two"}, RateLimitEnabled: true,
+			want: Config{AuthEnabled: true, APIKeys: []string{"k0"}, RateLimitEnabled: true,
 				RateLimitRequests: 20, RateLimitWindow: 1500 * time.Millisecond, MaxBodyBytes: 1024,
 				TrustProxy: true}},
 		{name: "keys without auth", env: map[string]string{"API_KEY": "k"}, want: Config{APIKeys: []string{"k"}}},
@@ -53,7 +53,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := configFromLookup(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }, os.ReadFile)
+			got, err := configFromLookup(func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }, LoadKeys)
 			if tt.errName != "" {
 				var ce *ConfigError
 				if !errors.As(err, &ce) || ce.Name != tt.errName || !errors.Is(err, dredge.ErrInvalidArgument) {
@@ -67,6 +67,18 @@ func TestConfigFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if got.Keys != nil {
+				// The file's single-field lines are keys of the default tenant.
+				for _, k := range []string{"key-one", "key-two"} {
+					if tenant, _, ok := got.Keys.Lookup(k); !ok || tenant != "" {
+						t.Errorf("Keys.Lookup(%s) = %q, %v", k, tenant, ok)
+					}
+				}
+				if _, _, ok := got.Keys.Lookup("# key-old"); ok || got.Keys.Len() != 2 {
+					t.Errorf("Keys holds %d keys, want 2", got.Keys.Len())
+				}
+				got.Keys = nil
+			}
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
@@ -76,14 +88,14 @@ func TestConfigFromEnv(t *testing.T) {
 
 func TestConfigFromEnvKeysNeverInErrors(t *testing.T) {
 	env := map[string]string{"API_KEY": "super-secret", "RATE_LIMIT_REQUESTS": "super-secret"}
-	_, err := configFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, os.ReadFile)
+	_, err := configFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, LoadKeys)
 	if err == nil || !strings.Contains(err.Error(), "RATE_LIMIT_REQUESTS") {
 		t.Fatalf("err = %v", err)
 	}
 	// A directory as the keys file: the error names the path, not content.
 	dir := t.TempDir()
 	env = map[string]string{"API_KEYS_FILE": dir}
-	_, err = configFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, os.ReadFile)
+	_, err = configFromLookup(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, LoadKeys)
 	if err == nil || !strings.Contains(err.Error(), dir) {
 		t.Fatalf("err = %v", err)
 	}
@@ -98,9 +110,14 @@ func TestConfigFromEnvProcess(t *testing.T) {
 	}
 }
 
-func TestParseKeys(t *testing.T) {
-	got := ParseKeys("a\r\n # comment\n\n\tb \nc")
-	if want := []string{"a", "b", "c"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("ParseKeys = %q, want %q", got, want)
+func TestParseKeysSingleFields(t *testing.T) {
+	k, err := ParseKeys("a\r\n # comment\n\n\tb \nc")
+	if err != nil || k.Len() != 3 {
+		t.Fatalf("ParseKeys = %v, %v; want 3 keys", k, err)
+	}
+	for _, key := range []string{"a", "b", "c"} {
+		if tenant, _, ok := k.Lookup(key); !ok || tenant != "" {
+			t.Errorf("Lookup(%s) = %q, %v; want the default tenant", key, tenant, ok)
+		}
 	}
 }

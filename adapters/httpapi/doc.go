@@ -72,10 +72,25 @@
 // # Security and limits
 //
 // With [Config.AuthEnabled] every route except /health and /ready needs
-// one of [Config.APIKeys], sent as "Authorization: Bearer <key>" or
-// "X-API-Key: <key>". Keys are compared as SHA-256 digests in constant time
-// (crypto/subtle), so neither a key nor its length leaks through timing,
-// and they are never logged.
+// one of [Config.APIKeys] or [Config.Keys], sent as "Authorization: Bearer
+// <key>" or "X-API-Key: <key>". Keys are kept and compared as SHA-256
+// digests in constant time (crypto/subtle), with every stored digest, so
+// neither a key nor its length leaks through timing, and they never appear
+// in logs, metrics or errors.
+//
+// # Tenants
+//
+// Each key belongs to a tenant: those of [Config.APIKeys] (API_KEY) to the
+// default tenant "", those of [Config.Keys] (API_KEYS_FILE) to the tenant
+// the file names. The file holds one "tenant key [quota]" per line, or a
+// key alone for the default tenant, or JSON; see [Keys] for the format and
+// [ParseKeys] and [LoadKeys]. The handler puts the tenant of each
+// authenticated request on its context with [dredge.WithTenant]; the
+// Engine does not use it yet. [Keys.Reload] reads the file again and
+// replaces the keys atomically while the handler runs (examples/http-service
+// does so on SIGHUP): the next request with a removed key gets 401, those
+// already admitted run on, and a file that does not load keeps the old
+// keys. Quotas are parsed and kept, not enforced yet.
 //
 // With [Config.RateLimitEnabled] each key (each client address when
 // authentication is off, or for requests that fail it) has a token bucket

@@ -49,3 +49,27 @@ func Example() {
 	// 400 {"success":false,"error":"max_modes: must be between 1 and 100000, got 0","code":"invalid_argument","field":"max_modes"}
 	// 200 {"success":false,"error":"max_modes: must be between 1 and 100000, got 0","code":"invalid_argument","field":"max_modes"}
 }
+
+func ExampleParseKeys() {
+	keys, err := httpapi.ParseKeys(`
+# tenant key [quota]
+acme k-acme-1 100
+beta k-beta-1
+k-default
+`)
+	if err != nil {
+		panic(err)
+	}
+	for _, k := range []string{"k-acme-1", "k-beta-1", "k-default", "k-unknown"} {
+		tenant, quota, ok := keys.Lookup(k)
+		fmt.Printf("%s: %q %d %v\n", k, tenant, quota, ok)
+	}
+	_, err = httpapi.ParseKeys("acme k-acme-1\nbad/name k-secret\n")
+	fmt.Println(err)
+	// Output:
+	// k-acme-1: "acme" 100 true
+	// k-beta-1: "beta" 0 true
+	// k-default: "" 0 true
+	// k-unknown: "" 0 false
+	// httpapi: API_KEYS_FILE: line 2: a tenant name is 1 to 64 characters of A-Z a-z 0-9 . _ -
+}

@@ -35,10 +35,11 @@ type handler struct {
 	mux *http.ServeMux
 	mcp http.Handler
 
-	keys   [][sha256.Size]byte // SHA-256 of the accepted keys
-	keyIDs []string            // rate limiter keys of the accepted keys
-	lim    *limiter            // nil: no rate limiting
-	log    *slog.Logger        // nil: no access log
+	auth        bool
+	defaultKeys *keySet      // APIKeys, all of the default tenant
+	keys        *Keys        // nil: only defaultKeys
+	lim         *limiter     // nil: no rate limiting
+	log         *slog.Logger // nil: no access log
 
 	index, opsList []byte
 	metrics        http.Handler // nil: metrics off
@@ -60,11 +61,11 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	}
 	h := &handler{eng: eng, cfg: cfg, mux: http.NewServeMux(), mcp: cfg.MCP, log: cfg.Logger}
 	if cfg.AuthEnabled {
-		for i, k := range cfg.APIKeys {
-			h.keys = append(h.keys, sha256.Sum256([]byte(k)))
-			// A NUL never appears in a client address, so key buckets and
-			// address buckets cannot collide.
-			h.keyIDs = append(h.keyIDs, "\x00key"+strconv.Itoa(i))
+		h.auth, h.keys, h.defaultKeys = true, cfg.Keys, new(keySet)
+		for _, k := range cfg.APIKeys {
+			h.defaultKeys.sums = append(h.defaultKeys.sums, sha256.Sum256([]byte(k)))
+			h.defaultKeys.tenants = append(h.defaultKeys.tenants, "")
+			h.defaultKeys.quotas = append(h.defaultKeys.quotas, 0)
 		}
 	}
 	if cfg.RateLimitEnabled {

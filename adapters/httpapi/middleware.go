@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,7 +18,7 @@ import (
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.log == nil || !h.log.Enabled(r.Context(), slog.LevelInfo) {
 		defer h.recoverPanic(w, r)
-		if h.admit(w, r) {
+		if r, ok := h.admit(w, r); ok {
 			h.mux.ServeHTTP(w, r)
 		}
 		return
@@ -37,7 +36,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		)
 	}()
 	defer h.recoverPanic(lw, r)
-	if h.admit(lw, r) {
+	if r, ok := h.admit(lw, r); ok {
 		h.mux.ServeHTTP(lw, r)
 	}
 }
@@ -60,36 +59,42 @@ func (h *handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 }
 
 // admit applies authentication and rate limiting to every route except
-// the probes. On refusal it has answered the request and returns false.
-func (h *handler) admit(w http.ResponseWriter, r *http.Request) bool {
-	if h.keys == nil && h.lim == nil {
-		return true
+// the probes. It returns the request with the tenant of its key on its
+// context ([dredge.WithTenant]); on refusal it has answered the request
+// and returns false.
+func (h *handler) admit(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if !h.auth && h.lim == nil {
+		return r, true
 	}
 	if p := r.URL.Path; p == "/health" || p == "/ready" {
-		return true
+		return r, true
 	}
 	var bucket string
-	if h.keys != nil {
-		i, msg := h.authenticate(r)
-		if i < 0 {
+	if h.auth {
+		tenant, sum, msg := h.authenticate(r)
+		if msg != "" {
 			// Failed attempts count against the client address, so that
 			// keys cannot be guessed at full speed.
 			if h.lim != nil && !h.allow(w, h.clientAddr(r)) {
-				return false
+				return r, false
 			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="dredge"`)
 			writeError(w, http.StatusUnauthorized, &dredge.Error{Code: dredge.CodeUnauthenticated, Message: msg})
-			return false
+			return r, false
 		}
-		bucket = h.keyIDs[i]
+		r = r.WithContext(dredge.WithTenant(r.Context(), tenant))
+		// Each key has its own bucket, named by its digest (which survives
+		// a reload). A NUL never appears in a client address, so key
+		// buckets and address buckets cannot collide.
+		bucket = "\x00key" + string(sum[:])
 	}
 	if h.lim == nil {
-		return true
+		return r, true
 	}
 	if bucket == "" {
 		bucket = h.clientAddr(r)
 	}
-	return h.allow(w, bucket)
+	return r, h.allow(w, bucket)
 }
 
 // allow takes a token from bucket, or answers 429 with Retry-After.
@@ -104,25 +109,28 @@ func (h *handler) allow(w http.ResponseWriter, bucket string) bool {
 	return false
 }
 
-// authenticate returns the index of the key the request presents, or -1
-// and the reason. Keys are compared as SHA-256 digests in constant time,
-// so neither their content nor their length leaks through timing.
-func (h *handler) authenticate(r *http.Request) (int, string) {
+// authenticate returns the tenant and digest of the key the request
+// presents, or the reason it is refused. Keys are compared as SHA-256
+// digests in constant time, with every stored digest (APIKeys, then the
+// current generation of Keys), so neither their content, their length nor
+// their position leaks through timing.
+func (h *handler) authenticate(r *http.Request) (tenant string, sum [sha256.Size]byte, refused string) {
 	key, ok := presentedKey(r)
 	if !ok {
-		return -1, "missing API key: send it as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\""
+		return "", sum, "missing API key: send it as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\""
 	}
-	sum := sha256.Sum256([]byte(key))
-	found := -1
-	for i := range h.keys {
-		if subtle.ConstantTimeCompare(sum[:], h.keys[i][:]) == 1 {
-			found = i
+	sum = sha256.Sum256([]byte(key))
+	found := h.defaultKeys.find(&sum) >= 0
+	if h.keys != nil {
+		s := h.keys.set.Load()
+		if i := s.find(&sum); i >= 0 {
+			tenant, found = s.tenants[i], true
 		}
 	}
-	if found < 0 {
-		return -1, "invalid API key"
+	if !found {
+		return "", sum, "invalid API key"
 	}
-	return found, ""
+	return tenant, sum, ""
 }
 
 // presentedKey returns the key of "Authorization: Bearer <key>", else of

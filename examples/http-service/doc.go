@@ -26,4 +26,9 @@
 // stopped and handed back to the queue), before the Engine closes; pending
 // jobs of the in-process queue are dropped (logged), those on Redis stay
 // for the other workers.
+//
+// SIGHUP reads API_KEYS_FILE again (httpapi.Keys.Reload): a removed key is
+// refused from the next request on, while requests already admitted run
+// on; a file that does not load keeps the previous keys and logs the error,
+// which names the line, never a key.
 package main

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -51,6 +52,16 @@ func TestRunRedisQueue(t *testing.T) {
 }
 
 func runUntilSIGTERM(t *testing.T) {
+	addr, ran := startService(t)
+	checkOneMCPPath(t, "http://"+addr+"/mcp")
+	checkJob(t, "http://"+addr)
+	stopService(t, ran)
+}
+
+// startService runs the service on a loopback port until it is ready. It
+// returns the address and the channel that receives run's result.
+func startService(t *testing.T) (string, <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -79,8 +90,12 @@ func runUntilSIGTERM(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	checkOneMCPPath(t, "http://"+addr+"/mcp")
-	checkJob(t, "http://"+addr)
+	return addr, ran
+}
+
+// stopService sends the process SIGTERM and expects run to return nil.
+func stopService(t *testing.T, ran <-chan error) {
+	t.Helper()
 	if err := syscall.Kill(syscall.Getpid(), syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +107,70 @@ func runUntilSIGTERM(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not stop on SIGTERM")
 	}
+}
+
+// TestRunReloadsKeysOnSIGHUP rewrites API_KEYS_FILE without key A and
+// sends SIGHUP: A is refused from then on and the new key B accepted; a
+// file that does not parse keeps B.
+func TestRunReloadsKeysOnSIGHUP(t *testing.T) {
+	const keyA, keyB = "key-A-1f3c", "key-B-9d2e"
+	path := filepath.Join(t.TempDir(), "keys")
+	write := func(s string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("acme " + keyA + "\n")
+	t.Setenv("LOG_LEVEL", "error")
+	t.Setenv("CACHE_BACKEND", "memory")
+	t.Setenv("AUTH_ENABLED", "true")
+	t.Setenv("API_KEY", "")
+	t.Setenv("API_KEYS_FILE", path)
+	addr, ran := startService(t)
+	status := func(key string) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+addr+"/v1/ops", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	// hangup sends SIGHUP and waits until key answers want.
+	hangup := func(key string, want int) {
+		t.Helper()
+		if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); status(key) != want; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after SIGHUP: %d, want %d", status(key), want)
+			}
+		}
+	}
+	if a, b := status(keyA), status(keyB); a != 200 || b != 401 {
+		t.Fatalf("before SIGHUP: key A %d, key B %d", a, b)
+	}
+	write("# A revoked\nbeta " + keyB + "\n")
+	hangup(keyA, 401)
+	if b := status(keyB); b != 200 {
+		t.Errorf("after SIGHUP: key B %d", b)
+	}
+	// A file that does not parse leaves B as it was; a later good one wins.
+	write("beta/x " + keyB + "\n")
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if b := status(keyB); b != 200 {
+		t.Errorf("after a failed reload: key B %d", b)
+	}
+	write("acme " + keyA + "\n")
+	hangup(keyB, 401)
+	stopService(t, ran)
 }
 
 func TestRunBadLogLevel(t *testing.T) {
