@@ -168,6 +168,9 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 		if key, err = h.key(e, ctx, p); err != nil {
 			return nil, nil, err
 		}
+		if t := TenantOf(ctx); t != "" && key != "" {
+			key = "t/" + t + "/" + key // a tenant's results are its own
+		}
 		if key != "" && ctx.Value(freshKey{}) == nil {
 			if b, v, ok := e.results.GetValue(ctx, resultKey(key)); ok {
 				r, _ := v.(*R)

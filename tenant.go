@@ -6,9 +6,10 @@ import "context"
 type tenantKey struct{}
 
 // WithTenant returns a copy of ctx that carries the tenant name. The HTTP
-// adapter sets it from the API key of each authenticated request; later
-// steps namespace models, jobs and cache entries by it. The empty name is
-// the default tenant.
+// adapter sets it from the API key of each authenticated request. The
+// Engine's result cache keeps each tenant's results apart: a call never
+// answers with a result computed for another tenant. (Models and jobs are
+// not yet namespaced by tenant.) The empty name is the default tenant.
 func WithTenant(ctx context.Context, name string) context.Context {
 	return context.WithValue(ctx, tenantKey{}, name)
 }

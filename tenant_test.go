@@ -20,3 +20,27 @@ func TestTenant(t *testing.T) {
 		t.Errorf("TenantOf after WithTenant(ctx, \"\") = %q", got)
 	}
 }
+
+// TestTenantCache: cached results never cross tenants; each tenant's
+// repeat of a call is a hit.
+func TestTenantCache(t *testing.T) {
+	e := newEngine(t)
+	coords := dredge.Floats{0.25}
+	p := &dredge.UnifiedParams{Insight: "shared question", Coords: &coords}
+	call := func(tenant string) bool {
+		t.Helper()
+		r, err := e.UnifiedInference(dredge.WithTenant(context.Background(), tenant), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Cached
+	}
+	for _, c := range []struct {
+		tenant string
+		cached bool
+	}{{"acme", false}, {"acme", true}, {"globex", false}, {"", false}, {"globex", true}, {"", true}, {"acme", true}} {
+		if got := call(c.tenant); got != c.cached {
+			t.Errorf("tenant %q: cached %v, want %v", c.tenant, got, c.cached)
+		}
+	}
+}

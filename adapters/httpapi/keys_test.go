@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -217,4 +218,35 @@ func FuzzParseKeys(f *testing.F) {
 			t.Error("ParseKeys returned no keys without an error")
 		}
 	})
+}
+
+// TestTenantCacheOverHTTP: two tenants asking the same question each get
+// a fresh answer first; neither is answered from the other's cache.
+func TestTenantCacheOverHTTP(t *testing.T) {
+	k, err := ParseKeys("acme ka\nglobex kg\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHandler(t, Config{AuthEnabled: true, Keys: k})
+	cached := func(key string) bool {
+		t.Helper()
+		r := httptest.NewRequest("POST", "/v1/ops/unified_inference", strings.NewReader(`{"dredge_insight":"same question","quasimoto_coords":[0.3]}`))
+		r.Header.Set("Authorization", "Bearer "+key)
+		resp := serve(h, r)
+		var body struct {
+			Cached bool `json:"cached"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("status %d, %v", resp.StatusCode, err)
+		}
+		return body.Cached
+	}
+	for i, c := range []struct {
+		key    string
+		cached bool
+	}{{"ka", false}, {"kg", false}, {"ka", true}, {"kg", true}} {
+		if got := cached(c.key); got != c.cached {
+			t.Errorf("call %d: cached %v, want %v", i+1, got, c.cached)
+		}
+	}
 }
