@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"time"
+
+	"github.com/dredge-cli/dredge/internal/throttle"
 )
 
 // Cache stores byte values under string keys for a limited time.
@@ -180,7 +182,7 @@ func (w *wrapped) Unwrap() error { return w.err }
 type errLogger struct {
 	logger     *slog.Logger
 	interval   time.Duration
-	last       atomic.Int64 // unix nanoseconds of the last log, 0 never
+	every      throttle.Every
 	suppressed atomic.Int64
 }
 
@@ -196,9 +198,7 @@ func newErrLogger(l *slog.Logger, interval time.Duration) *errLogger {
 
 // log reports err unless another error was logged less than interval ago.
 func (e *errLogger) log(msg string, err error, attrs ...any) {
-	now := time.Now().UnixNano()
-	last := e.last.Load()
-	if last != 0 && now-last < int64(e.interval) || !e.last.CompareAndSwap(last, now) {
+	if !e.every.Due(e.interval) {
 		e.suppressed.Add(1)
 		return
 	}

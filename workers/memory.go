@@ -189,8 +189,10 @@ func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMes
 	if m.closed {
 		return "", false, ErrClosed
 	}
-	if id, ok := m.keys[key]; ok && key != "" {
-		return id, false, nil
+	if key != "" {
+		if id, ok := m.keys[key]; ok {
+			return id, false, nil
+		}
 	}
 	if n := m.pending.len + len(m.retrying); n >= m.cfg.MaxPending {
 		return "", false, fmt.Errorf("%w: %d jobs pending", ErrFull, n)
@@ -263,14 +265,23 @@ func (m *Memory) Claim(ctx context.Context) (*Job, error) {
 	}
 }
 
-// running returns the running job id; m.mu is held.
-func (m *Memory) running(id string) (*memJob, error) {
+// job returns the job id; m.mu is held.
+func (m *Memory) job(id string) (*memJob, error) {
 	if m.closed {
 		return nil, ErrClosed
 	}
 	j, ok := m.jobs[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return j, nil
+}
+
+// running returns the running job id; m.mu is held.
+func (m *Memory) running(id string) (*memJob, error) {
+	j, err := m.job(id)
+	if err != nil {
+		return nil, err
 	}
 	if j.state.Status != Running {
 		return nil, fmt.Errorf("%w: job %s is %s", ErrNotClaimed, id, j.state.Status)
@@ -374,12 +385,9 @@ func (m *Memory) Release(ctx context.Context, id string) error {
 func (m *Memory) Cancel(ctx context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
-	j, ok := m.jobs[id]
-	if !ok {
-		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	j, err := m.job(id)
+	if err != nil {
+		return err
 	}
 	switch j.state.Status {
 	case Pending:
@@ -401,12 +409,9 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 func (m *Memory) Status(ctx context.Context, id string) (State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.closed {
-		return State{}, ErrClosed
-	}
-	j, ok := m.jobs[id]
-	if !ok {
-		return State{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	j, err := m.job(id)
+	if err != nil {
+		return State{}, err
 	}
 	return j.state, nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/throttle"
 	"github.com/dredge-cli/dredge/monitor"
 )
 
@@ -56,8 +57,8 @@ type Pool struct {
 	running    []atomic.Pointer[runningJob] // runner i's job in [i], for beat (a map under a mutex: 0.3–1.3 µs more CPU a job in queuebench)
 	stopBeats  chan struct{}                // closed by Shutdown once no job runs
 	beaten     chan struct{}                // closed when beat returns
-	depthAt    atomic.Int64                 // when the depth gauge was last set (unix ns)
-	claimLogAt atomic.Int64                 // when a claim failure was last logged (unix ns)
+	depthEvery throttle.Every               // the depth gauge's refresh
+	claimLog   throttle.Every               // the log of failed claims
 	claimFails atomic.Int64                 // claim failures not yet logged
 }
 
@@ -154,9 +155,7 @@ const claimLogEvery = 10 * time.Second
 // the number of failures since the last record.
 func (p *Pool) claimFailed(err error) {
 	n := p.claimFails.Add(1)
-	now := time.Now().UnixNano()
-	last := p.claimLogAt.Load()
-	if now-last < int64(claimLogEvery) || !p.claimLogAt.CompareAndSwap(last, now) {
+	if !p.claimLog.Due(claimLogEvery) {
 		return
 	}
 	p.claimFails.Add(-n)
@@ -167,9 +166,7 @@ func (p *Pool) claimFailed(err error) {
 // round trip to a shared queue (one per claim cost the Redis queue a
 // third of its throughput).
 func (p *Pool) observeDepth() {
-	now := time.Now().UnixNano()
-	last := p.depthAt.Load()
-	if now-last < int64(time.Second) || !p.depthAt.CompareAndSwap(last, now) {
+	if !p.depthEvery.Due(time.Second) {
 		return
 	}
 	if n, err := p.q.Depth(p.claimCtx); err == nil {
@@ -237,22 +234,19 @@ func (p *Pool) runSafely(j *Job, slot *atomic.Pointer[runningJob]) {
 	defer func() {
 		if r := recover(); r != nil {
 			p.cfg.Logger.Error("workers: a job panicked", "job", j.ID, "operation", j.Operation, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
 			slot.Store(nil)
-			if err := p.q.Fail(ctx, j.ID, dredge.CodeInternal, "internal error"); err != nil && !errors.Is(err, ErrNotClaimed) {
+			if err := p.q.Fail(context.Background(), j.ID, dredge.CodeInternal, "internal error"); err != nil && !errors.Is(err, ErrNotClaimed) {
 				p.cfg.Logger.Warn("workers: failing a job that panicked failed", "job", j.ID, "error", err)
 			}
 			p.eng.Monitor().JobFinished(monitor.JobFailed, time.Since(started))
 		}
 	}()
-	p.run(j, slot)
+	p.run(j, slot, started)
 }
 
 // run runs one claimed job, shown to beat in slot, and reports its outcome
 // to the queue.
-func (p *Pool) run(j *Job, slot *atomic.Pointer[runningJob]) {
-	started := time.Now()
+func (p *Pool) run(j *Job, slot *atomic.Pointer[runningJob], started time.Time) {
 	ctx, cancel := context.WithCancel(p.jobsCtx)
 	defer cancel()
 	// The operation's progress goes to the queue with the next heartbeat.

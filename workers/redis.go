@@ -19,6 +19,7 @@ import (
 	"github.com/redis/rueidis"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/throttle"
 )
 
 // RedisConfig configures [NewRedis]. Only Client is required; the zero
@@ -115,8 +116,8 @@ type Redis struct {
 	ownClient bool // closed by Close (Open connected it)
 	cfg       RedisConfig
 	k         keys
-	seq       atomic.Uint64 // claim tokens
-	scanned   atomic.Int64  // when a claim last looked for lapsed claims (unix ns)
+	seq       atomic.Uint64  // claim tokens
+	scans     throttle.Every // claims that look for lapsed claims
 	closed    atomic.Bool
 	// closing ends the blocking reads of waiting Claims at Close.
 	closing context.Context
@@ -185,7 +186,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	}
 	// Consumers are never removed by Redis: each process start would leave
 	// one behind. Those of stopped processes go once they hold nothing.
-	if _, err := q.reap(ctx, ""); err != nil {
+	if err := q.reap(ctx, ""); err != nil {
 		return nil, err
 	}
 	return q, nil
@@ -193,10 +194,14 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 
 // reap deletes the group's consumers that hold no entry and have been idle
 // longer than ClaimAfter (their entries, if they had any, were taken over),
-// and the consumer self when it holds none. It returns how many went.
-func (q *Redis) reap(ctx context.Context, self string) (int64, error) {
-	res, err := q.exec(ctx, scriptReap, "remove idle consumers", []string{q.k.stream}, []string{q.cfg.Group, ms(q.cfg.ClaimAfter), self})
-	return q.answer(res, err)
+// and the consumer self when it holds none.
+func (q *Redis) reap(ctx context.Context, self string) error {
+	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
+	defer cancel()
+	if err := scriptReap.Exec(ctx, q.c, []string{q.k.stream}, []string{q.cfg.Group, ms(q.cfg.ClaimAfter), self}).Error(); err != nil {
+		return q.wrap("remove idle consumers", err)
+	}
+	return nil
 }
 
 // createGroup creates the stream and its group unless they exist.
@@ -725,8 +730,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 		ms(q.cfg.ResultTTL), token, "0", strconv.Itoa(n)}
 	if msg == "" {
 		args[7] = q.scanDue() // a claim of a delivered entry does not scan
-	}
-	if msg != "" {
+	} else {
 		args = append(args, msg, id)
 	}
 	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released, q.k.retry, q.k.entries}, args)
@@ -737,9 +741,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 	if err != nil || len(list) > n {
 		return nil, q.wrap("claim", fmt.Errorf("unexpected reply %v", res))
 	}
-	jobs := make([]*Job, len(list))
-	q.mu.Lock()
-	defer q.mu.Unlock()
+	jobs, tokens := make([]*Job, len(list)), make([]string, len(list))
 	for i, e := range list {
 		f, err := e.ToArray()
 		if err != nil || len(f) != 6 {
@@ -751,10 +753,14 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 		params, _ := f[2].ToString()
 		attempt, _ := f[3].AsInt64()
 		enq, _ := f[4].AsInt64()
-		token, _ := f[5].ToString()
+		tokens[i], _ = f[5].ToString()
 		j.Params, j.Attempt, j.Enqueued = json.RawMessage(params), int(attempt), time.UnixMicro(enq)
-		q.held[j.ID] = token
 		jobs[i] = j
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, j := range jobs {
+		q.held[j.ID] = tokens[i]
 	}
 	return jobs, nil
 }
@@ -763,10 +769,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 // that lapsed: one claim of this queue in each ClaimAfter/4 (at most a
 // second), so that a lapsed job waits at most that long past ClaimAfter.
 func (q *Redis) scanDue() string {
-	now := time.Now().UnixNano()
-	last := q.scanned.Load()
-	every := min(q.cfg.ClaimAfter/4, time.Second)
-	if now-last >= int64(every) && q.scanned.CompareAndSwap(last, now) {
+	if q.scans.Due(min(q.cfg.ClaimAfter/4, time.Second)) {
 		return "1"
 	}
 	return "0"
@@ -1024,9 +1027,7 @@ func (q *Redis) Close() error {
 		q.close()
 		// This consumer goes, unless it still holds entries (they are
 		// taken over after ClaimAfter, and it goes at a later start).
-		ctx, cancel := context.WithTimeout(context.Background(), q.cfg.Timeout)
-		_ = scriptReap.Exec(ctx, q.c, []string{q.k.stream}, []string{q.cfg.Group, ms(q.cfg.ClaimAfter), q.cfg.Consumer}).Error() // best effort
-		cancel()
+		_ = q.reap(context.Background(), q.cfg.Consumer) // best effort
 		if q.ownClient {
 			q.c.Close()
 		}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -19,15 +18,6 @@ import (
 	"github.com/dredge-cli/dredge/workers"
 )
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // TestWorker runs the worker against REDIS_URL: a job enqueued elsewhere
 // completes, /health and /metrics answer, SIGTERM stops it.
 func TestWorker(t *testing.T) {
@@ -36,7 +26,7 @@ func TestWorker(t *testing.T) {
 		t.Skip("REDIS_URL not set: start redis-server and set REDIS_URL=redis://127.0.0.1:6379/0 to run the worker")
 	}
 	prefix := "dredge:test:worker:" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	port := freePort(t)
+	port := testredis.FreePort(t)
 	t.Setenv("LOG_LEVEL", "error")
 	t.Setenv("CACHE_BACKEND", "memory")
 	t.Setenv("QUEUE_PREFIX", prefix)
