@@ -220,6 +220,14 @@ func (r *Result) fail(err error) {
 	r.Code, r.Body, r.Err = dredge.CodeOf(err), dredge.ErrorJSON(err), err
 }
 
+// Failure is the Result of a task that failed with err (for a
+// [Config.Do]): its code, its error and the error's JSON body.
+func Failure(err error) Result {
+	var r Result
+	r.fail(err)
+	return r
+}
+
 // do runs one task.
 func (p *Pipeline) do(ctx context.Context, t *Task) Result {
 	res := Result{ID: t.ID}

@@ -41,7 +41,7 @@ func (r *queueRunner) do(ctx context.Context, t *pipeline.Task) pipeline.Result 
 	}
 	id, err := r.enqueue(ctx, t)
 	if err != nil {
-		return failure(err)
+		return pipeline.Failure(err)
 	}
 	st, err := r.wait(ctx, id)
 	if err != nil {
@@ -52,7 +52,7 @@ func (r *queueRunner) do(ctx context.Context, t *pipeline.Task) pipeline.Result 
 			_ = r.q.Cancel(cctx, id)
 			cancel()
 		}
-		return failure(err)
+		return pipeline.Failure(err)
 	}
 	switch st.Status {
 	case workers.Completed:
@@ -62,9 +62,9 @@ func (r *queueRunner) do(ctx context.Context, t *pipeline.Task) pipeline.Result 
 		if code == dredge.CodeOK {
 			code = dredge.CodeInternal
 		}
-		return failure(&dredge.Error{Code: code, Message: st.Error, Err: errors.New(st.Error)})
+		return pipeline.Failure(&dredge.Error{Code: code, Message: st.Error, Err: errors.New(st.Error)})
 	}
-	return failure(&dredge.Error{Code: dredge.CodeUnavailable, Err: dredge.ErrUnavailable,
+	return pipeline.Failure(&dredge.Error{Code: dredge.CodeUnavailable, Err: dredge.ErrUnavailable,
 		Message: fmt.Sprintf("job %s was %s before it finished", id, st.Status)})
 }
 
@@ -93,9 +93,12 @@ func (r *queueRunner) wait(ctx context.Context, id string) (workers.State, error
 	delay := minPoll
 	fails := 0
 	var last workers.State
+	stopped := func() error {
+		return queueError(fmt.Sprintf("waiting for job %s (status %s)", id, statusOf(last)), ctx.Err())
+	}
 	for {
 		if !sleep(ctx, delay) {
-			return last, queueError(fmt.Sprintf("waiting for job %s (status %s)", id, statusOf(last)), ctx.Err())
+			return last, stopped()
 		}
 		delay = min(2*delay, maxPoll)
 		st, err := r.q.Status(ctx, id)
@@ -108,7 +111,7 @@ func (r *queueRunner) wait(ctx context.Context, id string) (workers.State, error
 		case errors.Is(err, workers.ErrNotFound):
 			return last, queueError(fmt.Sprintf("job %s is lost (expired or deleted from the queue)", id), err)
 		case ctx.Err() != nil:
-			return last, queueError(fmt.Sprintf("waiting for job %s (status %s)", id, statusOf(last)), ctx.Err())
+			return last, stopped()
 		default:
 			if fails++; fails >= statusTries {
 				return last, queueError(fmt.Sprintf("job %s's status", id), err)
@@ -132,10 +135,6 @@ func queueError(what string, err error) error {
 		msg = "queue: " + what + ": the task's deadline passed"
 	}
 	return &dredge.Error{Code: dredge.CodeUnavailable, Message: msg, Err: err}
-}
-
-func failure(err error) pipeline.Result {
-	return pipeline.Result{Code: dredge.CodeOf(err), Err: err, Body: dredge.ErrorJSON(err)}
 }
 
 // sleep waits d; false when ctx ends first.

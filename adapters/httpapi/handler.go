@@ -63,9 +63,7 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	if cfg.AuthEnabled {
 		h.auth, h.keys, h.defaultKeys = true, cfg.Keys, new(keySet)
 		for _, k := range cfg.APIKeys {
-			h.defaultKeys.sums = append(h.defaultKeys.sums, sha256.Sum256([]byte(k)))
-			h.defaultKeys.tenants = append(h.defaultKeys.tenants, "")
-			h.defaultKeys.quotas = append(h.defaultKeys.quotas, 0)
+			h.defaultKeys.add(sha256.Sum256([]byte(k)), "", 0)
 		}
 	}
 	if cfg.RateLimitEnabled {

@@ -52,6 +52,13 @@ type keySet struct {
 	quotas  []int
 }
 
+// add adds a key's digest with its tenant and quota (while s is built).
+func (s *keySet) add(sum [sha256.Size]byte, tenant string, quota int) {
+	s.sums = append(s.sums, sum)
+	s.tenants = append(s.tenants, tenant)
+	s.quotas = append(s.quotas, quota)
+}
+
 // ParseKeys returns the keys of a keys file's text (see [Keys]). An error
 // names the line at fault and wraps [dredge.ErrInvalidArgument]; a text
 // without keys is an error.
@@ -170,9 +177,7 @@ func parseKeySet(text string) (*keySet, error) {
 		if s.find(&sum) >= 0 {
 			return bad(line, "duplicate key")
 		}
-		s.sums = append(s.sums, sum)
-		s.tenants = append(s.tenants, e.Tenant)
-		s.quotas = append(s.quotas, e.Quota)
+		s.add(sum, e.Tenant, e.Quota)
 		return nil
 	}
 	if t := strings.TrimSpace(text); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
@@ -193,9 +198,6 @@ func parseKeySet(text string) (*keySet, error) {
 				e.Key = f[0]
 			case 2, 3:
 				e.Tenant, e.Key = f[0], f[1]
-				if e.Tenant == "" {
-					return nil, bad(n, "no tenant")
-				}
 				if len(f) == 3 {
 					q, err := strconv.Atoi(f[2])
 					if err != nil || q <= 0 {

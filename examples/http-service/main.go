@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/httpapi"
 	"github.com/dredge-cli/dredge/adapters/mcp"
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"github.com/dredge-cli/dredge/internal/memlimit"
 	"github.com/dredge-cli/dredge/workers"
 )
@@ -32,11 +32,10 @@ func main() {
 }
 
 func run(addr string) error {
-	var level slog.Level
-	if v := os.Getenv("LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(strings.TrimSpace(v))); err != nil {
-			return fmt.Errorf("LOG_LEVEL: want debug, info, warn or error, got %q", v)
-		}
+	r := envvar.Reader{Lookup: os.LookupEnv}
+	level := r.Level("LOG_LEVEL", slog.LevelInfo)
+	if err := r.Err(); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
@@ -115,8 +114,10 @@ func run(addr string) error {
 		}
 		cancel()
 	}
-	if n, derr := queue.Depth(context.Background()); derr == nil && n > 0 && wcfg.Backend == "memory" {
-		logger.Warn("pending jobs dropped: the memory queue does not outlive the process", "jobs", n)
+	if wcfg.Backend == "memory" { // a shared queue keeps its jobs
+		if n, derr := queue.Depth(context.Background()); derr == nil && n > 0 {
+			logger.Warn("pending jobs dropped: the memory queue does not outlive the process", "jobs", n)
+		}
 	}
 	logger.Info("stopped")
 	return err

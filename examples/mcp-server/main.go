@@ -18,6 +18,7 @@ import (
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/adapters/mcp"
+	"github.com/dredge-cli/dredge/internal/envvar"
 	"github.com/dredge-cli/dredge/internal/memlimit"
 	"github.com/dredge-cli/dredge/workers"
 )
@@ -36,9 +37,10 @@ func run() error {
 	stateless := flag.Bool("stateless", false, "-transport http: serve without sessions")
 	flag.Parse()
 
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(envOr("LOG_LEVEL", "info"))); err != nil {
-		return fmt.Errorf("LOG_LEVEL: %w", err)
+	r := envvar.Reader{Lookup: os.LookupEnv}
+	level := r.Level("LOG_LEVEL", slog.LevelInfo)
+	if err := r.Err(); err != nil {
+		return err
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	eng, err := dredge.New(dredge.FromEnv(), dredge.WithLogger(logger))

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -28,19 +27,14 @@ func main() {
 }
 
 func run() error {
-	var level slog.Level
-	if v := os.Getenv("LOG_LEVEL"); v != "" {
-		if err := level.UnmarshalText([]byte(strings.TrimSpace(v))); err != nil {
-			return fmt.Errorf("LOG_LEVEL: want debug, info, warn or error, got %q", v)
-		}
-	}
-	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	r := envvar.Reader{Lookup: os.LookupEnv}
+	level := r.Level("LOG_LEVEL", slog.LevelInfo)
 	port := r.Int("METRICS_PORT", 9090, 0, 65535)
 	grace := r.Seconds("SHUTDOWN_TIMEOUT", 30*time.Second, 30*time.Second, 24*time.Hour)
 	if err := r.Err(); err != nil {
 		return err
 	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	wcfg, err := workers.ConfigFromEnv()
 	if err != nil {
 		return err

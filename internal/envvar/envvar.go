@@ -3,6 +3,7 @@ package envvar
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"slices"
@@ -106,6 +107,18 @@ func (r *Reader) Enum(name, def string, allowed ...string) string {
 		}
 		last := len(allowed) - 1
 		return "", fmt.Errorf("must be %s or %s", strings.Join(allowed[:last], ", "), allowed[last])
+	})
+}
+
+// Level parses a log level: debug, info, warn or error (slog's names,
+// with an optional offset such as warn+2).
+func (r *Reader) Level(name string, def slog.Level) slog.Level {
+	return read(r, name, def, func(v string) (slog.Level, error) {
+		var l slog.Level
+		if l.UnmarshalText([]byte(v)) != nil {
+			return l, errors.New("must be debug, info, warn or error")
+		}
+		return l, nil
 	})
 }
 

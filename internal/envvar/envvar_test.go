@@ -2,6 +2,7 @@ package envvar
 
 import (
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
@@ -152,5 +153,20 @@ func TestReaderProcessEnvironment(t *testing.T) {
 	var r Reader
 	if got := r.Int("DREDGE_ENVVAR_TEST", 0, 0, 100); got != 42 || r.Err() != nil {
 		t.Errorf("Int = %d, %v; want 42 from the process environment", got, r.Err())
+	}
+}
+
+func TestReaderLevel(t *testing.T) {
+	env := map[string]string{"A": "debug", "B": " WARN ", "C": "loud"}
+	r := Reader{Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	if a, b, d := r.Level("A", slog.LevelInfo), r.Level("B", slog.LevelInfo), r.Level("D", slog.LevelError); a != slog.LevelDebug || b != slog.LevelWarn || d != slog.LevelError {
+		t.Errorf("levels %v %v %v", a, b, d)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	r.Level("C", slog.LevelInfo)
+	if err := r.Err(); err == nil || !strings.Contains(err.Error(), "C: must be debug, info, warn or error") {
+		t.Errorf("C=loud: %v", err)
 	}
 }
