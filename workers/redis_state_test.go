@@ -270,7 +270,7 @@ func TestRedisConsumersBounded(t *testing.T) {
 // waits for DBSIZE to come back, for up to ResultTTL + 30 s + a second per
 // 20,000 jobs.
 func TestRedisStateReturns(t *testing.T) {
-	srv := testredis.StartWith(t, testredis.Options{})
+	srv := testredis.Start(t, 0)
 	c := testredis.ClientAt(t, srv.URL())
 	ctx := context.Background()
 	jobs := soakSize(50_000, 1_000_000)

@@ -57,6 +57,16 @@ func TestRedisQueue(t *testing.T) {
 	})
 }
 
+// streamKey is the key of cfg's job stream.
+func streamKey(cfg workers.RedisConfig) string {
+	return strings.TrimSuffix(cfg.DeadLetterKey(), "dead") + "stream"
+}
+
+// deadLetters reads cfg's dead-letter stream.
+func deadLetters(c rueidis.Client, cfg workers.RedisConfig) ([]rueidis.XRangeEntry, error) {
+	return c.Do(context.Background(), c.B().Xrange().Key(cfg.DeadLetterKey()).Start("-").End("+").Build()).AsXRange()
+}
+
 func claimWithin(t *testing.T, q workers.Queue, d time.Duration) (*workers.Job, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
@@ -216,7 +226,7 @@ func TestRedisDeadLetter(t *testing.T) {
 	if err != nil || st.Status != workers.Failed || st.Code != dredge.CodeInternal || !strings.Contains(st.Error, "2 deliveries") {
 		t.Fatalf("status %+v, %v", st, err)
 	}
-	dead, err := c.Do(ctx, c.B().Xrange().Key(cfg.DeadLetterKey()).Start("-").End("+").Build()).AsXRange()
+	dead, err := deadLetters(c, cfg)
 	if err != nil || len(dead) != 1 {
 		t.Fatalf("dead letters %+v, %v", dead, err)
 	}
@@ -275,7 +285,7 @@ func TestRedisRetriesDeadLetter(t *testing.T) {
 	if err != nil || st.Status != workers.Failed || st.Code != dredge.CodeUnavailable || st.Error != "device lost\n(try 4)" || st.Attempts != 4 {
 		t.Fatalf("status %+v, %v", st, err)
 	}
-	dead, err := c.Do(ctx, c.B().Xrange().Key(cfg.DeadLetterKey()).Start("-").End("+").Build()).AsXRange()
+	dead, err := deadLetters(c, cfg)
 	if err != nil || len(dead) != 1 {
 		t.Fatalf("dead letters %+v, %v", dead, err)
 	}
@@ -349,7 +359,7 @@ func TestRedisTrimmedEntries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	stream := strings.TrimSuffix(cfg.DeadLetterKey(), "dead") + "stream"
+	stream := streamKey(cfg)
 	if err := c.Do(ctx, c.B().Xtrim().Key(stream).Maxlen().Threshold("0").Build()).Error(); err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +372,7 @@ func TestRedisTrimmedEntries(t *testing.T) {
 			t.Errorf("job %s after the trim: %+v, %v", id, st, err)
 		}
 	}
-	dead, err := c.Do(ctx, c.B().Xrange().Key(cfg.DeadLetterKey()).Start("-").End("+").Build()).AsXRange()
+	dead, err := deadLetters(c, cfg)
 	if err != nil || len(dead) != len(ids) {
 		t.Fatalf("%d dead letters (%v), want %d", len(dead), err, len(ids))
 	}
@@ -386,7 +396,7 @@ func TestRedisStreamBounded(t *testing.T) {
 	cfg.MaxPending = 500
 	ctx := context.Background()
 	q := openRedis(t, cfg)
-	stream := strings.TrimSuffix(cfg.DeadLetterKey(), "dead") + "stream"
+	stream := streamKey(cfg)
 	const workTime = 2 * time.Millisecond // a consumer's job; producers enqueue 5× as fast
 	var mu sync.Mutex
 	accepted, refused := map[string]bool{}, 0
@@ -585,7 +595,7 @@ func TestRedisQueueCluster(t *testing.T) {
 // consumers lists the names of the queue's consumers.
 func consumers(t *testing.T, c rueidis.Client, cfg workers.RedisConfig) []string {
 	t.Helper()
-	stream := strings.TrimSuffix(cfg.DeadLetterKey(), "dead") + "stream"
+	stream := streamKey(cfg)
 	list, err := c.Do(context.Background(), c.B().XinfoConsumers().Key(stream).Group("workers").Build()).ToArray()
 	if err != nil {
 		t.Fatal(err)
@@ -678,9 +688,7 @@ func TestRedisShutdownHandsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for st, _ := q.Status(ctx, id); st.Status != workers.Running; st, _ = q.Status(ctx, id) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait(t, q, id, workers.Running)
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	if err := first.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
@@ -720,9 +728,7 @@ func TestRedisLongJobNotStolen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for st, _ := q.Status(ctx, id); st.Status != workers.Running; st, _ = q.Status(ctx, id) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	wait(t, q, id, workers.Running)
 	waiting := testengine.New(t, dredge.WithTimeouts(-1, -1))
 	b := workers.NewPool(waiting, openRedis(t, cfg), workers.PoolConfig{Concurrency: 2, Heartbeat: 50 * time.Millisecond})
 	b.Start()

@@ -83,7 +83,7 @@ func TestFaultKilledWorkers(t *testing.T) {
 	}
 	size := sizeOf(t)
 	bin := buildBinaries(t, "./examples/batch", "./examples/worker")
-	srv := testredis.StartWith(t, testredis.Options{})
+	srv := testredis.Start(t, 0)
 	const prefix = "dredge:killtest"
 	env := []string{"REDIS_URL=" + srv.URL(), "QUEUE_PREFIX=" + prefix, "QUEUE_CLAIM_AFTER=" + killClaimAfter.String(),
 		"CACHE_ENABLED=false", "LOG_LEVEL=debug"}
@@ -555,7 +555,7 @@ func TestFaultRecovery(t *testing.T) {
 	}
 	size := sizeOf(t)
 	bin := buildBinaries(t, "./examples/worker")
-	srv := testredis.StartWith(t, testredis.Options{})
+	srv := testredis.Start(t, 0)
 	const prefix = "dredge:recoverytest"
 	r := &recovery{t: t, bin: bin, claimAfter: size.claimAfter,
 		env: []string{"REDIS_URL=" + srv.URL(), "QUEUE_PREFIX=" + prefix, "QUEUE_CLAIM_AFTER=" + size.claimAfter.String(),
@@ -717,7 +717,7 @@ func TestFaultHandBack(t *testing.T) {
 	}
 	size := sizeOf(t)
 	bin := buildBinaries(t, "./examples/worker")
-	srv := testredis.StartWith(t, testredis.Options{})
+	srv := testredis.Start(t, 0)
 	const prefix = "dredge:handbacktest"
 	env := []string{"REDIS_URL=" + srv.URL(), "QUEUE_PREFIX=" + prefix, "CACHE_ENABLED=false", "LOG_LEVEL=debug",
 		"MAX_CONCURRENT_HEAVY=2", fmt.Sprintf("SHUTDOWN_TIMEOUT=%g", handBackGrace.Seconds())}
