@@ -268,7 +268,29 @@ end
 // XDEL), which XAUTOCLAIM reports by entry id alone.
 const luaEntries = `
 local function entry(msg, id) return msg .. ' ' .. id end
+local function parseEntry(e) return string.match(e, '^(%S+) (%S+)$') end
 local function entryMs(msg) return string.match(msg, '^(%d+)') end
+
+-- unlist deletes job id's entry msg from the stream, the group's pending
+-- entries and the index.
+local function unlist(stream, group, entries, msg, id)
+  redis.call('XACK', stream, group, msg)
+  redis.call('XDEL', stream, msg)
+  redis.call('ZREM', entries, entry(msg, id))
+end
+
+-- final sets the fields of a job made final (status, finished, …) and
+-- lets it expire after ttl ms, its params and claim token gone.
+local function final(key, ttl, ...)
+  redis.call('HSET', key, ...)
+  redis.call('HDEL', key, 'params', 'token')
+  redis.call('PEXPIRE', key, ttl)
+end
+
+-- deadLetter copies a job given up to the dead-letter stream.
+local function deadLetter(dead, id, op, params, attempts, hist)
+  redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', op, 'params', params, 'attempts', attempts, 'history', hist)
+end
 `
 
 // enqueue: KEYS stream, pending, entries, then a job key per job; ARGV max pending,
@@ -314,9 +336,7 @@ local group, consumer, jobp, maxd, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARG
 local want, out = tonumber(ARGV[9]), {}
 
 local function drop(msg, id)
-  redis.call('XACK', stream, group, msg)
-  redis.call('XDEL', stream, msg)
-  redis.call('ZREM', entries, entry(msg, id))
+  unlist(stream, group, entries, msg, id)
 end
 
 -- lost fails the job of entry msg, deleted from the stream by someone
@@ -330,11 +350,9 @@ local function lost(msg, id)
   if j[1] == 'pending' then redis.call('DECR', counter) end
   local t = now()
   local hist = (j[5] or '') .. 'entry ' .. msg .. ' deleted from the stream outside the queue (XTRIM or XDEL), found at ' .. t .. '\n'
-  redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', j[2], 'params', j[3], 'attempts', j[4], 'history', hist)
-  redis.call('HSET', key, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist,
+  deadLetter(dead, id, j[2], j[3], j[4], hist)
+  final(key, ttl, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist,
     'error', 'its stream entry was deleted outside the queue (XTRIM or XDEL): dead-lettered')
-  redis.call('HDEL', key, 'params', 'token')
-  redis.call('PEXPIRE', key, ttl)
 end
 
 -- lostEntry is lost for an entry known by its id alone.
@@ -363,11 +381,9 @@ local function job(msg, id)
     local lapses = tonumber(j[8] or '0') + 1
     local hist = (j[7] or '') .. 'delivery ' .. attempts .. ' to ' .. (j[6] or '?') .. ': claim lapsed at ' .. t .. '\n'
     if lapses >= maxd then
-      redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', j[3], 'params', j[4], 'attempts', attempts, 'history', hist)
-      redis.call('HSET', key, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist, 'lapses', lapses,
+      deadLetter(dead, id, j[3], j[4], attempts, hist)
+      final(key, ttl, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist, 'lapses', lapses,
         'error', 'given up after ' .. lapses .. ' deliveries whose workers stopped holding the job (dead-lettered)')
-      redis.call('HDEL', key, 'params', 'token')
-      redis.call('PEXPIRE', key, ttl)
       drop(msg, id)
       return nil
     end
@@ -424,8 +440,7 @@ end
 -- whose entry its releaser still owns.
 local rel = redis.call('LPOP', released)
 while rel do
-  local sp = string.find(rel, ' ', 1, true)
-  local msg, id = string.sub(rel, 1, sp - 1), string.sub(rel, sp + 1)
+  local msg, id = parseEntry(rel)
   if redis.call('HGET', jobp .. id, 'status') == 'pending' then
     if #redis.call('XCLAIM', stream, group, consumer, 0, msg, 'JUSTID') == 0 then
       lost(msg, id) -- its entry was deleted
@@ -447,7 +462,7 @@ if ARGV[8] == '1' then
     fms, fseq = string.match(first[1], '^(%d+)-(%d+)')
   end
   for _, e in ipairs(redis.call('ZRANGEBYSCORE', entries, '-inf', fms, 'LIMIT', 0, 1000)) do
-    local msg, id = string.match(e, '^(%S+) (%S+)$')
+    local msg, id = parseEntry(e)
     local ms, seq = string.match(msg, '^(%d+)-(%d+)')
     if fms == '+inf' or tonumber(ms) < tonumber(fms) or (ms == fms and tonumber(seq) < tonumber(fseq)) then
       lost(msg, id)
@@ -516,14 +531,11 @@ for i = 6, #KEYS do
   elseif j[1] ~= 'running' or j[2] ~= token then
     out[#out + 1] = -2
   else
-    redis.call('XACK', KEYS[1], ARGV[1], j[3])
-    redis.call('XDEL', KEYS[1], j[3])
-    redis.call('ZREM', KEYS[5], entry(j[3], id))
+    unlist(KEYS[1], ARGV[1], KEYS[5], j[3], id)
     out[#out + 1] = 0
     if status == 'completed' then
-      redis.call('HSET', key, 'status', 'completed', 'finished', t, 'result', ARGV[a + 3])
-      redis.call('HDEL', key, 'params', 'token', 'code', 'error')
-      redis.call('PEXPIRE', key, ARGV[2])
+      final(key, ARGV[2], 'status', 'completed', 'finished', t, 'result', ARGV[a + 3])
+      redis.call('HDEL', key, 'code', 'error') -- an earlier delivery's
     else
       local code, err, retryable = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5] == '1'
       local failures = tonumber(j[4] or '0')
@@ -537,12 +549,10 @@ for i = 6, #KEYS do
         redis.call('INCR', KEYS[2])
         redis.call('ZADD', KEYS[3], due, id)
       else
-        redis.call('HSET', key, 'status', 'failed', 'finished', t, 'code', code, 'error', err, 'history', hist)
         if retryable then -- its retries spent
-          redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', j[8], 'params', j[9], 'attempts', j[6], 'history', hist)
+          deadLetter(KEYS[4], id, j[8], j[9], j[6], hist)
         end
-        redis.call('HDEL', key, 'params', 'token')
-        redis.call('PEXPIRE', key, ARGV[2])
+        final(key, ARGV[2], 'status', 'failed', 'finished', t, 'code', code, 'error', err, 'history', hist)
       end
     end
   end
@@ -553,14 +563,14 @@ return out
 // release: KEYS stream, pending, job, released; ARGV group, consumer,
 // token, job id. The entry goes on the released list, which the next Claim
 // anywhere takes from before any new entry.
-var scriptRelease = rueidis.NewLuaScript(`
+var scriptRelease = rueidis.NewLuaScript(luaEntries + `
 local j = redis.call('HMGET', KEYS[3], 'status', 'token', 'msg', 'attempts')
 if not j[1] then return -1 end
 if j[1] ~= 'running' or j[2] ~= ARGV[3] then return -2 end
 redis.call('HSET', KEYS[3], 'status', 'pending', 'attempts', tonumber(j[4]) - 1)
 redis.call('HDEL', KEYS[3], 'started', 'token', 'consumer')
 redis.call('INCR', KEYS[2])
-redis.call('RPUSH', KEYS[4], j[3] .. ' ' .. ARGV[4])
+redis.call('RPUSH', KEYS[4], entry(j[3], ARGV[4]))
 return 0
 `)
 
@@ -575,12 +585,8 @@ if j[1] == 'pending' then
 elseif j[1] ~= 'running' then
   return -2
 end
-redis.call('HSET', KEYS[3], 'status', 'canceled', 'finished', now())
-redis.call('HDEL', KEYS[3], 'params', 'token')
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-redis.call('XACK', KEYS[1], ARGV[1], j[2])
-redis.call('XDEL', KEYS[1], j[2])
-redis.call('ZREM', KEYS[5], entry(j[2], ARGV[3]))
+final(KEYS[3], ARGV[2], 'status', 'canceled', 'finished', now())
+unlist(KEYS[1], ARGV[1], KEYS[5], j[2], ARGV[3])
 return 0
 `)
 
@@ -833,7 +839,7 @@ func (q *Redis) wait(ctx context.Context) (*Job, error) {
 func (q *Redis) handBack(msg, id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), q.cfg.Timeout)
 	defer cancel()
-	_ = q.c.Do(ctx, q.c.B().Rpush().Key(q.k.released).Element(msg+" "+id).Build()).Error() // else it is taken over after ClaimAfter
+	_ = q.c.Do(ctx, q.c.B().Rpush().Key(q.k.released).Element(msg+" "+id).Build()).Error() // "<entry> <job>", as luaEntries writes it; else it is taken over after ClaimAfter
 }
 
 // token returns the claim token this queue holds for job id ("" if none).
