@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge/internal/jsonx"
+	"github.com/dredge-cli/dredge/internal/tenant"
 )
 
 // NoParams are the parameters of operations that take none.
@@ -142,6 +143,10 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 	if err := e.check(); err != nil {
 		return nil, nil, err
 	}
+	tn := TenantOf(ctx)
+	if tn != "" && !tenant.Valid(tn) {
+		return nil, nil, invalid("tenant", "%q is not a tenant name: 1 to %d of A-Z, a-z, 0-9, '.', '_' and '-', starting with a letter or digit", truncate(tn, tenant.MaxLen), tenant.MaxLen)
+	}
 	if d := e.timeouts[b2i(h.LongRunning)]; d > 0 && !h.Quick {
 		var cancel context.CancelFunc
 		ctx, cancel = withTimeout(ctx, d)
@@ -168,8 +173,8 @@ func (h *handler[P, R]) do(ctx context.Context, e *Engine, p *P) (res *R, hit []
 		if key, err = h.key(e, ctx, p); err != nil {
 			return nil, nil, err
 		}
-		if t := TenantOf(ctx); t != "" && key != "" {
-			key = "t/" + t + "/" + key // a tenant's results are its own
+		if tn != "" && key != "" {
+			key = "t/" + tn + "/" + key // a tenant's results are its own
 		}
 		if key != "" && ctx.Value(freshKey{}) == nil {
 			if b, v, ok := e.results.GetValue(ctx, resultKey(key)); ok {

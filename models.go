@@ -223,7 +223,7 @@ func (e *Engine) loadModel(ctx context.Context, p *LoadModelParams) (*LoadModelR
 		if e.modelStore != nil {
 			ent, added, err = e.storeNewModel(ctx, plan, m, charge)
 		} else {
-			ent, err = e.models.add(p.ModelType, plan.Config, m, charge)
+			ent, err = e.models.add(TenantOf(ctx), p.ModelType, plan.Config, m, charge)
 		}
 	}
 	if err != nil {
@@ -370,7 +370,7 @@ func inferenceKey(e *Engine, ctx context.Context, p *InferenceParams) (string, e
 	version := ent.fingerprint
 	ent.mu.RUnlock()
 	k := newKeyHash()
-	k.str(ent.id)
+	k.str(ent.key)
 	k.str(version)
 	for _, name := range slices.Sorted(maps.Keys(p.Inputs)) {
 		v := p.Inputs[name]
@@ -465,7 +465,7 @@ func (e *Engine) listModels(ctx context.Context) (*ModelsResult, error) {
 	if e.modelStore != nil {
 		return e.listStoredModels(ctx)
 	}
-	ents := e.models.list()
+	ents := e.models.list(TenantOf(ctx))
 	out := make([]ModelSummary, len(ents))
 	for i, ent := range ents {
 		ent.mu.RLock()
@@ -506,9 +506,13 @@ func (e *Engine) unloadModel(ctx context.Context, p *UnloadModelParams) (*Unload
 	if e.modelStore != nil {
 		return e.unloadStoredModel(ctx, p.ModelID)
 	}
-	ent, err := e.models.remove(p.ModelID)
+	key, err := modelKey(ctx, p.ModelID)
 	if err != nil {
 		return nil, err
+	}
+	ent := e.models.remove(key)
+	if ent == nil {
+		return nil, modelNotFound(p.ModelID)
 	}
 	n := e.dropped(ctx, ent)
 	return &UnloadModelResult{Success: true, ModelID: ent.id, ModelType: ent.typ, FreedBytes: ent.charge, CachedResults: n}, nil
@@ -534,7 +538,9 @@ func (e *Engine) dropped(ctx context.Context, ent *entry) int {
 // readers (inference, get_parameters) hold it shared, writers (restore,
 // training, a refresh from the model store) exclusively.
 type entry struct {
-	id          string
+	id          string // as its tenant knows it: "<type>_<n>"
+	key         string // in the registry and the model store: modelstore.TenantID(tenant, id)
+	tenant      string
 	typ         string
 	cfg         stringtheory.Config
 	mu          sync.RWMutex
@@ -584,33 +590,41 @@ func (e *entry) changed() {
 	e.fingerprint = paramsFingerprint(e.model.Values())
 }
 
-// registry holds the loaded models by id: with a model store, the copies
-// this Engine holds of stored models.
+// registry holds the loaded models by key (entry.key: tenant and id):
+// with a model store, the copies this Engine holds of stored models.
 type registry struct {
 	mu     sync.RWMutex
-	byID   map[string]*entry
-	counts map[string]int // per type, for ids <type>_<n> (without a model store)
+	byKey  map[string]*entry
+	counts map[string]int // per tenant and type, for ids <type>_<n> (without a model store)
 	max    int
 	tick   atomic.Int64 // with a model store: uses, for entry.used
 }
 
 // add registers m, which is charged charge bytes (already reserved),
-// under a new id. It is the registry of an Engine without a model store.
-func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model, charge int64) (*entry, error) {
+// under a new id of the tenant. It is the registry of an Engine without a
+// model store.
+func (r *registry) add(tenant, typ string, cfg stringtheory.Config, m stringtheory.Model, charge int64) (*entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.byID == nil {
-		r.byID = make(map[string]*entry)
+	if r.byKey == nil {
+		r.byKey = make(map[string]*entry)
 		r.counts = make(map[string]int)
 	}
-	if len(r.byID) >= r.max {
+	if len(r.byKey) >= r.max {
 		return nil, &Error{Code: CodeUnavailable, Field: "model_type", Message: fmt.Sprintf("model_type: too many models loaded (limit %d)", r.max), Err: ErrUnavailable}
 	}
-	n := r.counts[typ]
-	r.counts[typ] = n + 1
-	e := &entry{id: modelstore.FormatID(typ, uint64(n)), typ: typ, cfg: cfg, model: m, fingerprint: paramsFingerprint(m.Values()), charge: charge}
-	r.byID[e.id] = e
+	counter := modelstore.TenantID(tenant, typ)
+	n := r.counts[counter]
+	r.counts[counter] = n + 1
+	e := newEntry(tenant, modelstore.FormatID(typ, uint64(n)), typ, cfg, m, charge)
+	r.byKey[e.key] = e
 	return e, nil
+}
+
+// newEntry makes the entry of the tenant's model id.
+func newEntry(tenant, id, typ string, cfg stringtheory.Config, m stringtheory.Model, charge int64) *entry {
+	return &entry{id: id, key: modelstore.TenantID(tenant, id), tenant: tenant, typ: typ, cfg: cfg, model: m,
+		fingerprint: paramsFingerprint(m.Values()), charge: charge}
 }
 
 // put registers e, a copy of a stored model whose charge is reserved. When
@@ -621,18 +635,18 @@ func (r *registry) add(typ string, cfg stringtheory.Config, m stringtheory.Model
 func (r *registry) put(e *entry) (got *entry, added bool, evicted *entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.byID[e.id]; ok {
+	if old, ok := r.byKey[e.key]; ok {
 		return old, false, nil
 	}
-	if r.byID == nil {
-		r.byID = make(map[string]*entry)
+	if r.byKey == nil {
+		r.byKey = make(map[string]*entry)
 	}
-	if len(r.byID) >= r.max {
+	if len(r.byKey) >= r.max {
 		evicted = r.lruLocked()
-		delete(r.byID, evicted.id)
+		delete(r.byKey, evicted.key)
 	}
 	e.used.Store(r.tick.Add(1))
-	r.byID[e.id] = e
+	r.byKey[e.key] = e
 	return e, true, evicted
 }
 
@@ -643,14 +657,14 @@ func (r *registry) evict() *entry {
 	defer r.mu.Unlock()
 	e := r.lruLocked()
 	if e != nil {
-		delete(r.byID, e.id)
+		delete(r.byKey, e.key)
 	}
 	return e
 }
 
 func (r *registry) lruLocked() *entry {
 	var lru *entry
-	for _, e := range r.byID {
+	for _, e := range r.byKey {
 		if lru == nil || e.used.Load() < lru.used.Load() {
 			lru = e
 		}
@@ -663,7 +677,7 @@ func (r *registry) charged() int64 {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var n int64
-	for _, e := range r.byID {
+	for _, e := range r.byKey {
 		n += e.charge
 	}
 	return n
@@ -672,17 +686,11 @@ func (r *registry) charged() int64 {
 // touch records a use of e, for eviction.
 func (r *registry) touch(e *entry) { e.used.Store(r.tick.Add(1)) }
 
-func (r *registry) get(id string) (*entry, error) {
-	if id == "" {
-		return nil, invalid("model_id", "is required")
-	}
+// get returns the entry of key, or nil.
+func (r *registry) get(key string) *entry {
 	r.mu.RLock()
-	e, ok := r.byID[id]
-	r.mu.RUnlock()
-	if !ok {
-		return nil, modelNotFound(id)
-	}
-	return e, nil
+	defer r.mu.RUnlock()
+	return r.byKey[key]
 }
 
 // modelNotFound is the error of an unknown model id.
@@ -690,41 +698,42 @@ func modelNotFound(id string) error {
 	return notFound("model_id", "no model %q is loaded", truncate(id, 64))
 }
 
-// remove unregisters the model id and returns it.
-func (r *registry) remove(id string) (*entry, error) {
-	e, err := r.get(id)
-	if err != nil {
-		return nil, err
-	}
-	if !r.removeEntry(e) {
-		return nil, modelNotFound(id)
-	}
-	return e, nil
+// remove unregisters the model of key and returns it, or nil when none
+// is registered.
+func (r *registry) remove(key string) *entry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.byKey[key]
+	delete(r.byKey, key)
+	return e
 }
 
 // removeEntry unregisters e if it is still registered, and reports whether it was.
 func (r *registry) removeEntry(e *entry) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.byID[e.id] != e {
+	if r.byKey[e.key] != e {
 		return false
 	}
-	delete(r.byID, e.id)
+	delete(r.byKey, e.key)
 	return true
 }
 
 func (r *registry) len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.byID)
+	return len(r.byKey)
 }
 
-func (r *registry) list() []*entry {
+// list returns the tenant's entries, sorted by id.
+func (r *registry) list(tenant string) []*entry {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]*entry, 0, len(r.byID))
-	for _, e := range r.byID {
-		out = append(out, e)
+	out := make([]*entry, 0)
+	for _, e := range r.byKey {
+		if e.tenant == tenant {
+			out = append(out, e)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out

@@ -16,46 +16,53 @@ import (
 // brought up to date once for the call (handler.model).
 type resolvedModel struct{}
 
-// model returns the entry of the model id for a call. Without a model
-// store it is the registry's; with one, see syncModel.
+// model returns the entry of the model id of the call's tenant. Without
+// a model store it is the registry's; with one, see syncModel.
 func (e *Engine) model(ctx context.Context, id string) (*entry, error) {
-	if e.modelStore == nil {
-		return e.models.get(id)
+	key, err := modelKey(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	if ent, ok := ctx.Value(resolvedModel{}).(*entry); ok && ent.id == id {
+	if e.modelStore == nil {
+		if ent := e.models.get(key); ent != nil {
+			return ent, nil
+		}
+		return nil, modelNotFound(id)
+	}
+	if ent, ok := ctx.Value(resolvedModel{}).(*entry); ok && ent.key == key {
 		return ent, nil
 	}
-	return e.syncModel(ctx, id)
+	return e.syncModel(ctx, key)
 }
 
-// syncModelInto brings the copy of the model id up to date and returns a
-// context that carries it for the rest of the call.
+// syncModelInto brings the copy of the model id of the call's tenant up
+// to date and returns a context that carries it for the rest of the call.
 func (e *Engine) syncModelInto(ctx context.Context, id string) (context.Context, error) {
-	ent, err := e.syncModel(ctx, id)
+	key, err := modelKey(ctx, id)
+	if err != nil {
+		return ctx, err
+	}
+	ent, err := e.syncModel(ctx, key)
 	if err != nil {
 		return ctx, err
 	}
 	return context.WithValue(ctx, resolvedModel{}, ent), nil
 }
 
-// syncModel returns this Engine's copy of the stored model id, current as
-// of the call: it reads the stored version (one small round trip) and,
-// where the copy is older or missing, fetches the model. A model deleted
-// from the store (unloaded on any node) drops the copy and is not_found.
-func (e *Engine) syncModel(ctx context.Context, id string) (*entry, error) {
-	if id == "" {
-		return nil, invalid("model_id", "is required")
-	}
-	e.models.mu.RLock()
-	ent := e.models.byID[id]
-	e.models.mu.RUnlock()
+// syncModel returns this Engine's copy of the stored model key (see
+// modelKey), current as of the call: it reads the stored version (one
+// small round trip) and, where the copy is older or missing, fetches the
+// model. A model deleted from the store (unloaded on any node) drops the
+// copy and is not_found.
+func (e *Engine) syncModel(ctx context.Context, key string) (*entry, error) {
+	ent := e.models.get(key)
 	if ent == nil {
-		return e.fetchModel(ctx, id)
+		return e.fetchModel(ctx, key)
 	}
 	e.models.touch(ent)
-	v, err := e.modelStore.Version(ctx, id)
+	v, err := e.modelStore.Version(ctx, key)
 	if err != nil {
-		return nil, e.storeError(ctx, ent, id, err)
+		return nil, e.storeError(ctx, ent, key, err)
 	}
 	ent.mu.RLock()
 	current := ent.version >= v
@@ -63,12 +70,12 @@ func (e *Engine) syncModel(ctx context.Context, id string) (*entry, error) {
 	if current {
 		return ent, nil
 	}
-	m, err := e.modelStore.Get(ctx, id)
+	m, err := e.modelStore.Get(ctx, key)
 	if err != nil {
-		return nil, e.storeError(ctx, ent, id, err)
+		return nil, e.storeError(ctx, ent, key, err)
 	}
 	if err := ent.update(m.Values, m.Version); err != nil {
-		return nil, storeUnavailable(id, err)
+		return nil, storeUnavailable(key, err)
 	}
 	return ent, nil
 }
@@ -89,19 +96,20 @@ func (ent *entry) update(values []float64, v uint64) error {
 	return nil
 }
 
-// fetchModel makes a copy of the stored model id, charging the budget as
+// fetchModel makes a copy of the stored model key, charging the budget as
 // load_model does.
-func (e *Engine) fetchModel(ctx context.Context, id string) (*entry, error) {
-	m, err := e.modelStore.Get(ctx, id)
+func (e *Engine) fetchModel(ctx context.Context, key string) (*entry, error) {
+	m, err := e.modelStore.Get(ctx, key)
 	if err != nil {
-		return nil, e.storeError(ctx, nil, id, err)
+		return nil, e.storeError(ctx, nil, key, err)
 	}
+	tenant, id := modelstore.SplitID(key)
 	plan, err := stringtheory.PlanFor(m.Type, m.Config)
 	if err == nil && plan.Values != len(m.Values) {
 		err = fmt.Errorf("%d values stored for a model of %d", len(m.Values), plan.Values)
 	}
 	if err != nil {
-		return nil, storeUnavailable(id, fmt.Errorf("stored record does not make a model: %w", err))
+		return nil, storeUnavailable(key, fmt.Errorf("stored record does not make a model: %w", err))
 	}
 	charge := plan.Bytes()
 	if err := e.reserveModel("model_id", fmt.Sprintf("a copy of the stored %s model %s of %d values", plan.Type, id, plan.Values), charge); err != nil {
@@ -110,9 +118,10 @@ func (e *Engine) fetchModel(ctx context.Context, id string) (*entry, error) {
 	model := plan.Build()
 	if err := model.SetVector(m.Values); err != nil {
 		e.budget.release(charge)
-		return nil, storeUnavailable(id, err)
+		return nil, storeUnavailable(key, err)
 	}
-	ent := &entry{id: id, typ: m.Type, cfg: plan.Config, model: model, fingerprint: paramsFingerprint(m.Values), version: m.Version, charge: charge}
+	ent := newEntry(tenant, id, m.Type, plan.Config, model, charge)
+	ent.version = m.Version
 	got, added, evicted := e.models.put(ent)
 	if evicted != nil {
 		e.evicted(evicted)
@@ -120,7 +129,7 @@ func (e *Engine) fetchModel(ctx context.Context, id string) (*entry, error) {
 	if !added {
 		e.budget.release(charge)
 		if err := got.update(m.Values, m.Version); err != nil {
-			return nil, storeUnavailable(id, err)
+			return nil, storeUnavailable(key, err)
 		}
 		return got, nil
 	}
@@ -129,22 +138,24 @@ func (e *Engine) fetchModel(ctx context.Context, id string) (*entry, error) {
 }
 
 // storeNewModel stores a model load_model built (charged charge bytes,
-// reserved) under a new id and registers this Engine's copy. A call that
-// fetched the new id first registered a copy of its own: storeNewModel
-// then releases charge and returns that copy with added false (not a
-// model loaded here).
+// reserved) under a new id of the call's tenant and registers this
+// Engine's copy. A call that fetched the new id first registered a copy
+// of its own: storeNewModel then releases charge and returns that copy
+// with added false (not a model loaded here).
 func (e *Engine) storeNewModel(ctx context.Context, plan stringtheory.Plan, m stringtheory.Model, charge int64) (ent *entry, added bool, err error) {
-	id, err := e.modelStore.NewID(ctx, plan.Type)
+	tenant := TenantOf(ctx)
+	key, err := e.modelStore.NewID(ctx, modelstore.TenantID(tenant, plan.Type))
 	if err != nil {
 		return nil, false, storeUnavailable("", err)
 	}
-	vals := m.Values()
-	v, err := e.modelStore.Create(ctx, &modelstore.Model{ID: id, Type: plan.Type, Config: plan.Config, Values: vals})
+	v, err := e.modelStore.Create(ctx, &modelstore.Model{ID: key, Type: plan.Type, Config: plan.Config, Values: m.Values()})
 	if err != nil {
 		// The caller never saw the id: no field names it.
 		return nil, false, storeUnavailable("", err)
 	}
-	ent = &entry{id: id, typ: plan.Type, cfg: plan.Config, model: m, fingerprint: paramsFingerprint(vals), version: v, charge: charge}
+	_, id := modelstore.SplitID(key)
+	ent = newEntry(tenant, id, plan.Type, plan.Config, m, charge)
+	ent.version = v
 	got, added, evicted := e.models.put(ent)
 	if evicted != nil {
 		e.evicted(evicted)
@@ -160,29 +171,29 @@ func (e *Engine) storeNewModel(ctx context.Context, plan stringtheory.Plan, m st
 func (e *Engine) storeTrained(ctx context.Context, ent *entry, values []float64) error {
 	// A training that finished is stored even at its deadline: the store
 	// bounds its own calls.
-	v, err := e.modelStore.Update(context.WithoutCancel(ctx), ent.id, values)
+	v, err := e.modelStore.Update(context.WithoutCancel(ctx), ent.key, values)
 	if err != nil {
-		return e.storeError(ctx, ent, ent.id, err)
+		return e.storeError(ctx, ent, ent.key, err)
 	}
 	return ent.update(values, v)
 }
 
-// unloadStoredModel deletes the model id from the store, for every node,
-// and drops this Engine's copy. Other nodes drop theirs at their next use
-// of the id; the cached results they remember go then, the others with
-// the cache's TTL (ids are never reused, so none is served).
+// unloadStoredModel deletes the model id of the call's tenant from the
+// store, for every node, and drops this Engine's copy. Other nodes drop
+// theirs at their next use of the id; the cached results they remember go
+// then, the others with the cache's TTL (ids are never reused, so none is
+// served).
 func (e *Engine) unloadStoredModel(ctx context.Context, id string) (*UnloadModelResult, error) {
-	if id == "" {
-		return nil, invalid("model_id", "is required")
+	key, err := modelKey(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	e.models.mu.RLock()
-	ent := e.models.byID[id]
-	e.models.mu.RUnlock()
-	if err := e.modelStore.Delete(ctx, id); err != nil {
-		return nil, e.storeError(ctx, ent, id, err)
+	ent := e.models.get(key)
+	if err := e.modelStore.Delete(ctx, key); err != nil {
+		return nil, e.storeError(ctx, ent, key, err)
 	}
 	res := &UnloadModelResult{Success: true, ModelID: id}
-	res.ModelType, _, _ = modelstore.ParseID(id)
+	res.ModelType, _, _ = modelstore.ParseID(key)
 	if ent != nil && e.models.removeEntry(ent) {
 		res.ModelType, res.FreedBytes = ent.typ, ent.charge
 		res.CachedResults = e.dropped(ctx, ent)
@@ -190,9 +201,9 @@ func (e *Engine) unloadStoredModel(ctx context.Context, id string) (*UnloadModel
 	return res, nil
 }
 
-// listStoredModels lists the store's models.
+// listStoredModels lists the store's models of the call's tenant.
 func (e *Engine) listStoredModels(ctx context.Context) (*ModelsResult, error) {
-	stored, err := e.modelStore.List(ctx)
+	stored, err := e.modelStore.List(ctx, TenantOf(ctx))
 	if err != nil {
 		return nil, storeUnavailable("", err)
 	}
@@ -202,7 +213,8 @@ func (e *Engine) listStoredModels(ctx context.Context) (*ModelsResult, error) {
 		if err != nil {
 			return nil, storeUnavailable(m.ID, fmt.Errorf("stored record does not make a model: %w", err))
 		}
-		out = append(out, ModelSummary{ModelID: m.ID, ModelType: m.Type, NParameters: s.parameters, Config: s.config})
+		_, id := modelstore.SplitID(m.ID)
+		out = append(out, ModelSummary{ModelID: id, ModelType: m.Type, NParameters: s.parameters, Config: s.config})
 	}
 	return &ModelsResult{Success: true, Models: out}, nil
 }
@@ -280,23 +292,26 @@ func (e *Engine) evicted(ent *entry) {
 	e.mon.ModelLoaded(-1)
 }
 
-// storeError turns a store's error about the model id into the call's:
+// storeError turns a store's error about the model key into the call's:
 // not_found (dropping the stale copy ent, if any) or unavailable.
-func (e *Engine) storeError(ctx context.Context, ent *entry, id string, err error) error {
+func (e *Engine) storeError(ctx context.Context, ent *entry, key string, err error) error {
 	if !errors.Is(err, modelstore.ErrNotFound) {
-		return storeUnavailable(id, err)
+		return storeUnavailable(key, err)
 	}
 	if ent != nil && e.models.removeEntry(ent) {
 		e.dropped(ctx, ent)
 	}
+	_, id := modelstore.SplitID(key)
 	return modelNotFound(id)
 }
 
-// storeUnavailable reports a model store that failed.
-func storeUnavailable(id string, err error) error {
+// storeUnavailable reports a model store that failed about the model key
+// (or none: ""), naming the model as its tenant knows it.
+func storeUnavailable(key string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return stopped("model store", err)
 	}
+	_, id := modelstore.SplitID(key)
 	msg := "model store unavailable: " + err.Error()
 	if id != "" {
 		msg = "model_id: " + truncate(id, 64) + ": " + msg

@@ -2,9 +2,14 @@ package dredge_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/modelstore"
 )
 
 func TestTenant(t *testing.T) {
@@ -42,5 +47,112 @@ func TestTenantCache(t *testing.T) {
 		if got := call(c.tenant); got != c.cached {
 			t.Errorf("tenant %q: cached %v, want %v", c.tenant, got, c.cached)
 		}
+	}
+}
+
+// TestTenantModels: each tenant's models are its own, with ids counted
+// per tenant, on every registry (in memory, on a model store in memory
+// and in a directory): another tenant's id answers exactly as an id that
+// never existed, in every operation that takes one.
+func TestTenantModels(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts func(t *testing.T) []dredge.Option
+	}{
+		{"registry", func(*testing.T) []dredge.Option { return nil }},
+		{"memory-store", func(*testing.T) []dredge.Option {
+			return []dredge.Option{dredge.WithModelStore(modelstore.NewMemory())}
+		}},
+		{"dir-store", func(t *testing.T) []dredge.Option {
+			s, err := modelstore.NewDir(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return []dredge.Option{dredge.WithModelStore(s)}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) { testTenantModels(t, newEngine(t, c.opts(t)...)) })
+	}
+}
+
+func testTenantModels(t *testing.T, e *dredge.Engine) {
+	as := func(tenant string) context.Context { return dredge.WithTenant(context.Background(), tenant) }
+	call := func(tenant, op, params string) (string, dredge.Code) {
+		t.Helper()
+		b, code := e.CallJSON(as(tenant), op, []byte(params))
+		return string(b), code
+	}
+	load := func(tenant string) string {
+		t.Helper()
+		b, code := call(tenant, "load_model", `{"model_type":"quasimoto_1d","config":{"n_waves":2}}`)
+		var r struct {
+			ModelID string `json:"model_id"`
+		}
+		if code != dredge.CodeOK || json.Unmarshal([]byte(b), &r) != nil {
+			t.Fatalf("load_model as %q: %s %s", tenant, code, b)
+		}
+		return r.ModelID
+	}
+	// Ids are counted per tenant: each tenant's first model is _0.
+	a0, a1, g0, d0 := load("acme"), load("acme"), load("globex"), load("")
+	if a0 != "quasimoto_1d_0" || a1 != "quasimoto_1d_1" || g0 != a0 || d0 != a0 {
+		t.Fatalf("ids %s %s (acme), %s (globex), %s (default): want each tenant's counted from 0", a0, a1, g0, d0)
+	}
+	for tenant, want := range map[string][]string{"acme": {a0, a1}, "globex": {g0}, "": {d0}, "initech": nil} {
+		b, code := call(tenant, "list_models", `{}`)
+		var r struct {
+			Models []struct {
+				ModelID string `json:"model_id"`
+			} `json:"models"`
+		}
+		if code != dredge.CodeOK || json.Unmarshal([]byte(b), &r) != nil {
+			t.Fatalf("list_models as %q: %s %s", tenant, code, b)
+		}
+		var got []string
+		for _, m := range r.Models {
+			got = append(got, m.ModelID)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("list_models as %q = %v, want %v", tenant, got, want)
+		}
+	}
+	// acme's quasimoto_1d_1 is no one else's: every operation answers
+	// globex, initech and the default tenant as for an id that never
+	// existed. So does an id that tries to name a tenant.
+	const never = "quasimoto_1d_9"
+	ops := map[string]string{
+		"inference":      `{"model_id":%q,"inputs":{"x":[0.5],"t":[0]}}`,
+		"get_parameters": `{"model_id":%q}`,
+		"benchmark":      `{"model_id":%q,"config":{"epochs":1}}`,
+		"unload_model":   `{"model_id":%q}`,
+	}
+	for op, params := range ops {
+		for _, tenant := range []string{"globex", "initech", ""} {
+			want, wantCode := call(tenant, op, fmt.Sprintf(params, never))
+			if wantCode != dredge.CodeNotFound {
+				t.Fatalf("%s of %s as %q: %s %s, want not_found", op, never, tenant, wantCode, want)
+			}
+			for _, id := range []string{a1, "acme/" + a1, "../acme/" + a1} {
+				got, code := call(tenant, op, fmt.Sprintf(params, id))
+				if code != wantCode || got != strings.ReplaceAll(want, never, id) {
+					t.Errorf("%s of acme's %s as %q:\n got %s %s\nwant %s %s (as for an id that never existed)", op, id, tenant, code, got, wantCode, strings.ReplaceAll(want, never, id))
+				}
+			}
+		}
+	}
+	// acme's model is untouched by all that, and works for acme.
+	if b, code := call("acme", "inference", fmt.Sprintf(ops["inference"], a1)); code != dredge.CodeOK {
+		t.Fatalf("acme's inference after the others' attempts: %s %s", code, b)
+	}
+	if b, code := call("acme", "unload_model", fmt.Sprintf(ops["unload_model"], a1)); code != dredge.CodeOK {
+		t.Fatalf("acme's unload: %s %s", code, b)
+	}
+	// globex's model of the same id as acme's first stays globex's.
+	if b, code := call("globex", "get_parameters", fmt.Sprintf(ops["get_parameters"], g0)); code != dredge.CodeOK {
+		t.Fatalf("globex's get_parameters: %s %s", code, b)
+	}
+	// A tenant name no keys file could hold is refused, naming the field.
+	if b, code := call("../acme", "list_models", `{}`); code != dredge.CodeInvalidArgument || !strings.Contains(b, "tenant") {
+		t.Errorf("a malformed tenant: %s %s, want invalid_argument naming tenant", code, b)
 	}
 }

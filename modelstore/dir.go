@@ -30,6 +30,8 @@ import (
 // models/<id>.model holds one model: a JSON header line (id, type, config,
 // version, value count), the values as little-endian doubles, and a
 // CRC-32 of all that. counters/<type> holds the n of the type's next id.
+// A tenant's models and counters are in a folder of its own:
+// models/<tenant>/<type>_<n>.model, counters/<tenant>/<type>.
 // Every file is written whole to a temporary file in the same folder,
 // synced, and renamed over the old one, and the folder is synced: a crash
 // leaves the old file or the new one, never a part. A record whose
@@ -108,8 +110,19 @@ func removeTemps(root string) error {
 			return fmt.Errorf("%w: MODEL_STORE_DIR: %w", ErrUnavailable, err)
 		}
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), tmpPrefix) {
+			switch {
+			case strings.HasPrefix(e.Name(), tmpPrefix):
 				_ = os.Remove(filepath.Join(d, e.Name()))
+			case e.IsDir(): // a tenant's folder
+				sub, err := os.ReadDir(filepath.Join(d, e.Name()))
+				if err != nil {
+					return fmt.Errorf("%w: MODEL_STORE_DIR: %w", ErrUnavailable, err)
+				}
+				for _, f := range sub {
+					if strings.HasPrefix(f.Name(), tmpPrefix) {
+						_ = os.Remove(filepath.Join(d, e.Name(), f.Name()))
+					}
+				}
 			}
 		}
 	}
@@ -129,8 +142,26 @@ func (d *Dir) check(ctx context.Context) error {
 	return nil
 }
 
+// modelPath returns the file of a valid id (in its tenant's folder).
 func (d *Dir) modelPath(id string) string {
 	return filepath.Join(d.st.root, modelsDir, id+modelExt)
+}
+
+// folder makes the tenant's folder in sub (models or counters) where it is
+// missing, durably, and returns it; the default tenant's is sub itself.
+func (d *Dir) folder(sub, tenant string) (string, error) {
+	top := filepath.Join(d.st.root, sub)
+	if tenant == "" {
+		return top, nil
+	}
+	dir := filepath.Join(top, tenant)
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", ioErr("folder of tenant "+tenant, err)
+	}
+	return dir, syncDir(top)
 }
 
 func ioErr(what string, err error) error {
@@ -150,7 +181,12 @@ func (d *Dir) NewID(ctx context.Context, modelType string) (string, error) {
 	st := d.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	path := filepath.Join(st.root, countersDir, modelType)
+	tenant, typ := SplitID(modelType)
+	dir, err := d.folder(countersDir, tenant)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, typ)
 	var n uint64
 	b, err := os.ReadFile(path)
 	switch {
@@ -171,16 +207,21 @@ func (d *Dir) NewID(ctx context.Context, modelType string) (string, error) {
 	return FormatID(modelType, n), nil
 }
 
-// nextFromModels returns one more than the largest n of the type's stored ids.
+// nextFromModels returns one more than the largest n of the type's stored
+// ids ("<tenant>/<type>": of the tenant's).
 func (d *Dir) nextFromModels(modelType string) (uint64, error) {
-	ents, err := os.ReadDir(filepath.Join(d.st.root, modelsDir))
+	tenant, typ := SplitID(modelType)
+	ents, err := os.ReadDir(filepath.Join(d.st.root, modelsDir, tenant))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil // a tenant without models yet
+	}
 	if err != nil {
 		return 0, ioErr("models", err)
 	}
 	var next uint64
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), modelExt)
-		rest, ok2 := strings.CutPrefix(id, modelType+"_")
+		rest, ok2 := strings.CutPrefix(id, typ+"_")
 		if !ok || !ok2 {
 			continue
 		}
@@ -293,6 +334,10 @@ func (d *Dir) Create(ctx context.Context, m *Model) (uint64, error) {
 	st := d.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	tenant, _ := SplitID(m.ID)
+	if _, err := d.folder(modelsDir, tenant); err != nil {
+		return 0, err
+	}
 	path := d.modelPath(m.ID)
 	if _, err := os.Stat(path); err == nil {
 		return 0, ErrExists
@@ -383,29 +428,38 @@ func (d *Dir) Delete(ctx context.Context, id string) error {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	delete(st.versions, id)
-	err := os.Remove(d.modelPath(id))
+	path := d.modelPath(id)
+	err := os.Remove(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return notFound(id)
 	}
 	if err != nil {
 		return ioErr("model "+id, err)
 	}
-	return syncDir(filepath.Join(st.root, modelsDir))
+	return syncDir(filepath.Dir(path))
 }
 
-// List implements [Store]: it reads each model file's header.
-func (d *Dir) List(ctx context.Context) ([]Model, error) {
+// List implements [Store]: it reads the header of each model file in the
+// tenant's folder.
+func (d *Dir) List(ctx context.Context, tenant string) ([]Model, error) {
 	if err := d.check(ctx); err != nil {
 		return nil, err
 	}
-	ents, err := os.ReadDir(filepath.Join(d.st.root, modelsDir))
+	if err := checkTenant(tenant); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(filepath.Join(d.st.root, modelsDir, tenant))
+	if errors.Is(err, fs.ErrNotExist) && tenant != "" {
+		return []Model{}, nil
+	}
 	if err != nil {
 		return nil, ioErr("models", err)
 	}
 	out := make([]Model, 0, len(ents))
 	for _, e := range ents {
 		id, ok := strings.CutSuffix(e.Name(), modelExt)
-		if !ok || !validID(id) {
+		id = TenantID(tenant, id)
+		if !ok || e.IsDir() || !validID(id) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {

@@ -140,14 +140,20 @@ func (s *Memory) Delete(ctx context.Context, id string) error {
 }
 
 // List implements [Store].
-func (s *Memory) List(ctx context.Context) ([]Model, error) {
+func (s *Memory) List(ctx context.Context, tenant string) ([]Model, error) {
+	if err := checkTenant(tenant); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx); err != nil {
 		return nil, err
 	}
-	out := make([]Model, 0, len(s.models))
-	for _, m := range s.models {
+	out := make([]Model, 0)
+	for id, m := range s.models {
+		if t, _ := SplitID(id); t != tenant {
+			continue
+		}
 		c := *m
 		c.Values = nil
 		out = append(out, c)

@@ -54,8 +54,9 @@ const DefaultRedisPrefix = "dredge:models:"
 // # Keys
 //
 // With the prefix P: "{P}m:<id>" is a model's hash (type, config, values,
-// version), "{P}ids" the set of stored ids, "{P}n:<type>" the type's id
-// counter (INCR). Create, Update and Delete are Lua scripts, each atomic;
+// version), "{P}ids" the set of the default tenant's stored ids and
+// "{P}ids:<tenant>" a tenant's, "{P}n:<type>" the type's id counter
+// (INCR; "{P}n:<tenant>/<type>" a tenant's). Create, Update and Delete are Lua scripts, each atomic;
 // for Version see [Store.Version].
 //
 // # Faults
@@ -123,6 +124,20 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 }
 
 func (r *Redis) key(suffix string) string { return r.prefix + suffix }
+
+// idsKey is the key of the set of a tenant's stored ids.
+func (r *Redis) idsKey(tenant string) string {
+	if tenant == "" {
+		return r.key("ids")
+	}
+	return r.key("ids:" + tenant)
+}
+
+// idsKeyOf is the key of the set that holds id.
+func (r *Redis) idsKeyOf(id string) string {
+	tenant, _ := SplitID(id)
+	return r.idsKey(tenant)
+}
 
 // Prefix returns the key prefix (without the hash tag's braces).
 func (r *Redis) Prefix() string { return r.prefix[1 : len(r.prefix)-1] }
@@ -229,7 +244,7 @@ func (r *Redis) Create(ctx context.Context, m *Model) (uint64, error) {
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	vals := string(appendValues(make([]byte, 0, 8*len(m.Values)), m.Values))
-	ok, err := createScript.Exec(cctx, c, []string{r.key("m:" + m.ID), r.key("ids")}, []string{m.Type, string(cfg), vals, m.ID}).AsInt64()
+	ok, err := createScript.Exec(cctx, c, []string{r.key("m:" + m.ID), r.idsKeyOf(m.ID)}, []string{m.Type, string(cfg), vals, m.ID}).AsInt64()
 	if err = r.result(ctx, "create", m.ID, err); err != nil {
 		return 0, err
 	}
@@ -351,7 +366,7 @@ func (r *Redis) Delete(ctx context.Context, id string) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	n, err := deleteScript.Exec(cctx, c, []string{r.key("m:" + id), r.key("ids")}, []string{id}).AsInt64()
+	n, err := deleteScript.Exec(cctx, c, []string{r.key("m:" + id), r.idsKeyOf(id)}, []string{id}).AsInt64()
 	if err = r.result(ctx, "delete", id, err); err != nil {
 		return err
 	}
@@ -361,16 +376,19 @@ func (r *Redis) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-// List implements [Store]: SMEMBERS of the index, then one pipelined
-// HMGET per id.
-func (r *Redis) List(ctx context.Context) ([]Model, error) {
+// List implements [Store]: SMEMBERS of the tenant's index, then one
+// pipelined HMGET per id.
+func (r *Redis) List(ctx context.Context, tenant string) ([]Model, error) {
+	if err := checkTenant(tenant); err != nil {
+		return nil, err
+	}
 	c, err := r.begin(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	ids, err := c.Do(cctx, c.B().Smembers().Key(r.key("ids")).Build()).AsStrSlice()
+	ids, err := c.Do(cctx, c.B().Smembers().Key(r.idsKey(tenant)).Build()).AsStrSlice()
 	if err = r.result(ctx, "list", "", err); err != nil {
 		return nil, err
 	}

@@ -7,13 +7,15 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/dredge-cli/dredge/internal/tenant"
 	"github.com/dredge-cli/dredge/stringtheory"
 )
 
 // Model is a stored model: what a node needs to rebuild it and to tell
 // whether its copy is current.
 type Model struct {
-	// ID is the model's id, "<model_type>_<n>" (see [Store.NewID]).
+	// ID is the model's id, "<model_type>_<n>" (see [Store.NewID]), or
+	// "<tenant>/<model_type>_<n>" for a tenant's model (see [TenantID]).
 	ID string
 	// Type is the model type, one of [stringtheory.ModelTypes].
 	Type string
@@ -34,6 +36,15 @@ type Model struct {
 // [github.com/dredge-cli/dredge/modelstore/storetest] is the suite every
 // implementation passes.
 //
+// # Tenants
+//
+// Every model belongs to a tenant (see dredge.WithTenant). The default
+// tenant's ids are "<type>_<n>"; tenant T's are "T/<type>_<n>" ([TenantID]),
+// made by NewID("T/<type>"), which counts T's ids of the type apart from
+// every other tenant's. [Store.List] lists one tenant's models. A store
+// keeps each tenant's models apart on disk and in Redis, so that no id of
+// one tenant names another's model.
+//
 // Every method is safe for concurrent use by multiple goroutines (and, for
 // shared stores, by multiple processes); each is atomic: a reader sees a
 // model's record either entirely before or entirely after a write, never a
@@ -44,6 +55,8 @@ type Store interface {
 	// among every caller of the store (every node that shares it), in
 	// the past and future: n counts from 0 per type and is never
 	// reused, not even after Delete. Concurrent callers get distinct ids.
+	// A modelType "<tenant>/<type>" makes the tenant's ids, with counts of
+	// their own.
 	NewID(ctx context.Context, modelType string) (string, error)
 	// Create stores m, which must carry an id from NewID, with version 1
 	// and returns that version. Create copies m.Values; m.Version is
@@ -68,10 +81,10 @@ type Store interface {
 	// Delete removes the stored model id; its id is not handed out again.
 	// An id not stored is [ErrNotFound].
 	Delete(ctx context.Context, id string) error
-	// List returns the stored models, sorted by id, without their values
-	// (Values nil). Models created or deleted while it runs may or may
-	// not be listed.
-	List(ctx context.Context) ([]Model, error)
+	// List returns the stored models of tenant ("" the default tenant),
+	// sorted by id, without their values (Values nil). Models created or
+	// deleted while it runs may or may not be listed.
+	List(ctx context.Context, tenant string) ([]Model, error)
 	// Close releases the store's resources; the stored models stay.
 	// Calls after Close fail with [ErrClosed]. Close is idempotent.
 	Close() error
@@ -99,28 +112,59 @@ func FormatID(modelType string, n uint64) string {
 	return modelType + "_" + strconv.FormatUint(n, 10)
 }
 
-// maxIDLen bounds an id: the longest model type and a 20-digit counter fit.
+// maxIDLen bounds an id (without its tenant): the longest model type and
+// a 20-digit counter fit.
 const maxIDLen = 128
 
-// validID reports whether id can name a stored model: non-empty, at most
-// maxIDLen bytes of [a-z0-9_]. Stores use it before an id becomes a key
-// or a file name; an id that is not valid is never stored.
+// TenantID returns the stored id of tenant's model id: id itself for the
+// default tenant "", "<tenant>/<id>" otherwise.
+func TenantID(tenant, id string) string {
+	if tenant == "" {
+		return id
+	}
+	return tenant + "/" + id
+}
+
+// SplitID splits a stored id into its tenant and the tenant's own id; the
+// inverse of [TenantID].
+func SplitID(id string) (tenant, local string) {
+	if i := strings.IndexByte(id, '/'); i >= 0 {
+		return id[:i], id[i+1:]
+	}
+	return "", id
+}
+
+// validID reports whether id can name a stored model: an optional tenant
+// and '/', then 1 to maxIDLen bytes of [a-z0-9_]. Stores use it before an
+// id becomes a key or a file name; an id that is not valid is never stored.
 func validID(id string) bool {
-	if id == "" || len(id) > maxIDLen {
+	t, local := SplitID(id)
+	if len(local) < len(id) && !tenant.Valid(t) {
 		return false
 	}
-	for i := 0; i < len(id); i++ {
-		if c := id[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+	if local == "" || len(local) > maxIDLen {
+		return false
+	}
+	for i := 0; i < len(local); i++ {
+		if c := local[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
 			return false
 		}
 	}
 	return true
 }
 
+// checkTenant checks a tenant handed to List.
+func checkTenant(name string) error {
+	if name != "" && !tenant.Valid(name) {
+		return fmt.Errorf("%w: tenant %q: want 1 to %d of [A-Za-z0-9._-], starting with a letter or digit", ErrInvalidArgument, truncate(name), tenant.MaxLen)
+	}
+	return nil
+}
+
 // checkType checks a model type handed to NewID.
 func checkType(modelType string) error {
 	if !validID(modelType) {
-		return fmt.Errorf("%w: model type %q: want 1 to %d of [a-z0-9_]", ErrInvalidArgument, truncate(modelType), maxIDLen)
+		return fmt.Errorf("%w: model type %q: want [<tenant>/] and 1 to %d of [a-z0-9_]", ErrInvalidArgument, truncate(modelType), maxIDLen)
 	}
 	return nil
 }
@@ -136,7 +180,7 @@ func checkModel(m *Model) error {
 	if err := checkType(m.Type); err != nil {
 		return err
 	}
-	if !strings.HasPrefix(m.ID, m.Type+"_") {
+	if _, local := SplitID(m.ID); strings.Contains(m.Type, "/") || !strings.HasPrefix(local, m.Type+"_") {
 		return fmt.Errorf("%w: model id %q is not one of type %q", ErrInvalidArgument, m.ID, m.Type)
 	}
 	return nil
@@ -153,16 +197,21 @@ func truncate(s string) string {
 	return s[:64] + "…"
 }
 
-// ParseID splits an id made by [FormatID] into the model type and n; ok
-// is false for a string that is not such an id.
+// ParseID splits an id made by [FormatID] (or a tenant's, [TenantID])
+// into the model type and n; ok is false for a string that is not such
+// an id.
 func ParseID(id string) (modelType string, n uint64, ok bool) {
-	i := strings.LastIndexByte(id, '_')
-	if i <= 0 || !validID(id) {
+	if !validID(id) {
 		return "", 0, false
 	}
-	n, err := strconv.ParseUint(id[i+1:], 10, 64)
+	_, local := SplitID(id)
+	i := strings.LastIndexByte(local, '_')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(local[i+1:], 10, 64)
 	if err != nil {
 		return "", 0, false
 	}
-	return id[:i], n, true
+	return local[:i], n, true
 }

@@ -156,17 +156,22 @@ func TestDirDamaged(t *testing.T) {
 func TestDirTemps(t *testing.T) {
 	dir := t.TempDir()
 	tmp := filepath.Join(dir, "models", ".tmp-123")
-	if err := os.MkdirAll(filepath.Dir(tmp), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(tmp, []byte("half"), 0o644); err != nil {
-		t.Fatal(err)
+	tenantTmp := filepath.Join(dir, "counters", "acme", ".tmp-456")
+	for _, p := range []string{tmp, tenantTmp} {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := modelstore.NewDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("temporary file left after the first open: %v", err)
+	for _, p := range []string{tmp, tenantTmp} {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("temporary file %s left after the first open: %v", p, err)
+		}
 	}
 	if err := os.WriteFile(tmp, []byte("being written"), 0o644); err != nil {
 		t.Fatal(err)
@@ -176,6 +181,35 @@ func TestDirTemps(t *testing.T) {
 	}
 	if _, err := os.Stat(tmp); err != nil {
 		t.Fatalf("a second open removed a live temporary file: %v", err)
+	}
+}
+
+// TestDirTenantLayout checks where a tenant's models lie: in a folder of
+// their own, which the default tenant's list passes over.
+func TestDirTenantLayout(t *testing.T) {
+	dir := t.TempDir()
+	s, err := modelstore.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	// A tenant whose name looks like a model file.
+	for _, tenant := range []string{"acme", "siren_0.model"} {
+		id, err := s.NewID(ctx, tenant+"/siren")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, &modelstore.Model{ID: id, Type: "siren", Values: []float64{1}}); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{filepath.Join(dir, "models", tenant, "siren_0.model"), filepath.Join(dir, "counters", tenant, "siren")} {
+			if _, err := os.Stat(p); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+		}
+	}
+	if l, err := s.List(ctx, ""); err != nil || len(l) != 0 {
+		t.Fatalf("the default tenant's List = %v, %v; want none", l, err)
 	}
 }
 

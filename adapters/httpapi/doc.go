@@ -86,7 +86,7 @@
 // key alone for the default tenant, or JSON; see [Keys] for the format and
 // [ParseKeys] and [LoadKeys]. The handler puts the tenant of each
 // authenticated request on its context with [dredge.WithTenant]; the
-// Engine does not use it yet. [Keys.Reload] reads the file again and
+// Engine keeps each tenant's models and cached results apart. [Keys.Reload] reads the file again and
 // replaces the keys atomically while the handler runs (examples/http-service
 // does so on SIGHUP): the next request with a removed key gets 401, those
 // already admitted run on, and a file that does not load keeps the old

@@ -71,5 +71,5 @@ k-default
 	// k-beta-1: "beta" 0 true
 	// k-default: "" 0 true
 	// k-unknown: "" 0 false
-	// httpapi: API_KEYS_FILE: line 2: a tenant name is 1 to 64 characters of A-Z a-z 0-9 . _ -
+	// httpapi: API_KEYS_FILE: line 2: a tenant name is 1 to 64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit
 }

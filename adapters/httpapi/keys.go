@@ -12,11 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-)
 
-// maxTenantLen bounds tenant names, which become metric labels and key
-// prefixes.
-const maxTenantLen = 64
+	"github.com/dredge-cli/dredge/internal/tenant"
+)
 
 // Keys maps API keys to tenants. It holds only the keys' SHA-256 digests.
 // It is safe for concurrent use: [Keys.Reload] replaces the whole set
@@ -38,7 +36,8 @@ const maxTenantLen = 64
 // (one per line); tenant and quota may be left out, other members are
 // refused.
 //
-// A tenant name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'.
+// A tenant name is 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-',
+// starting with a letter or digit.
 // Errors name the line, never its content, so that no key reaches a log.
 type Keys struct {
 	path string // the file of LoadKeys; "" for ParseKeys
@@ -164,8 +163,8 @@ func parseKeySet(text string) (*keySet, error) {
 		return &ConfigError{Name: "API_KEYS_FILE", Reason: "line " + strconv.Itoa(line) + ": " + reason}
 	}
 	add := func(line int, e keyEntry) error {
-		if e.Tenant != "" && !validTenant(e.Tenant) {
-			return bad(line, "a tenant name is 1 to 64 characters of A-Z a-z 0-9 . _ -")
+		if e.Tenant != "" && !tenant.Valid(e.Tenant) {
+			return bad(line, "a tenant name is 1 to 64 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit")
 		}
 		if e.Key == "" {
 			return bad(line, "no key")
@@ -276,21 +275,6 @@ func parseKeysJSON(text string, bad func(int, string) error, add func(int, keyEn
 		}
 	}
 	return nil
-}
-
-// validTenant reports whether name is 1 to 64 characters of A-Z, a-z,
-// 0-9, '.', '_' and '-'.
-func validTenant(name string) bool {
-	if len(name) == 0 || len(name) > maxTenantLen {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 var _ fmt.Stringer = (*Keys)(nil)

@@ -46,6 +46,7 @@ func Run(t *testing.T, b Backend) {
 		{"UpdateConcurrent", testUpdateConcurrent},
 		{"Delete", testDelete},
 		{"List", testList},
+		{"Tenants", testTenants},
 		{"SharedHandles", testSharedHandles},
 		{"Durable", testDurable},
 		{"CanceledContext", testCanceledContext},
@@ -256,7 +257,7 @@ func testCreateInvalid(t *testing.T, _ Backend, s modelstore.Store) {
 			t.Errorf("Create(%+v) = %v, want ErrInvalidArgument", m, err)
 		}
 	}
-	if l, err := s.List(t.Context()); err != nil || len(l) != 0 {
+	if l, err := s.List(t.Context(), ""); err != nil || len(l) != 0 {
 		t.Fatalf("List after refused Creates = %v, %v; want none", l, err)
 	}
 }
@@ -398,7 +399,7 @@ func testDelete(t *testing.T, _ Backend, s modelstore.Store) {
 }
 
 func testList(t *testing.T, _ Backend, s modelstore.Store) {
-	if l, err := s.List(t.Context()); err != nil || len(l) != 0 {
+	if l, err := s.List(t.Context(), ""); err != nil || len(l) != 0 {
 		t.Fatalf("List of an empty store = %v, %v", l, err)
 	}
 	var ids []string
@@ -418,7 +419,7 @@ func testList(t *testing.T, _ Backend, s modelstore.Store) {
 	}
 	ids = slices.Delete(ids, 5, 6)
 	slices.Sort(ids)
-	l, err := s.List(t.Context())
+	l, err := s.List(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,6 +451,92 @@ func testList(t *testing.T, _ Backend, s modelstore.Store) {
 	}
 	if !slices.Equal(got, ids) {
 		t.Fatalf("List = %v, want %v (sorted by id)", got, ids)
+	}
+}
+
+// testTenants checks that each tenant's models are apart: ids counted per
+// tenant, lists per tenant, and no id of one tenant reaching another's
+// model, on this handle and on another.
+func testTenants(t *testing.T, b Backend, s modelstore.Store) {
+	ctx := t.Context()
+	def := create(t, s, []float64{1}) // the default tenant's quasimoto_1d_0
+	mk := func(tenant string, v float64) string {
+		t.Helper()
+		id := newID(t, s, tenant+"/"+testType)
+		if want := modelstore.TenantID(tenant, modelstore.FormatID(testType, 0)); id != want {
+			t.Fatalf("NewID(%s/%s) = %q, want %q (counted per tenant)", tenant, testType, id, want)
+		}
+		if _, err := s.Create(ctx, &modelstore.Model{ID: id, Type: testType, Config: testConfig, Values: []float64{v}}); err != nil {
+			t.Fatalf("Create(%s): %v", id, err)
+		}
+		return id
+	}
+	a, z := mk("acme", 2), mk("Zeta-2.b_", 3)
+	if tn, local := modelstore.SplitID(a); tn != "acme" || local != def {
+		t.Fatalf("SplitID(%q) = %q, %q", a, tn, local)
+	}
+	if typ, n, ok := modelstore.ParseID(a); !ok || typ != testType || n != 0 {
+		t.Fatalf("ParseID(%q) = %q, %d, %v", a, typ, n, ok)
+	}
+	other := b.Reopen(t, s)
+	if other != s {
+		t.Cleanup(func() { closeTwice(t, other) })
+	}
+	for _, h := range []modelstore.Store{s, other} {
+		for id, want := range map[string]float64{def: 1, a: 2, z: 3} {
+			if m, err := h.Get(ctx, id); err != nil || m.ID != id || m.Values[0] != want {
+				t.Fatalf("Get(%s) = %+v, %v; want values [%v]", id, m, err, want)
+			}
+		}
+		for tenant, want := range map[string][]string{"": {def}, "acme": {a}, "Zeta-2.b_": {z}, "nobody": nil} {
+			l, err := h.List(ctx, tenant)
+			if err != nil {
+				t.Fatalf("List(%q): %v", tenant, err)
+			}
+			var got []string
+			for _, m := range l {
+				got = append(got, m.ID)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("List(%q) = %v, want %v", tenant, got, want)
+			}
+		}
+	}
+	if _, err := s.List(ctx, "../x"); !errors.Is(err, modelstore.ErrInvalidArgument) {
+		t.Fatalf("List of a malformed tenant: %v, want ErrInvalidArgument", err)
+	}
+	// Ids that are no tenant's own are not found, whatever their form.
+	for _, id := range []string{"nobody/" + def, "acme/acme/" + def, "../" + def, "./" + def, "/" + def, "acme/", "acme/../" + def} {
+		if _, err := s.Get(ctx, id); !errors.Is(err, modelstore.ErrNotFound) {
+			t.Errorf("Get(%q): %v, want ErrNotFound", id, err)
+		}
+		if _, err := s.Version(ctx, id); !errors.Is(err, modelstore.ErrNotFound) {
+			t.Errorf("Version(%q): %v, want ErrNotFound", id, err)
+		}
+		if _, err := s.Update(ctx, id, []float64{9}); !errors.Is(err, modelstore.ErrNotFound) {
+			t.Errorf("Update(%q): %v, want ErrNotFound", id, err)
+		}
+		if err := s.Delete(ctx, id); !errors.Is(err, modelstore.ErrNotFound) {
+			t.Errorf("Delete(%q): %v, want ErrNotFound", id, err)
+		}
+	}
+	if _, err := s.NewID(ctx, "../"+testType); !errors.Is(err, modelstore.ErrInvalidArgument) {
+		t.Errorf("NewID of a malformed tenant: %v, want ErrInvalidArgument", err)
+	}
+	// A tenant's model goes alone.
+	if _, err := s.Update(ctx, a, []float64{5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	wantVersion(t, s, def, 1)
+	wantVersion(t, s, z, 1)
+	if l, err := s.List(ctx, "acme"); err != nil || len(l) != 0 {
+		t.Fatalf("List(acme) after Delete = %v, %v", l, err)
+	}
+	if id := newID(t, s, "acme/"+testType); id != "acme/"+modelstore.FormatID(testType, 1) {
+		t.Fatalf("NewID after Delete = %q: a tenant's ids are not reused", id)
 	}
 }
 
@@ -514,7 +601,7 @@ func testCanceledContext(t *testing.T, _ Backend, s modelstore.Store) {
 		"Get":    second(s.Get(ctx, id)),
 		"Ver":    second(s.Version(ctx, id)),
 		"Delete": s.Delete(ctx, id),
-		"List":   second(s.List(ctx)),
+		"List":   second(s.List(ctx, "")),
 	} {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a canceled context = %v, want context.Canceled", name, err)
@@ -540,7 +627,7 @@ func testClose(t *testing.T, _ Backend, s modelstore.Store) {
 		"Get":    second(s.Get(ctx, id)),
 		"Ver":    second(s.Version(ctx, id)),
 		"Delete": s.Delete(ctx, id),
-		"List":   second(s.List(ctx)),
+		"List":   second(s.List(ctx, "")),
 	} {
 		if !errors.Is(err, modelstore.ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
