@@ -69,6 +69,22 @@
 // envelopes. The body is read once, within the size limit, and handed on
 // intact.
 //
+// The MCP transport is behind the same authentication and rate limiting as
+// every route: a request without a valid key gets 401 with
+// "WWW-Authenticate: Bearer", whatever its session. An MCP handler of
+// package adapters/mcp
+// ([github.com/dredge-cli/dredge/adapters/mcp.NewHTTPHandler]) serves each
+// request for the
+// tenant of its key, and binds each session to the tenant that created it:
+// a session id presented with another tenant's key answers 404 exactly as
+// an unknown session id does, and the sessions of a key removed by a
+// reload get 401 from the next request on.
+//
+// [Protect] puts a handler served on its own behind the same access log,
+// authentication and rate limiting, configured by the same [Config]:
+// examples/mcp-server serves the MCP transport without the rest of the
+// service that way, with the service's keys.
+//
 // # Security and limits
 //
 // With [Config.AuthEnabled] every route except /health and /ready needs
@@ -86,9 +102,11 @@
 // key alone for the default tenant, or JSON; see [Keys] for the format and
 // [ParseKeys] and [LoadKeys]. The handler puts the tenant of each
 // authenticated request on its context with [dredge.WithTenant]; the
-// Engine keeps each tenant's models and cached results apart. [Keys.Reload] reads the file again and
-// replaces the keys atomically while the handler runs (examples/http-service
-// does so on SIGHUP): the next request with a removed key gets 401, those
+// Engine keeps each tenant's models and cached results apart.
+// [Keys.Reload] reads the file again and replaces the keys atomically
+// while the handler runs ([ReloadKeysOnHangup] does so on each SIGHUP, as
+// examples/http-service and examples/mcp-server do): the next request
+// with a removed key gets 401, those
 // already admitted run on, and a file that does not load keeps the old
 // keys. Quotas are parsed and kept, not enforced yet.
 //

@@ -47,6 +47,23 @@ type handler struct {
 
 var _ http.Handler = (*handler)(nil)
 
+// newGuard returns a handler with the access log, authentication and rate
+// limiting of cfg (already through withDefaults) and nothing to route: the
+// part of New that [Protect] shares.
+func newGuard(cfg Config) *handler {
+	h := &handler{cfg: cfg, log: cfg.Logger}
+	if cfg.AuthEnabled {
+		h.auth, h.keys, h.defaultKeys = true, cfg.Keys, new(keySet)
+		for _, k := range cfg.APIKeys {
+			h.defaultKeys.add(sha256.Sum256([]byte(k)), "", 0)
+		}
+	}
+	if cfg.RateLimitEnabled {
+		h.lim = newLimiter(cfg.RateLimitRequests, cfg.RateLimitWindow, cfg.now)
+	}
+	return h
+}
+
 // New returns the HTTP handler of the service over eng, configured by cfg
 // (the zero Config is the default). It fails with a [*ConfigError] when cfg
 // is invalid, and with the Engine's error when eng is closed. The handler
@@ -59,16 +76,8 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{eng: eng, cfg: cfg, mux: http.NewServeMux(), mcp: cfg.MCP, log: cfg.Logger}
-	if cfg.AuthEnabled {
-		h.auth, h.keys, h.defaultKeys = true, cfg.Keys, new(keySet)
-		for _, k := range cfg.APIKeys {
-			h.defaultKeys.add(sha256.Sum256([]byte(k)), "", 0)
-		}
-	}
-	if cfg.RateLimitEnabled {
-		h.lim = newLimiter(cfg.RateLimitRequests, cfg.RateLimitWindow, cfg.now)
-	}
+	h := newGuard(cfg)
+	h.eng, h.mux, h.mcp = eng, http.NewServeMux(), cfg.MCP
 	if mon := eng.Monitor(); mon.MetricsEnabled() {
 		h.metrics = mon.Handler()
 	}

@@ -69,6 +69,33 @@
 // [NewIndexHandler] answers GET / with the capabilities, as the Python
 // original's MCP server did.
 //
+// # Authentication and tenants
+//
+// [HTTPHandler] does not authenticate; it serves each request for the
+// tenant its context carries ([dredge.TenantOf]), which the handler in
+// front puts there from the request's API key: the HTTP service's handler
+// (package adapters/httpapi, with Config.MCP set), or httpapi.Protect
+// around an HTTPHandler served on its own, as examples/mcp-server does.
+// Either way the MCP endpoint takes the service's keys ("Authorization:
+// Bearer <key>"), and a request without a valid one gets 401 with
+// "WWW-Authenticate: Bearer" before it reaches the transport.
+//
+// The tenant reaches every tool call and resource read, so the Engine
+// keeps each tenant's cached results (and models) apart. A session is
+// bound to the tenant of the request that created it: each tenant has its
+// own SDK server, whose middleware puts the tenant on the context of every
+// call (the SDK runs handlers on a context derived from the request that
+// created the session, not from the request that carries the call, so the
+// tenant is set where it is known for certain), and whose session ids
+// carry a tag drawn
+// at random for that tenant. A session id presented for another tenant
+// gets the SDK's answer to an unknown session id (404 "session not
+// found"), whatever the method: ids cannot be used across tenants, and an
+// answer does not tell another tenant's session from one that never
+// existed. A key removed from the keys file stops working from the next
+// request on, so its sessions do too. Without sessions (Stateless) each
+// request is served for its own tenant.
+//
 // # Concurrency
 //
 // One server serves any number of sessions concurrently; tool calls run

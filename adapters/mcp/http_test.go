@@ -14,12 +14,24 @@ import (
 // serveHTTP mounts NewHTTPHandler at /mcp of a test server.
 func serveHTTP(t *testing.T, opts *HTTPOptions) *httptest.Server {
 	t.Helper()
+	ts, _ := serveWrapped(t, opts, nil)
+	return ts
+}
+
+// serveWrapped is serveHTTP with the handler wrapped by wrap (nil: not
+// wrapped); it also returns the handler.
+func serveWrapped(t *testing.T, opts *HTTPOptions, wrap func(http.Handler) http.Handler) (*httptest.Server, *HTTPHandler) {
+	t.Helper()
 	h, err := NewHTTPHandler(newEngine(t), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var handler http.Handler = h
+	if wrap != nil {
+		handler = wrap(h)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", h)
+	mux.Handle("/mcp", handler)
 	ts := httptest.NewUnstartedServer(mux)
 	ts.Config.RegisterOnShutdown(h.CloseSessions)
 	ts.Start()
@@ -32,7 +44,7 @@ func serveHTTP(t *testing.T, opts *HTTPOptions) *httptest.Server {
 		}
 		ts.Close()
 	})
-	return ts
+	return ts, h
 }
 
 // TestHTTPShutdown: with a client's event stream open, Shutdown returns

@@ -54,6 +54,13 @@ func TestNodeClient(t *testing.T) {
 		url := startHTTPServer(t, bin)
 		checkNodeOutput(t, runNode(t, node, "http", url))
 	})
+	// With the HTTP service's authentication on, the client presents its
+	// key as a Bearer token.
+	t.Run("http-auth", func(t *testing.T) {
+		const key = "node-client-test-key"
+		url := startHTTPServer(t, bin, "AUTH_ENABLED=true", "API_KEY="+key)
+		checkNodeOutput(t, runNode(t, node, "http", url, "DREDGE_API_KEY="+key))
+	})
 }
 
 // buildServer builds examples/mcp-server into a temporary directory.
@@ -74,12 +81,13 @@ func buildServer(t *testing.T) string {
 	return bin
 }
 
-// startHTTPServer runs the binary with -transport http on a free port and
-// returns its endpoint URL, read from the address it logs.
-func startHTTPServer(t *testing.T, bin string) string {
+// startHTTPServer runs the binary with -transport http on a free port,
+// with env added to its environment, and returns its endpoint URL, read
+// from the address it logs.
+func startHTTPServer(t *testing.T, bin string, env ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, "-transport", "http", "-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "LOG_LEVEL=info")
+	cmd.Env = append(append(os.Environ(), "LOG_LEVEL=info"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -162,12 +170,14 @@ type nodeOutput struct {
 	} `json:"models"`
 }
 
-func runNode(t *testing.T, node, mode, target string) *nodeOutput {
+// runNode runs client.mjs with env added to its environment.
+func runNode(t *testing.T, node, mode, target string, env ...string) *nodeOutput {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "client.mjs", mode, target)
 	cmd.Dir = nodeClientDir
+	cmd.Env = append(os.Environ(), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

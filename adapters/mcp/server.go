@@ -48,6 +48,12 @@ const defaultInstructions = "DREDGE serves physics-inspired models: string vibra
 // names a field the operation's params no longer have (a programmer error
 // that every test of this package catches).
 func NewServer(eng *dredge.Engine, opts *Options) *sdk.Server {
+	return newServer(eng, opts, nil)
+}
+
+// newServer is [NewServer] whose sessions are named by sessionID (nil: the
+// SDK's random ids); see [HTTPHandler] for why.
+func newServer(eng *dredge.Engine, opts *Options, sessionID func() string) *sdk.Server {
 	if eng == nil {
 		panic("mcp: NewServer with a nil Engine")
 	}
@@ -67,6 +73,7 @@ func NewServer(eng *dredge.Engine, opts *Options) *sdk.Server {
 		// Tools and resources are inferred; no "logging": the server sends
 		// no log messages to clients.
 		Capabilities: &sdk.ServerCapabilities{},
+		GetSessionID: sessionID,
 	})
 	tools, err := tools()
 	if err != nil {

@@ -59,7 +59,7 @@ func run(addr string) error {
 		return err
 	}
 	cfg.Logger = logger
-	reloadKeysOnHangup(ctx, cfg.Keys, logger)
+	httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger)
 	wcfg, err := workers.ConfigFromEnv()
 	if err != nil {
 		return err
@@ -121,29 +121,4 @@ func run(addr string) error {
 	}
 	logger.Info("stopped")
 	return err
-}
-
-// reloadKeysOnHangup reads API_KEYS_FILE again on each SIGHUP until ctx is
-// done. A file that does not load leaves the keys as they were; the error
-// names the line, never a key.
-func reloadKeysOnHangup(ctx context.Context, keys *httpapi.Keys, logger *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-			}
-			if keys == nil {
-				logger.Warn("SIGHUP: no API_KEYS_FILE to reload")
-			} else if err := keys.Reload(); err != nil {
-				logger.Error("API keys not reloaded; the previous keys stay", "error", err)
-			} else {
-				logger.Info("API keys reloaded", "keys", keys.Len())
-			}
-		}
-	}()
 }

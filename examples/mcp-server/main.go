@@ -17,6 +17,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/adapters/httpapi"
 	"github.com/dredge-cli/dredge/adapters/mcp"
 	"github.com/dredge-cli/dredge/internal/envvar"
 	"github.com/dredge-cli/dredge/internal/memlimit"
@@ -89,7 +90,15 @@ func run() error {
 		}
 		return err
 	case "http":
-		return serveHTTP(ctx, eng, logger, *addr, &mcp.HTTPOptions{Options: opts, AllowedOrigins: split(*origins), Stateless: *stateless})
+		// The service's authentication: AUTH_ENABLED, API_KEY,
+		// API_KEYS_FILE (reloaded on SIGHUP), RATE_LIMIT_*.
+		cfg, err := httpapi.ConfigFromEnv()
+		if err != nil {
+			return err
+		}
+		cfg.Logger = logger
+		httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger)
+		return serveHTTP(ctx, eng, cfg, *addr, &mcp.HTTPOptions{Options: opts, AllowedOrigins: split(*origins), Stateless: *stateless})
 	}
 	return fmt.Errorf("-transport: want stdio or http, got %q", *transport)
 }
@@ -113,8 +122,9 @@ func openJobs(ctx context.Context, eng *dredge.Engine, logger *slog.Logger) (wor
 	return queue, pool, nil
 }
 
-func serveHTTP(ctx context.Context, eng *dredge.Engine, logger *slog.Logger, addr string, opts *mcp.HTTPOptions) error {
-	mux, h, err := newMux(eng, opts)
+func serveHTTP(ctx context.Context, eng *dredge.Engine, cfg httpapi.Config, addr string, opts *mcp.HTTPOptions) error {
+	logger := cfg.Logger
+	mux, h, err := newMux(eng, cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -124,7 +134,7 @@ func serveHTTP(ctx context.Context, eng *dredge.Engine, logger *slog.Logger, add
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	srv.RegisterOnShutdown(h.CloseSessions) // ends open event streams
-	logger.Info("serving MCP over Streamable HTTP", "addr", ln.Addr().String(), "path", "/mcp")
+	logger.Info("serving MCP over Streamable HTTP", "addr", ln.Addr().String(), "path", "/mcp", "auth", cfg.AuthEnabled)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -141,8 +151,10 @@ func serveHTTP(ctx context.Context, eng *dredge.Engine, logger *slog.Logger, add
 }
 
 // newMux routes /mcp to the MCP transport and GET / to the capabilities,
-// as the original's MCP server answered there.
-func newMux(eng *dredge.Engine, opts *mcp.HTTPOptions) (*http.ServeMux, *mcp.HTTPHandler, error) {
+// as the original's MCP server answered there, both behind the HTTP
+// service's authentication and rate limiting (cfg): a session is bound to
+// the tenant of its API key.
+func newMux(eng *dredge.Engine, cfg httpapi.Config, opts *mcp.HTTPOptions) (http.Handler, *mcp.HTTPHandler, error) {
 	h, err := mcp.NewHTTPHandler(eng, opts)
 	if err != nil {
 		return nil, nil, err
@@ -150,7 +162,11 @@ func newMux(eng *dredge.Engine, opts *mcp.HTTPOptions) (*http.ServeMux, *mcp.HTT
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", h)
 	mux.Handle("GET /{$}", mcp.NewIndexHandler(eng))
-	return mux, h, nil
+	protected, err := httpapi.Protect(mux, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return protected, h, nil
 }
 
 func defaultAddr() string { return ":" + envOr("MCP_SERVER_PORT", "3002") }

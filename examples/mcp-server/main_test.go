@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/adapters/httpapi"
 	"github.com/dredge-cli/dredge/adapters/mcp"
 )
 
@@ -18,7 +20,7 @@ func TestMuxIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer eng.Close()
-	mux, h, err := newMux(eng, &mcp.HTTPOptions{})
+	mux, h, err := newMux(eng, httpapi.Config{}, &mcp.HTTPOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,5 +49,53 @@ func TestMuxIndex(t *testing.T) {
 	mux.ServeHTTP(w, httptest.NewRequest("POST", "/mcp", nil))
 	if w.Code == 200 || w.Code == http.StatusNotFound {
 		t.Errorf("POST /mcp: %d: %s", w.Code, w.Body)
+	}
+}
+
+// With AUTH_ENABLED the transport and the index take the HTTP service's
+// keys: none or a wrong one gets 401 with a Bearer challenge; a valid one
+// reaches the handlers.
+func TestMuxAuth(t *testing.T) {
+	eng, err := dredge.New(dredge.WithDeviceKind("cpu"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	const key = "mcp-server-test-key"
+	mux, h, err := newMux(eng, httpapi.Config{AuthEnabled: true, APIKeys: []string{key}}, &mcp.HTTPOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.CloseSessions()
+	for _, tc := range []struct {
+		method, path, auth string
+		want               int
+	}{
+		{"GET", "/", "", http.StatusUnauthorized},
+		{"POST", "/mcp", "", http.StatusUnauthorized},
+		{"GET", "/mcp", "", http.StatusUnauthorized},
+		{"POST", "/mcp", "Bearer wrong", http.StatusUnauthorized},
+		{"GET", "/", "Bearer " + key, http.StatusOK},
+		// No Accept header: the transport's own 400, past authentication.
+		{"POST", "/mcp", "Bearer " + key, http.StatusBadRequest},
+	} {
+		r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
+		r.Header.Set("Content-Type", "application/json")
+		if tc.auth != "" {
+			r.Header.Set("Authorization", tc.auth)
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		if w.Code != tc.want {
+			t.Errorf("%s %s (%q): %d, want %d: %s", tc.method, tc.path, tc.auth, w.Code, tc.want, w.Body)
+		}
+		if w.Code == http.StatusUnauthorized {
+			if !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("%s %s: 401 without a Bearer challenge", tc.method, tc.path)
+			}
+			if strings.Contains(w.Body.String(), "wrong") {
+				t.Errorf("%s %s: the 401 repeats the key: %s", tc.method, tc.path, w.Body)
+			}
+		}
 	}
 }

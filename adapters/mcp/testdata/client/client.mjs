@@ -3,6 +3,9 @@
 //
 //   node client.mjs stdio <path to the mcp-server binary>
 //   node client.mjs http  <Streamable HTTP endpoint, e.g. http://127.0.0.1:3002/mcp>
+//
+// Over http, the environment variable DREDGE_API_KEY is sent as
+// "Authorization: Bearer <key>".
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -14,7 +17,10 @@ async function main() {
     // The server's stderr (its logs) passes through to ours.
     transport = new StdioClientTransport({ command: target, args: [], stderr: 'inherit' });
   } else if (mode === 'http') {
-    transport = new StreamableHTTPClientTransport(new URL(target));
+    // DREDGE_API_KEY, when set, is presented as the service's API key.
+    const key = process.env.DREDGE_API_KEY;
+    const requestInit = key ? { headers: { Authorization: `Bearer ${key}` } } : undefined;
+    transport = new StreamableHTTPClientTransport(new URL(target), { requestInit });
   } else {
     throw new Error(`usage: node client.mjs stdio|http <binary|url>, got mode ${mode}`);
   }

@@ -1,0 +1,69 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Protect returns next behind the access log, authentication and rate
+// limiting that the handler of [New] applies to its routes, configured by
+// the same fields of cfg (AuthEnabled, APIKeys, Keys, RateLimit*,
+// TrustProxy, Logger; the others are ignored). It is for a handler served
+// on its own that must take the service's API keys: examples/mcp-server
+// serves the MCP transport (mcp.NewHTTPHandler) this way.
+//
+// As with New, a request without a valid key ("Authorization: Bearer KEY"
+// or "X-API-Key: KEY") gets 401 with "WWW-Authenticate: Bearer" and a JSON
+// error that names no key, and /health and /ready pass without one; an
+// admitted request reaches next with its key's tenant on its context
+// ([dredge.WithTenant]). Keys reloaded through [Keys.Reload] apply from
+// the next request on. It fails with a [*ConfigError] when cfg is invalid.
+func Protect(next http.Handler, cfg Config) (http.Handler, error) {
+	if next == nil {
+		return nil, &ConfigError{Name: "next", Reason: "Protect needs a handler"}
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	h := newGuard(cfg)
+	// The handler's ServeHTTP admits a request, then routes it: here every
+	// path goes to next.
+	h.mux = http.NewServeMux()
+	h.mux.Handle("/", next)
+	return h, nil
+}
+
+// ReloadKeysOnHangup reads the keys file of keys again ([Keys.Reload]) on
+// each SIGHUP until ctx is done, so that keys can be added, rotated and
+// removed without a restart. A file that does not load leaves the keys as
+// they were, and the error logged names the line, never a key. With nil
+// keys (no API_KEYS_FILE) a SIGHUP only logs a warning.
+func ReloadKeysOnHangup(ctx context.Context, keys *Keys, logger *slog.Logger) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			if keys == nil {
+				logger.Warn("SIGHUP: no API_KEYS_FILE to reload")
+			} else if err := keys.Reload(); err != nil {
+				logger.Error("API keys not reloaded; the previous keys stay", "error", err)
+			} else {
+				logger.Info("API keys reloaded", "keys", keys.Len())
+			}
+		}
+	}()
+}
