@@ -60,8 +60,9 @@ type Engine struct {
 
 	timeouts [2]time.Duration // per call: ordinary, long-running; 0: none
 
-	budget budget // memory of loaded models and running trainings
-	heavy  turns  // heavy calls running
+	budget  budget    // memory of loaded models and running trainings
+	tenants tenantUse // what each tenant holds against its limits
+	heavy   turns     // heavy calls running
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -89,6 +90,8 @@ func New(opts ...Option) (*Engine, error) {
 		stringNN: c.stringNN,
 	}
 	e.models.max = c.maxModels
+	e.models.maxPerTenant = c.tenants.Models
+	e.tenants.limits = c.tenants
 	for i, d := range [2]time.Duration{cmp.Or(c.requestTimeout, DefaultRequestTimeout), cmp.Or(c.longTimeout, DefaultLongRequestTimeout)} {
 		e.timeouts[i] = max(d, 0)
 	}

@@ -598,6 +598,11 @@ type registry struct {
 	counts map[string]int // per tenant and type, for ids <type>_<n> (without a model store)
 	max    int
 	tick   atomic.Int64 // with a model store: uses, for entry.used
+
+	// Each tenant's registered models, and how many a tenant may load
+	// (0: no limit; enforced by add, without a model store).
+	perTenant    map[string]int
+	maxPerTenant int
 }
 
 // add registers m, which is charged charge bytes (already reserved),
@@ -606,18 +611,20 @@ type registry struct {
 func (r *registry) add(tenant, typ string, cfg stringtheory.Config, m stringtheory.Model, charge int64) (*entry, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.byKey == nil {
-		r.byKey = make(map[string]*entry)
+	if r.counts == nil {
 		r.counts = make(map[string]int)
 	}
 	if len(r.byKey) >= r.max {
 		return nil, &Error{Code: CodeUnavailable, Field: "model_type", Message: fmt.Sprintf("model_type: too many models loaded (limit %d)", r.max), Err: ErrUnavailable}
 	}
+	if r.maxPerTenant > 0 && r.perTenant[tenant] >= r.maxPerTenant {
+		return nil, modelsLimit(r.maxPerTenant)
+	}
 	counter := modelstore.TenantID(tenant, typ)
 	n := r.counts[counter]
 	r.counts[counter] = n + 1
 	e := newEntry(tenant, modelstore.FormatID(typ, uint64(n)), typ, cfg, m, charge)
-	r.byKey[e.key] = e
+	r.link(e)
 	return e, nil
 }
 
@@ -638,15 +645,12 @@ func (r *registry) put(e *entry) (got *entry, added bool, evicted *entry) {
 	if old, ok := r.byKey[e.key]; ok {
 		return old, false, nil
 	}
-	if r.byKey == nil {
-		r.byKey = make(map[string]*entry)
-	}
 	if len(r.byKey) >= r.max {
 		evicted = r.lruLocked()
-		delete(r.byKey, evicted.key)
+		r.unlink(evicted)
 	}
 	e.used.Store(r.tick.Add(1))
-	r.byKey[e.key] = e
+	r.link(e)
 	return e, true, evicted
 }
 
@@ -657,9 +661,29 @@ func (r *registry) evict() *entry {
 	defer r.mu.Unlock()
 	e := r.lruLocked()
 	if e != nil {
-		delete(r.byKey, e.key)
+		r.unlink(e)
 	}
 	return e
+}
+
+// link registers e; r.mu is held for writing.
+func (r *registry) link(e *entry) {
+	if r.byKey == nil {
+		r.byKey = make(map[string]*entry)
+	}
+	if r.perTenant == nil {
+		r.perTenant = make(map[string]int)
+	}
+	r.byKey[e.key] = e
+	r.perTenant[e.tenant]++
+}
+
+// unlink unregisters e, which is registered; r.mu is held for writing.
+func (r *registry) unlink(e *entry) {
+	delete(r.byKey, e.key)
+	if r.perTenant[e.tenant]--; r.perTenant[e.tenant] == 0 {
+		delete(r.perTenant, e.tenant)
+	}
 }
 
 func (r *registry) lruLocked() *entry {
@@ -704,7 +728,9 @@ func (r *registry) remove(key string) *entry {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.byKey[key]
-	delete(r.byKey, key)
+	if e != nil {
+		r.unlink(e)
+	}
 	return e
 }
 
@@ -715,7 +741,7 @@ func (r *registry) removeEntry(e *entry) bool {
 	if r.byKey[e.key] != e {
 		return false
 	}
-	delete(r.byKey, e.key)
+	r.unlink(e)
 	return true
 }
 

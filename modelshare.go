@@ -143,6 +143,14 @@ func (e *Engine) fetchModel(ctx context.Context, key string) (*entry, error) {
 // of its own: storeNewModel then releases charge and returns that copy
 // with added false (not a model loaded here).
 func (e *Engine) storeNewModel(ctx context.Context, plan stringtheory.Plan, m stringtheory.Model, charge int64) (ent *entry, added bool, err error) {
+	if e.tenants.limits.Models > 0 {
+		// Counted one load at a time, on this Engine.
+		e.tenants.loading.Lock()
+		defer e.tenants.loading.Unlock()
+		if err := e.checkStoredModels(ctx); err != nil {
+			return nil, false, err
+		}
+	}
 	tenant := TenantOf(ctx)
 	key, err := e.modelStore.NewID(ctx, modelstore.TenantID(tenant, plan.Type))
 	if err != nil {

@@ -51,6 +51,7 @@ type config struct {
 
 	modelMemory int64
 	maxHeavy    int
+	tenants     TenantLimits
 
 	modelStore    modelstore.Store // given: not closed by the Engine
 	modelStoreEnv *modelStoreEnv   // from the environment: opened and closed by the Engine
@@ -121,6 +122,35 @@ func WithStringNNDefaults(d StringNNDefaults) Option {
 			return invalid("STRING_NN_HIDDEN", "must be between 1 and %d, got %d", stringtheory.MaxHidden, d.HiddenSize)
 		}
 		c.stringNN = d
+		return nil
+	})
+}
+
+// TenantLimits bound what each tenant (see [WithTenant]) may hold at once.
+// They apply to every tenant, the default tenant "" included; 0 means no
+// limit. A call past a limit fails with CodeResourceExhausted (HTTP 429)
+// and a message that names the limit.
+type TenantLimits struct {
+	// Models bounds a tenant's loaded models (TENANT_MAX_MODELS). With a
+	// model store it counts the tenant's stored models, on every node:
+	// loads on one Engine are counted one at a time, but loads on several
+	// nodes at one instant may each pass the count.
+	Models int
+	// Trainings bounds a tenant's trainings (benchmark calls) running at
+	// once on this Engine (TENANT_MAX_TRAININGS).
+	Trainings int
+}
+
+// WithTenantLimits sets the limits of each tenant (see [TenantLimits]).
+func WithTenantLimits(l TenantLimits) Option {
+	return optionFunc(func(c *config) error {
+		if l.Models < 0 {
+			return invalid("TENANT_MAX_MODELS", "must be ≥ 0, got %d", l.Models)
+		}
+		if l.Trainings < 0 {
+			return invalid("TENANT_MAX_TRAININGS", "must be ≥ 0, got %d", l.Trainings)
+		}
+		c.tenants = l
 		return nil
 	})
 }
@@ -320,6 +350,9 @@ func (e *Engine) openModelStore(c *config) error {
 //     of 1024), e.g. 8GiB (see [WithModelMemoryLimit]);
 //   - MAX_CONCURRENT_HEAVY: heavy calls that run at once (see
 //     [WithMaxConcurrentHeavy]);
+//   - TENANT_MAX_MODELS, TENANT_MAX_TRAININGS: each tenant's loaded
+//     models and running trainings, 0 (the default) for no limit (see
+//     [WithTenantLimits]);
 //   - REQUEST_TIMEOUT, LONG_REQUEST_TIMEOUT: the deadlines of ordinary and
 //     long-running (training) operation calls in seconds, default 30 and
 //     600; 0 turns a deadline off (see [WithTimeouts]);
@@ -365,6 +398,8 @@ func fromEnv(c *config, lookup envvar.Lookup) error {
 	c.deviceKind = r.Enum("DEVICE", c.deviceKind, "auto", "cpu", "cuda", "gpu")
 	c.modelMemory = r.Bytes("MODEL_MEMORY_LIMIT", c.modelMemory)
 	c.maxHeavy = r.Int("MAX_CONCURRENT_HEAVY", c.maxHeavy, 1, 1<<16)
+	c.tenants.Models = r.Int("TENANT_MAX_MODELS", c.tenants.Models, 0, 1<<30)
+	c.tenants.Trainings = r.Int("TENANT_MAX_TRAININGS", c.tenants.Trainings, 0, 1<<30)
 	const maxTimeout = 365 * 24 * time.Hour
 	c.requestTimeout = r.Seconds("REQUEST_TIMEOUT", c.requestTimeout, -1, maxTimeout) // 0: none
 	c.longTimeout = r.Seconds("LONG_REQUEST_TIMEOUT", c.longTimeout, -1, maxTimeout)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dredge-cli/dredge"
@@ -154,5 +155,80 @@ func testTenantModels(t *testing.T, e *dredge.Engine) {
 	// A tenant name no keys file could hold is refused, naming the field.
 	if b, code := call("../acme", "list_models", `{}`); code != dredge.CodeInvalidArgument || !strings.Contains(b, "tenant") {
 		t.Errorf("a malformed tenant: %s %s, want invalid_argument naming tenant", code, b)
+	}
+}
+
+// TestTenantLimits: each tenant's loaded models and running trainings are
+// bounded apart, and a call past a limit names it.
+func TestTenantLimits(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []dredge.Option
+	}{
+		{"registry", nil},
+		{"memory-store", []dredge.Option{dredge.WithModelStore(modelstore.NewMemory())}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEngine(t, append(c.opts, dredge.WithTenantLimits(dredge.TenantLimits{Models: 2, Trainings: 1}))...)
+			as := func(tenant string) context.Context { return dredge.WithTenant(context.Background(), tenant) }
+			load := func(tenant string) (string, dredge.Code) {
+				b, code := e.CallJSON(as(tenant), "load_model", []byte(`{"model_type":"siren","config":{"hidden_size":4}}`))
+				return string(b), code
+			}
+			for range 2 {
+				if b, code := load("acme"); code != dredge.CodeOK {
+					t.Fatalf("acme's load within its limit: %s %s", code, b)
+				}
+			}
+			b, code := load("acme")
+			if code != dredge.CodeResourceExhausted || !strings.Contains(b, "TENANT_MAX_MODELS=2 loaded models") {
+				t.Fatalf("acme's third load: %s %s, want resource_exhausted naming TENANT_MAX_MODELS", code, b)
+			}
+			if b, code := load("globex"); code != dredge.CodeOK {
+				t.Fatalf("globex's load while acme is at its limit: %s %s", code, b)
+			}
+			if b, code := e.CallJSON(as("acme"), "unload_model", []byte(`{"model_id":"siren_0"}`)); code != dredge.CodeOK {
+				t.Fatalf("unload: %s %s", code, b)
+			}
+			if b, code := load("acme"); code != dredge.CodeOK {
+				t.Fatalf("acme's load after an unload: %s %s", code, b)
+			}
+
+			// One training at a time for acme: a long one runs while
+			// acme's next is refused and globex's runs.
+			ctx, cancel := context.WithCancel(as("acme"))
+			started := make(chan struct{})
+			var once sync.Once
+			ctx = dredge.WithProgress(ctx, func(dredge.Progress) { once.Do(func() { close(started) }) })
+			running := make(chan []byte, 1)
+			go func() {
+				b, _ := e.CallJSON(ctx, "benchmark", []byte(`{"model_type":"siren","config":{"epochs":100000,"hidden_size":4}}`))
+				running <- b
+			}()
+			select {
+			case <-started:
+			case b := <-running:
+				t.Fatalf("acme's long training ended at once: %s", b)
+			}
+			short := []byte(`{"model_type":"siren","config":{"epochs":1,"hidden_size":4}}`)
+			// Not from the cache: a cached answer runs no training.
+			tb, code := e.CallJSON(dredge.WithoutCache(as("acme")), "benchmark", short)
+			if code != dredge.CodeResourceExhausted || !strings.Contains(string(tb), "TENANT_MAX_TRAININGS=1 trainings at once") {
+				t.Fatalf("acme's second training while one runs: %s %s, want resource_exhausted naming TENANT_MAX_TRAININGS", code, tb)
+			}
+			if b, code := e.CallJSON(dredge.WithoutCache(as("globex")), "benchmark", short); code != dredge.CodeOK {
+				t.Fatalf("globex's training while acme's runs: %s %s", code, b)
+			}
+			cancel()
+			if b := <-running; !strings.Contains(string(b), "stopped") {
+				t.Fatalf("acme's long training: %s, want it stopped by the test", b)
+			}
+			if b, code := e.CallJSON(dredge.WithoutCache(as("acme")), "benchmark", short); code != dredge.CodeOK {
+				t.Fatalf("acme's training after its first ended: %s %s", code, b)
+			}
+		})
+	}
+	if _, err := dredge.New(dredge.WithTenantLimits(dredge.TenantLimits{Models: -1})); err == nil || !strings.Contains(err.Error(), "TENANT_MAX_MODELS") {
+		t.Errorf("a negative limit: %v, want an error naming TENANT_MAX_MODELS", err)
 	}
 }

@@ -80,6 +80,11 @@ func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 	// The working copy, its gradient and Adam's moments are charged while
 	// the training runs; so are its data set and a block of intermediate
 	// rows (stringtheory.TrainingBytes), once the data set is known.
+	done, err := e.tenants.startTraining(TenantOf(ctx))
+	if err != nil {
+		return nil, err
+	}
+	defer done()
 	what := fmt.Sprintf("training a %s model of %d values", typ, plan.Values)
 	charge := TrainingBytesPerValue * int64(plan.Values)
 	if err := e.budget.reserve("config", what, charge); err != nil {
