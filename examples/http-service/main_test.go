@@ -154,10 +154,37 @@ func TestRunReloadsKeysOnSIGHUP(t *testing.T) {
 	if a, b := status(keyA), status(keyB); a != 200 || b != 401 {
 		t.Fatalf("before SIGHUP: key A %d, key B %d", a, b)
 	}
+	// A training admitted with key A (a few seconds of epochs) runs on
+	// through A's revocation and answers.
+	type answer struct {
+		code int
+		body string
+		at   time.Time
+	}
+	inFlight := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/v1/ops/benchmark", strings.NewReader(`{"model_type":"siren","config":{"hidden_size":4,"epochs":8000}}`))
+		req.Header.Set("Authorization", "Bearer "+keyA)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			inFlight <- answer{body: err.Error(), at: time.Now()}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		inFlight <- answer{res.StatusCode, string(b), time.Now()}
+	}()
+	time.Sleep(300 * time.Millisecond) // admitted and training
 	write("# A revoked\nbeta " + keyB + "\n")
 	hangup(keyA, 401)
+	revoked := time.Now()
 	if b := status(keyB); b != 200 {
 		t.Errorf("after SIGHUP: key B %d", b)
+	}
+	if a := <-inFlight; a.code != 200 || !strings.Contains(a.body, `"epochs":8000`) {
+		t.Errorf("the training admitted with key A before its revocation: %d %s, want it to finish", a.code, a.body)
+	} else if a.at.Before(revoked) {
+		t.Errorf("the training ended %v before key A was revoked: the test needs a longer one", revoked.Sub(a.at))
 	}
 	// A file that does not parse leaves B as it was; a later good one wins.
 	write("beta/x " + keyB + "\n")
