@@ -39,6 +39,8 @@ const minClaimAfter = 2 * time.Second
 //	NUM_WORKERS           default GOMAXPROCS; 0: this process only enqueues (redis only)
 //	WORKER_CONCURRENCY    jobs each worker runs at once (1)
 //	QUEUE_MAX_PENDING     pending jobs before Enqueue fails with ErrFull (memory 10000, redis 1000000)
+//	QUEUE_TENANT_MAX_JOBS queued (pending or running) jobs of each tenant, the default tenant
+//	                      included, before Enqueue fails with a *TenantLimitError (0: no limit)
 //	RESULT_TTL            seconds or a duration (24h): how long finished jobs are kept
 //	QUEUE_CLAIM_AFTER     redis: a running job without a heartbeat for this long is taken over (30s; at least 2s)
 //	QUEUE_MAX_DELIVERIES  redis: deliveries lost to dead workers before a job is dead-lettered (3)
@@ -61,6 +63,7 @@ func configFromEnv(lookup envvar.Lookup) (Config, error) {
 		Concurrency: r.Int("WORKER_CONCURRENCY", 1, 1, 1<<12),
 	}
 	maxPending := r.Int("QUEUE_MAX_PENDING", 0, 1, 1<<40)
+	maxTenant := r.Int("QUEUE_TENANT_MAX_JOBS", 0, 0, 1<<40)
 	ttl := r.Duration("RESULT_TTL", day, day, year)
 	retry := RetryPolicy{
 		Max:     r.Int("QUEUE_MAX_RETRIES", 3, 0, 1000),
@@ -69,10 +72,11 @@ func configFromEnv(lookup envvar.Lookup) (Config, error) {
 	if retry.Max == 0 {
 		retry.Max = -1 // none
 	}
-	c.Memory = MemoryConfig{MaxPending: maxPending, ResultTTL: ttl, Retry: retry}
+	c.Memory = MemoryConfig{MaxPending: maxPending, MaxTenantJobs: maxTenant, ResultTTL: ttl, Retry: retry}
 	c.Redis = RedisConfig{
 		Prefix:        r.String("QUEUE_PREFIX", ""),
 		MaxPending:    maxPending,
+		MaxTenantJobs: maxTenant,
 		ResultTTL:     ttl,
 		Retry:         retry,
 		ClaimAfter:    r.Duration("QUEUE_CLAIM_AFTER", 30*time.Second, 30*time.Second, day),

@@ -24,4 +24,22 @@
 // spent; lost deliveries never spend a retry. [ConfigFromEnv] and [Open]
 // pick one from the environment (QUEUE_BACKEND). Every implementation
 // passes the shared suite in package queuetest.
+//
+// # Tenants
+//
+// A job belongs to the tenant on the context of its Enqueue
+// ([dredge.WithTenant], which the HTTP adapter sets from the request's API
+// key; "" is the default tenant). Status and Cancel see only the jobs of
+// the tenant on their context: another tenant's job answers [ErrNotFound]
+// exactly as an id that never existed, so that its existence does not
+// leak. Idempotency keys are per tenant: one key from two tenants makes
+// two jobs. Workers run every tenant's jobs: Claim reports a job's tenant
+// in [Job.Tenant], and a [Pool] runs the job under it, so that the Engine
+// answers with that tenant's models and cached results. With
+// MaxTenantJobs (QUEUE_TENANT_MAX_JOBS) a tenant, the default one included,
+// may have at most that many jobs pending or running; Enqueue past it
+// fails with a [*TenantLimitError] (HTTP 429, resource_exhausted), and a
+// job stops counting once it is completed, failed or canceled. The Redis
+// queue keeps the counts in one hash updated by the same scripts that
+// change a job's status, so that they stay exact across processes.
 package workers

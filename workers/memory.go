@@ -27,6 +27,10 @@ type MemoryConfig struct {
 	ResultTTL time.Duration
 	// Retry is how jobs whose operation failed are retried.
 	Retry RetryPolicy
+	// MaxTenantJobs bounds the queued (pending or running) jobs of each
+	// tenant, the default tenant "" included (0: no bound); Enqueue past
+	// it fails with a *TenantLimitError.
+	MaxTenantJobs int
 }
 
 // Memory is the in-process [Queue], the embedded default: bounded, with
@@ -39,18 +43,24 @@ type Memory struct {
 
 	mu       sync.Mutex
 	jobs     map[string]*memJob
-	keys     map[string]string // idempotency key → job id
-	pending  jobList           // oldest first
-	retrying retryHeap         // pending jobs waiting to be retried, the earliest due first
-	finished jobList           // oldest first
-	wake     chan struct{}     // closed by signal
-	waiters  int               // Claims waiting on wake
+	keys     map[idemKey]string // idempotency key → job id
+	queued   map[string]int     // tenant → its jobs not final, kept only with MaxTenantJobs
+	pending  jobList            // oldest first
+	retrying retryHeap          // pending jobs waiting to be retried, the earliest due first
+	finished jobList            // oldest first
+	wake     chan struct{}      // closed by signal
+	waiters  int                // Claims waiting on wake
 	closed   bool
 }
+
+// idemKey is an idempotency key of a tenant: a struct, not a joined
+// string, so that no two tenants' keys can collide whatever their names.
+type idemKey struct{ tenant, key string }
 
 type memJob struct {
 	state      State
 	params     json.RawMessage
+	tenant     string
 	key        string  // its idempotency key, if any
 	prev, next *memJob // in pending or finished (see jobList)
 	failures   int     // retries spent
@@ -138,8 +148,10 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.ResultTTL <= 0 {
 		cfg.ResultTTL = 24 * time.Hour
 	}
+	cfg.MaxTenantJobs = max(cfg.MaxTenantJobs, 0)
 	cfg.Retry = cfg.Retry.withDefaults()
-	return &Memory{cfg: cfg, now: time.Now, jobs: make(map[string]*memJob), keys: make(map[string]string), wake: make(chan struct{})}
+	return &Memory{cfg: cfg, now: time.Now, jobs: make(map[string]*memJob), keys: make(map[idemKey]string),
+		queued: make(map[string]int), wake: make(chan struct{})}
 }
 
 var _ Queue = (*Memory)(nil)
@@ -173,6 +185,7 @@ func (m *Memory) Enqueue(ctx context.Context, op string, params json.RawMessage)
 }
 
 // EnqueueOnce implements [Queue]. A key is remembered as long as its job.
+// Keys are per tenant.
 func (m *Memory) EnqueueOnce(ctx context.Context, key, op string, params json.RawMessage) (string, bool, error) {
 	if !ValidKey(key) {
 		return "", false, fmt.Errorf("%w: want 1 to 255 printable characters", ErrInvalidKey)
@@ -184,24 +197,33 @@ func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMes
 	if err := ctx.Err(); err != nil {
 		return "", false, err
 	}
+	tenant := dredge.TenantOf(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return "", false, ErrClosed
 	}
 	if key != "" {
-		if id, ok := m.keys[key]; ok {
+		if id, ok := m.keys[idemKey{tenant, key}]; ok {
 			return id, false, nil
 		}
 	}
 	if n := m.pending.len + len(m.retrying); n >= m.cfg.MaxPending {
 		return "", false, fmt.Errorf("%w: %d jobs pending", ErrFull, n)
 	}
-	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...), key: key}
+	// Counted only with a bound: without one (the default) the hot path
+	// has no map to update.
+	if lim := m.cfg.MaxTenantJobs; lim > 0 {
+		if m.queued[tenant] >= lim {
+			return "", false, &TenantLimitError{Limit: lim}
+		}
+		m.queued[tenant]++
+	}
+	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...), tenant: tenant, key: key}
 	m.pending.pushBack(j)
 	m.jobs[j.state.ID] = j
 	if key != "" {
-		m.keys[key] = j.state.ID
+		m.keys[idemKey{tenant, key}] = j.state.ID
 	}
 	m.signal()
 	return j.state.ID, true, nil
@@ -241,7 +263,7 @@ func (m *Memory) Claim(ctx context.Context) (*Job, error) {
 			j.state.Status = Running
 			j.state.Attempts++
 			j.state.Started = now
-			job := &Job{ID: j.state.ID, Operation: j.state.Operation, Params: j.params, Attempt: j.state.Attempts, Enqueued: j.state.Enqueued}
+			job := &Job{ID: j.state.ID, Operation: j.state.Operation, Params: j.params, Attempt: j.state.Attempts, Enqueued: j.state.Enqueued, Tenant: j.tenant}
 			m.mu.Unlock()
 			return job, nil
 		}
@@ -275,6 +297,17 @@ func (m *Memory) job(id string) (*memJob, error) {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
 	return j, nil
+}
+
+// tenantJob returns the job id of tenant: another tenant's job is
+// ErrNotFound, with the same message as one that does not exist; m.mu is
+// held.
+func (m *Memory) tenantJob(id, tenant string) (*memJob, error) {
+	j, err := m.job(id)
+	if err == nil && j.tenant != tenant {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	return j, err
 }
 
 // running returns the running job id; m.mu is held.
@@ -348,6 +381,13 @@ func (m *Memory) finish(j *memJob, s Status) {
 	j.state.Status = s
 	j.state.Finished = now
 	j.params = nil
+	if m.cfg.MaxTenantJobs > 0 {
+		if n := m.queued[j.tenant] - 1; n > 0 {
+			m.queued[j.tenant] = n
+		} else {
+			delete(m.queued, j.tenant) // tenants come and go: the map keeps only those with jobs
+		}
+	}
 	m.finished.pushBack(j)
 	for m.finished.len > m.cfg.MaxFinished {
 		m.forget(m.finished.front)
@@ -361,7 +401,7 @@ func (m *Memory) forget(j *memJob) {
 	m.finished.remove(j)
 	delete(m.jobs, j.state.ID)
 	if j.key != "" {
-		delete(m.keys, j.key)
+		delete(m.keys, idemKey{j.tenant, j.key})
 	}
 }
 
@@ -383,9 +423,10 @@ func (m *Memory) Release(ctx context.Context, id string) error {
 
 // Cancel implements [Queue].
 func (m *Memory) Cancel(ctx context.Context, id string) error {
+	tenant := dredge.TenantOf(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	j, err := m.job(id)
+	j, err := m.tenantJob(id, tenant)
 	if err != nil {
 		return err
 	}
@@ -407,9 +448,10 @@ func (m *Memory) Cancel(ctx context.Context, id string) error {
 
 // Status implements [Queue].
 func (m *Memory) Status(ctx context.Context, id string) (State, error) {
+	tenant := dredge.TenantOf(ctx)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	j, err := m.job(id)
+	j, err := m.tenantJob(id, tenant)
 	if err != nil {
 		return State{}, err
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 func TestMemoryQueue(t *testing.T) {
-	queuetest.Run(t, func(t *testing.T, retry workers.RetryPolicy) workers.Queue {
-		q := workers.NewMemory(workers.MemoryConfig{Retry: retry})
+	queuetest.Run(t, func(t *testing.T, opt queuetest.Options) workers.Queue {
+		q := workers.NewMemory(workers.MemoryConfig{Retry: opt.Retry, MaxTenantJobs: opt.MaxTenantJobs})
 		t.Cleanup(func() { _ = q.Close() })
 		return q
 	})

@@ -31,9 +31,11 @@ type PoolConfig struct {
 
 // Pool runs the jobs of a [Queue] through an Engine's operation table: a
 // job is one [dredge.Engine.Answer] call, with the same validation,
-// errors, caching, deadlines and metrics as a direct call. A job whose
-// operation fails (a panic or a deadline included) is failed with the
-// operation's code and message; the pool goes on. The Engine's monitor
+// errors, caching, deadlines and metrics as a direct call, and under the
+// job's tenant ([Job.Tenant] on its context: that tenant's models and
+// cached results). A job whose operation fails (a panic or a deadline
+// included) is failed with the operation's code and message; the pool
+// goes on. The Engine's monitor
 // reports the jobs running (dredge_workers_busy), the queue's depth (at
 // most once a second, dredge_queue_depth), claims and retries
 // (dredge_job_claims_total, dredge_job_retries_total), jobs by outcome
@@ -252,6 +254,12 @@ func (p *Pool) run(j *Job, slot *atomic.Pointer[runningJob], started time.Time) 
 	// The operation's progress goes to the queue with the next heartbeat.
 	rj := &runningJob{id: j.ID, cancel: cancel}
 	ctx = dredge.WithProgress(ctx, func(pr dredge.Progress) { rj.latest.Store(&pr) })
+	if j.Tenant != "" {
+		// The Engine keeps each tenant's models and cached results apart:
+		// the job runs as its tenant, as the call that enqueued it would.
+		// (The default tenant is a context without one: no allocation.)
+		ctx = dredge.WithTenant(ctx, j.Tenant)
+	}
 	slot.Store(rj)
 	a := p.eng.Answer(ctx, j.Operation, j.Params)
 	slot.Store(nil)

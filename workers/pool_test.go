@@ -13,12 +13,19 @@ import (
 	"github.com/dredge-cli/dredge/workers"
 )
 
-// wait polls a job until its status is final or the test's patience ends.
+// wait polls a job of the default tenant until its status is final or the
+// test's patience ends.
 func wait(t *testing.T, q workers.Queue, id string, want workers.Status) workers.State {
+	t.Helper()
+	return waitAs(t, context.Background(), q, id, want)
+}
+
+// waitAs is wait for a job of the tenant on ctx.
+func waitAs(t *testing.T, ctx context.Context, q workers.Queue, id string, want workers.Status) workers.State {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		s, err := q.Status(context.Background(), id)
+		s, err := q.Status(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,4 +282,41 @@ func TestPoolPanic(t *testing.T) {
 	}
 	next, _ := mem.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"after"}`))
 	wait(t, mem, next, workers.Completed)
+}
+
+// TestPoolRunsJobsAsTheirTenant: a job runs under its tenant, so that the
+// Engine answers from that tenant's cache, never from another's: a result
+// cached by acme's direct call answers acme's job, while the same job of
+// globex or of the default tenant is computed.
+func TestPoolRunsJobsAsTheirTenant(t *testing.T) {
+	ctx := context.Background()
+	eng := testengine.New(t)
+	q := workers.NewMemory(workers.MemoryConfig{})
+	defer q.Close()
+	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 1})
+	p.Start()
+	defer p.Shutdown(ctx)
+
+	const params = `{"dredge_insight":"a tenant's question","quasimoto_coords":[0.4]}`
+	acme := dredge.WithTenant(ctx, "acme")
+	if a := eng.Answer(acme, "unified_inference", json.RawMessage(params)); a.Err != nil {
+		t.Fatal(a.Err)
+	}
+	for _, c := range []struct {
+		name   string
+		ctx    context.Context
+		cached bool
+	}{{"acme", acme, true}, {"globex", dredge.WithTenant(ctx, "globex"), false}, {"the default tenant", ctx, false}} {
+		id, err := q.Enqueue(c.ctx, "unified_inference", json.RawMessage(params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := waitAs(t, c.ctx, q, id, workers.Completed)
+		var res struct {
+			Cached bool `json:"cached"`
+		}
+		if err := json.Unmarshal(s.Result, &res); err != nil || res.Cached != c.cached {
+			t.Errorf("%s's job: cached %v (%v), want %v", c.name, res.Cached, err, c.cached)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/dredge-cli/dredge"
@@ -37,6 +38,10 @@ type Job struct {
 	Attempt int
 	// Enqueued is when the job was enqueued.
 	Enqueued time.Time
+	// Tenant is the tenant the job belongs to, the one on the context of
+	// its Enqueue ([dredge.TenantOf]; "" is the default tenant). A [Pool]
+	// runs the job under it ([dredge.WithTenant]).
+	Tenant string
 }
 
 // State is what [Queue.Status] reports of a job.
@@ -79,9 +84,35 @@ var (
 	ErrClosed = errors.New("workers: queue closed")
 )
 
+// TenantLimitError is returned by Enqueue when the tenant on its context
+// already has Limit queued jobs (pending or running), the queue's
+// MaxTenantJobs. The caller should retry once some of them have finished
+// (HTTP 429). It wraps [dredge.ErrResourceExhausted], so that
+// [dredge.CodeOf] classifies it as [dredge.CodeResourceExhausted].
+type TenantLimitError struct {
+	Limit int
+}
+
+func (e *TenantLimitError) Error() string {
+	return fmt.Sprintf("workers: tenant job limit: %d queued jobs (QUEUE_TENANT_MAX_JOBS)", e.Limit)
+}
+
+// Unwrap returns [dredge.ErrResourceExhausted].
+func (e *TenantLimitError) Unwrap() error { return dredge.ErrResourceExhausted }
+
 // Queue holds jobs between the adapters that enqueue them and the workers
 // that run them. Every method is safe for concurrent use by any number of
 // goroutines (and, for shared queues such as Redis, processes).
+//
+// A job belongs to the tenant on the context of its Enqueue
+// ([dredge.TenantOf]; "" is the default tenant, itself a tenant like any
+// other). Status and Cancel are a client's calls: for a job of another
+// tenant than their context's they answer exactly as for an id that never
+// existed (ErrNotFound, the same message), so that a client cannot tell
+// another tenant's job from none. Idempotency keys are per tenant. Claim,
+// Heartbeat, Ack, Fail and Release are a worker's calls, which run every
+// tenant's jobs: they ignore the tenant on their context, and Claim
+// reports the job's in [Job.Tenant].
 //
 // A job moves pending → running (Claim) → completed (Ack) or failed
 // (Fail); Release hands a running job back (pending again, without
@@ -90,11 +121,14 @@ var (
 // may hand a job whose claim lapsed to another worker (the first worker's
 // Ack then fails with ErrNotClaimed, and the job has one result).
 type Queue interface {
-	// Enqueue adds a job running op with params and returns its id. It
-	// fails with ErrFull when the queue is full, and never blocks for room.
+	// Enqueue adds a job running op with params, of the tenant on ctx, and
+	// returns its id. It fails with ErrFull when the queue is full, with a
+	// *TenantLimitError when the tenant has as many queued jobs as the
+	// queue allows a tenant, and never blocks for room.
 	Enqueue(ctx context.Context, op string, params json.RawMessage) (string, error)
 	// EnqueueOnce is Enqueue with an idempotency key (see ValidKey): when
-	// a job was enqueued with key and the queue still remembers it (at
+	// a job of the same tenant was enqueued with key (keys of different
+	// tenants are different keys) and the queue still remembers it (at
 	// least as long as it keeps that job's status), it returns that job's
 	// id and created false, and enqueues nothing. Concurrent calls with one
 	// key enqueue one job.
@@ -121,13 +155,15 @@ type Queue interface {
 	// Release hands a running job back to the queue, pending again, first
 	// in line, without counting the attempt (a worker shutting down).
 	Release(ctx context.Context, id string) error
-	// Cancel cancels a pending or running job. Canceling a finished job
-	// fails with ErrNotClaimed; an unknown one with ErrNotFound.
+	// Cancel cancels a pending or running job of the tenant on ctx.
+	// Canceling a finished job fails with ErrNotClaimed; an unknown one,
+	// or another tenant's, with ErrNotFound.
 	Cancel(ctx context.Context, id string) error
-	// Status reports a job's state, with its result once completed or its
-	// error once failed.
+	// Status reports the state of a job of the tenant on ctx, with its
+	// result once completed or its error once failed; an unknown job, or
+	// another tenant's, is ErrNotFound.
 	Status(ctx context.Context, id string) (State, error)
-	// Depth returns the number of pending jobs.
+	// Depth returns the number of pending jobs, of every tenant.
 	Depth(ctx context.Context) (int, error)
 	// Close releases the queue's resources; later calls fail with
 	// ErrClosed. Claims waiting in Claim return ErrClosed.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	mrand "math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,6 +53,12 @@ type RedisConfig struct {
 	// MaxPending bounds the pending jobs; Enqueue past it fails with
 	// ErrFull (0: 1,000,000).
 	MaxPending int
+	// MaxTenantJobs bounds the queued (pending or running) jobs of each
+	// tenant, the default tenant "" included (0: no bound); Enqueue past
+	// it fails with a *TenantLimitError. The queue counts each tenant's
+	// jobs whatever the bound, so that processes with different bounds
+	// (or none: workers) keep one exact count.
+	MaxTenantJobs int
 	// Timeout bounds each call to Redis (0: 5s). A call that cannot reach
 	// Redis fails with an error wrapping ErrUnavailable.
 	Timeout time.Duration
@@ -67,14 +74,15 @@ type RedisConfig struct {
 // DeadLetterKey returns the key of the queue's dead-letter stream: one
 // entry per job given up, after MaxDeliveries lost to dead workers or
 // after its retries (a failure with a Retryable code on the last allowed
-// delivery), with fields id, operation, params, attempts and history (one
-// line per lost or failed delivery). The stream keeps about the last
-// 100,000 entries (XADD MAXLEN ~).
+// delivery), with fields id, tenant, operation, params, attempts and
+// history (one line per lost or failed delivery). The stream keeps about
+// the last 100,000 entries (XADD MAXLEN ~).
 func (cfg RedisConfig) DeadLetterKey() string { return redisKeys(cfg.Prefix).dead }
 
 // Redis is a [Queue] on Redis Streams, shared by any number of processes:
 // one stream of job ids read by one consumer group, a hash per job with its
-// status, params, result and history, and a counter of pending jobs. Every
+// tenant, status, params, result and history, a counter of pending jobs
+// and a hash of each tenant's queued (pending or running) jobs. Every
 // change of a job's status is one Lua script, atomic on the server.
 //
 // A claimed job stays in the group's pending entries list, owned by the
@@ -141,12 +149,27 @@ var ErrUnavailable = errors.New("workers: queue unavailable")
 
 type keys struct {
 	stream, pending, dead, released, retry, entries string
+	tenants                                         string // tenant → its queued jobs
 	job, key                                        string // prefixes of the job hashes and of the idempotency keys
 }
 
 func redisKeys(prefix string) keys {
 	t := "{" + cmp.Or(prefix, "dredge:jobs") + "}:"
-	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", retry: t + "retry", entries: t + "entries", job: t + "job:", key: t + "key:"}
+	return keys{stream: t + "stream", pending: t + "pending", dead: t + "dead", released: t + "released", retry: t + "retry", entries: t + "entries",
+		tenants: t + "tenants", job: t + "job:", key: t + "key:"}
+}
+
+// idempotencyKey is the suffix of the Redis key of tenant's idempotency
+// key: the key itself for the default tenant (as before tenants, so that
+// the keys of jobs enqueued then are still found), else "<length of
+// tenant> <tenant>:<key>". A key never holds a space (ValidKey), so the
+// two forms cannot meet, and the length makes the tenant part unambiguous
+// whatever the tenant's name: no two tenants' keys collide.
+func idempotencyKey(tenant, key string) string {
+	if tenant == "" {
+		return key
+	}
+	return strconv.Itoa(len(tenant)) + " " + tenant + ":" + key
 }
 
 // NewRedis returns the queue cfg names, creating its stream and consumer
@@ -171,7 +194,7 @@ func NewRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 	cfg.Retry = cfg.Retry.withDefaults()
 	switch {
 	case cfg.ClaimAfter < time.Millisecond, cfg.MaxDeliveries < 1, cfg.ResultTTL < time.Millisecond,
-		cfg.MaxPending < 1, cfg.Timeout < 0, cfg.Poll < time.Millisecond:
+		cfg.MaxPending < 1, cfg.MaxTenantJobs < 0, cfg.Timeout < 0, cfg.Poll < time.Millisecond:
 		return nil, fmt.Errorf("workers: RedisConfig out of range: %+v", cfg)
 	}
 	q := &Redis{c: cfg.Client, cfg: cfg, k: redisKeys(cfg.Prefix), held: make(map[string]string)}
@@ -280,39 +303,52 @@ local function unlist(stream, group, entries, msg, id)
 end
 
 -- final sets the fields of a job made final (status, finished, …) and
--- lets it expire after ttl ms, its params and claim token gone.
-local function final(key, ttl, ...)
+-- lets it expire after ttl ms, its params and claim token gone. It takes
+-- the job off its tenant's count of queued jobs in the hash tenants
+-- (tenant is the job's field: false for a job enqueued before tenants,
+-- which was never counted); a tenant without queued jobs leaves the hash,
+-- so that it holds only the tenants with jobs.
+local function final(tenants, tenant, key, ttl, ...)
   redis.call('HSET', key, ...)
   redis.call('HDEL', key, 'params', 'token')
   redis.call('PEXPIRE', key, ttl)
+  if tenant and redis.call('HINCRBY', tenants, tenant, -1) <= 0 then
+    redis.call('HDEL', tenants, tenant)
+  end
 end
 
 -- deadLetter copies a job given up to the dead-letter stream.
-local function deadLetter(dead, id, op, params, attempts, hist)
-  redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'operation', op, 'params', params, 'attempts', attempts, 'history', hist)
+local function deadLetter(dead, id, tenant, op, params, attempts, hist)
+  redis.call('XADD', dead, 'MAXLEN', '~', 100000, '*', 'id', id, 'tenant', tenant or '', 'operation', op, 'params', params, 'attempts', attempts, 'history', hist)
 end
 `
 
-// enqueue: KEYS stream, pending, entries, then a job key per job; ARGV max pending,
-// the idempotency keys' prefix, their TTL ms, then id, op, params and
-// idempotency key ("": none) per job. It answers per job its entry id, 0
-// when the queue is full, or "=" and the id of the job a key already
-// names. (The idempotency keys are not declared: they share the tag.)
+// enqueue: KEYS stream, pending, entries, tenants, then a job key per
+// job; ARGV max pending, the idempotency keys' prefix, their TTL ms, the
+// most queued jobs of a tenant (0: no bound), then id, op, params,
+// idempotency key ("": none; else idempotencyKey's) and tenant per job. It
+// answers per job its entry id, 0 when the queue is full, -1 when the
+// job's tenant has as many queued jobs as it may, or "=" and the id of the
+// job a key already names. (The idempotency keys are not declared: they
+// share the tag.)
 var scriptEnqueue = rueidis.NewLuaScript(luaNow + luaEntries + `
 local max, pending, t = tonumber(ARGV[1]), tonumber(redis.call('GET', KEYS[2]) or '0'), now()
-local out = {}
-for i = 4, #KEYS do
-  local a = 4 + (i - 4) * 4
-  local ikey = ARGV[a + 3]
+local most, out = tonumber(ARGV[4]), {}
+for i = 5, #KEYS do
+  local a = 5 + (i - 5) * 5
+  local ikey, tenant = ARGV[a + 3], ARGV[a + 4]
   local prev = ikey ~= '' and redis.call('GET', ARGV[2] .. ikey)
   if prev then
     out[#out + 1] = '=' .. prev
   elseif pending >= max then
     out[#out + 1] = 0
+  elseif most > 0 and tonumber(redis.call('HGET', KEYS[4], tenant) or '0') >= most then
+    out[#out + 1] = -1
   else
     local msg = redis.call('XADD', KEYS[1], '*', 'id', ARGV[a])
     redis.call('ZADD', KEYS[3], entryMs(msg), entry(msg, ARGV[a]))
-    redis.call('HSET', KEYS[i], 'op', ARGV[a + 1], 'params', ARGV[a + 2], 'status', 'pending', 'attempts', 0, 'enqueued', t, 'msg', msg)
+    redis.call('HSET', KEYS[i], 'op', ARGV[a + 1], 'params', ARGV[a + 2], 'status', 'pending', 'attempts', 0, 'enqueued', t, 'msg', msg, 'tenant', tenant)
+    redis.call('HINCRBY', KEYS[4], tenant, 1)
     if ikey ~= '' then
       redis.call('SET', ARGV[2] .. ikey, ARGV[a], 'PX', ARGV[3])
     end
@@ -324,14 +360,14 @@ redis.call('SET', KEYS[2], pending)
 return out
 `)
 
-// claim: KEYS stream, pending, dead, released, retry, entries; ARGV group,
-// consumer, job key prefix, claim-after ms, max deliveries, result TTL ms,
-// token prefix, scan ("1": look for lapsed claims), how many jobs at most,
-// and optionally the entry id and job id of an entry delivered by a
-// blocking read. It answers a list of {id, op, params, attempt, enqueued,
-// token}.
+// claim: KEYS stream, pending, dead, released, retry, entries, tenants;
+// ARGV group, consumer, job key prefix, claim-after ms, max deliveries,
+// result TTL ms, token prefix, scan ("1": look for lapsed claims), how
+// many jobs at most, and optionally the entry id and job id of an entry
+// delivered by a blocking read. It answers a list of {id, op, params, attempt, enqueued,
+// token, tenant}.
 var scriptClaim = rueidis.NewLuaScript(luaNow + luaEntries + `
-local stream, counter, dead, released, retry, entries = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local stream, counter, dead, released, retry, entries, tenants = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local group, consumer, jobp, maxd, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[5]), ARGV[6]
 local want, out = tonumber(ARGV[9]), {}
 
@@ -345,13 +381,13 @@ local function lost(msg, id)
   redis.call('ZREM', entries, entry(msg, id))
   redis.call('XACK', stream, group, msg)
   local key = jobp .. id
-  local j = redis.call('HMGET', key, 'status', 'op', 'params', 'attempts', 'history', 'msg')
+  local j = redis.call('HMGET', key, 'status', 'op', 'params', 'attempts', 'history', 'msg', 'tenant')
   if (j[1] ~= 'pending' and j[1] ~= 'running') or j[6] ~= msg then return end
   if j[1] == 'pending' then redis.call('DECR', counter) end
   local t = now()
   local hist = (j[5] or '') .. 'entry ' .. msg .. ' deleted from the stream outside the queue (XTRIM or XDEL), found at ' .. t .. '\n'
-  deadLetter(dead, id, j[2], j[3], j[4], hist)
-  final(key, ttl, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist,
+  deadLetter(dead, id, j[7], j[2], j[3], j[4], hist)
+  final(tenants, j[7], key, ttl, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist,
     'error', 'its stream entry was deleted outside the queue (XTRIM or XDEL): dead-lettered')
 end
 
@@ -370,7 +406,7 @@ end
 -- job is dead-lettered (nil too).
 local function job(msg, id)
   local key = jobp .. id
-  local j = redis.call('HMGET', key, 'status', 'attempts', 'op', 'params', 'enqueued', 'consumer', 'history', 'lapses')
+  local j = redis.call('HMGET', key, 'status', 'attempts', 'op', 'params', 'enqueued', 'consumer', 'history', 'lapses', 'tenant')
   local status, attempts = j[1], tonumber(j[2])
   if status ~= 'pending' and status ~= 'running' then
     drop(msg, id)
@@ -381,8 +417,8 @@ local function job(msg, id)
     local lapses = tonumber(j[8] or '0') + 1
     local hist = (j[7] or '') .. 'delivery ' .. attempts .. ' to ' .. (j[6] or '?') .. ': claim lapsed at ' .. t .. '\n'
     if lapses >= maxd then
-      deadLetter(dead, id, j[3], j[4], attempts, hist)
-      final(key, ttl, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist, 'lapses', lapses,
+      deadLetter(dead, id, j[9], j[3], j[4], attempts, hist)
+      final(tenants, j[9], key, ttl, 'status', 'failed', 'code', 'internal', 'finished', t, 'history', hist, 'lapses', lapses,
         'error', 'given up after ' .. lapses .. ' deliveries whose workers stopped holding the job (dead-lettered)')
       drop(msg, id)
       return nil
@@ -417,7 +453,7 @@ local function start(msg, id)
   end
   local token = ARGV[7] .. #out
   redis.call('HSET', key, 'status', 'running', 'attempts', attempts + 1, 'started', t, 'token', token, 'consumer', consumer)
-  out[#out + 1] = {id, j[3], j[4], attempts + 1, j[5], token}
+  out[#out + 1] = {id, j[3], j[4], attempts + 1, j[5], token, j[9] or ''}
   return #out >= want
 end
 
@@ -513,19 +549,19 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'progress', ARGV[4]) end
 return 0
 `)
 
-// finish: KEYS stream, pending, retry, dead, entries, then a job key per job; ARGV
-// group, result TTL ms, retries allowed, backoff and most backoff ms, then
-// per job its id, token, status, and result (completed) or code, error,
-// retryable ("1") and a jitter in [0, 1) (failed). It answers per job 0,
-// -1 or -2. A retryable failure with retries left makes the job pending
+// finish: KEYS stream, pending, retry, dead, entries, tenants, then a job
+// key per job; ARGV group, result TTL ms, retries allowed, backoff and
+// most backoff ms, then per job its id, token, status, and result
+// (completed) or code, error, retryable ("1") and a jitter in [0, 1)
+// (failed). It answers per job 0, -1 or -2. A retryable failure with retries left makes the job pending
 // again, due after RetryPolicy.delay (computed here the same way).
 var scriptFinish = rueidis.NewLuaScript(luaNow + luaEntries + `
 local t, out = now(), {}
 local maxr, base, most = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-for i = 6, #KEYS do
-  local a, key = 6 + (i - 6) * 7, KEYS[i]
+for i = 7, #KEYS do
+  local a, key = 6 + (i - 7) * 7, KEYS[i]
   local id, token, status = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local j = redis.call('HMGET', key, 'status', 'token', 'msg', 'failures', 'history', 'attempts', 'consumer', 'op', 'params')
+  local j = redis.call('HMGET', key, 'status', 'token', 'msg', 'failures', 'history', 'attempts', 'consumer', 'op', 'params', 'tenant')
   if not j[1] then
     out[#out + 1] = -1
   elseif j[1] ~= 'running' or j[2] ~= token then
@@ -534,7 +570,7 @@ for i = 6, #KEYS do
     unlist(KEYS[1], ARGV[1], KEYS[5], j[3], id)
     out[#out + 1] = 0
     if status == 'completed' then
-      final(key, ARGV[2], 'status', 'completed', 'finished', t, 'result', ARGV[a + 3])
+      final(KEYS[6], j[10], key, ARGV[2], 'status', 'completed', 'finished', t, 'result', ARGV[a + 3])
       redis.call('HDEL', key, 'code', 'error') -- an earlier delivery's
     else
       local code, err, retryable = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5] == '1'
@@ -550,9 +586,9 @@ for i = 6, #KEYS do
         redis.call('ZADD', KEYS[3], due, id)
       else
         if retryable then -- its retries spent
-          deadLetter(KEYS[4], id, j[8], j[9], j[6], hist)
+          deadLetter(KEYS[4], id, j[10], j[8], j[9], j[6], hist)
         end
-        final(key, ARGV[2], 'status', 'failed', 'finished', t, 'code', code, 'error', err, 'history', hist)
+        final(KEYS[6], j[10], key, ARGV[2], 'status', 'failed', 'finished', t, 'code', code, 'error', err, 'history', hist)
       end
     end
   end
@@ -574,20 +610,32 @@ redis.call('RPUSH', KEYS[4], entry(j[3], ARGV[4]))
 return 0
 `)
 
-// cancel: KEYS stream, pending, job, retry, entries; ARGV group, result
-// TTL ms, job id.
+// cancel: KEYS stream, pending, job, retry, entries, tenants; ARGV group,
+// result TTL ms, job id, the caller's tenant. Another tenant's job is -1,
+// as an unknown one.
 var scriptCancel = rueidis.NewLuaScript(luaNow + luaEntries + `
-local j = redis.call('HMGET', KEYS[3], 'status', 'msg')
-if not j[1] then return -1 end
+local j = redis.call('HMGET', KEYS[3], 'status', 'msg', 'tenant')
+if not j[1] or (j[3] or '') ~= ARGV[4] then return -1 end
 if j[1] == 'pending' then
   redis.call('DECR', KEYS[2])
   redis.call('ZREM', KEYS[4], ARGV[3])
 elseif j[1] ~= 'running' then
   return -2
 end
-final(KEYS[3], ARGV[2], 'status', 'canceled', 'finished', now())
+final(KEYS[6], j[3], KEYS[3], ARGV[2], 'status', 'canceled', 'finished', now())
 unlist(KEYS[1], ARGV[1], KEYS[5], j[2], ARGV[3])
 return 0
+`)
+
+// status: KEYS job; ARGV the caller's tenant, then the fields to read. It
+// answers the fields, or nil for a job that does not exist or is another
+// tenant's: the same answer, and no field of the other's read (a large
+// result would take longer). A job enqueued before tenants has no tenant
+// field: the default tenant's.
+var scriptStatus = rueidis.NewLuaScript(`
+local j = redis.call('HMGET', KEYS[1], 'status', 'tenant')
+if not j[1] or (j[2] or '') ~= ARGV[1] then return nil end
+return redis.call('HMGET', KEYS[1], unpack(ARGV, 2))
 `)
 
 // reap: KEYS stream; ARGV group, idle ms, a consumer to remove whatever
@@ -612,12 +660,12 @@ func (q *Redis) Enqueue(ctx context.Context, op string, params json.RawMessage) 
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	id, _, err := q.enqueue("", op, params)
+	id, _, err := q.enqueue(dredge.TenantOf(ctx), "", op, params)
 	return id, err
 }
 
 // EnqueueOnce implements [Queue]. A key is remembered for ResultTTL from
-// its job's enqueue.
+// its job's enqueue; keys are per tenant.
 func (q *Redis) EnqueueOnce(ctx context.Context, key, op string, params json.RawMessage) (string, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return "", false, err
@@ -625,14 +673,17 @@ func (q *Redis) EnqueueOnce(ctx context.Context, key, op string, params json.Raw
 	if !ValidKey(key) {
 		return "", false, fmt.Errorf("%w: want 1 to 255 printable characters", ErrInvalidKey)
 	}
-	return q.enqueue(key, op, params)
+	return q.enqueue(dredge.TenantOf(ctx), key, op, params)
 }
 
-func (q *Redis) enqueue(key, op string, params json.RawMessage) (string, bool, error) {
+func (q *Redis) enqueue(tenant, key, op string, params json.RawMessage) (string, bool, error) {
 	if q.closed.Load() {
 		return "", false, ErrClosed
 	}
-	c := &enqueueCall{id: newID(), key: key, op: op, params: string(params)}
+	if key != "" {
+		key = idempotencyKey(tenant, key)
+	}
+	c := &enqueueCall{id: newID(), tenant: tenant, key: key, op: op, params: string(params)}
 	if err := q.enqueues.do(c); err != nil {
 		return "", false, err
 	}
@@ -643,17 +694,17 @@ func (q *Redis) enqueue(key, op string, params json.RawMessage) (string, bool, e
 }
 
 type enqueueCall struct {
-	id, key, op, params string
-	existing            string // the job the key names already
-	err                 error
+	id, tenant, key, op, params string // key as idempotencyKey makes it
+	existing                    string // the job the key names already
+	err                         error
 }
 
 func (q *Redis) enqueueBatch(calls []*enqueueCall) {
-	keys := append(make([]string, 0, 3+len(calls)), q.k.stream, q.k.pending, q.k.entries)
-	args := append(make([]string, 0, 3+4*len(calls)), strconv.Itoa(q.cfg.MaxPending), q.k.key, ms(q.cfg.ResultTTL))
+	keys := append(make([]string, 0, 4+len(calls)), q.k.stream, q.k.pending, q.k.entries, q.k.tenants)
+	args := append(make([]string, 0, 4+5*len(calls)), strconv.Itoa(q.cfg.MaxPending), q.k.key, ms(q.cfg.ResultTTL), strconv.Itoa(q.cfg.MaxTenantJobs))
 	for _, c := range calls {
 		keys = append(keys, q.k.job+c.id)
-		args = append(args, c.id, c.op, c.params, c.key)
+		args = append(args, c.id, c.op, c.params, c.key, c.tenant)
 	}
 	out, err := q.execBatch(scriptEnqueue, "enqueue", keys, args, len(calls))
 	for i, c := range calls {
@@ -662,6 +713,8 @@ func (q *Redis) enqueueBatch(calls []*enqueueCall) {
 		}
 		if n, nerr := out[i].AsInt64(); nerr == nil && n == 0 {
 			c.err = fmt.Errorf("%w: %d jobs pending", ErrFull, q.cfg.MaxPending)
+		} else if nerr == nil && n == -1 {
+			c.err = &TenantLimitError{Limit: q.cfg.MaxTenantJobs}
 		} else if v, _ := out[i].ToString(); strings.HasPrefix(v, "=") {
 			c.existing = v[1:]
 		}
@@ -739,7 +792,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 	} else {
 		args = append(args, msg, id)
 	}
-	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released, q.k.retry, q.k.entries}, args)
+	res, err := q.exec(context.Background(), scriptClaim, "claim", []string{q.k.stream, q.k.pending, q.k.dead, q.k.released, q.k.retry, q.k.entries, q.k.tenants}, args)
 	if err != nil {
 		return nil, err
 	}
@@ -750,7 +803,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 	jobs, tokens := make([]*Job, len(list)), make([]string, len(list))
 	for i, e := range list {
 		f, err := e.ToArray()
-		if err != nil || len(f) != 6 {
+		if err != nil || len(f) != 7 {
 			return nil, q.wrap("claim", fmt.Errorf("unexpected reply %v", res))
 		}
 		j := &Job{}
@@ -760,6 +813,7 @@ func (q *Redis) claim(n int, msg, id string) ([]*Job, error) {
 		attempt, _ := f[3].AsInt64()
 		enq, _ := f[4].AsInt64()
 		tokens[i], _ = f[5].ToString()
+		j.Tenant, _ = f[6].ToString()
 		j.Params, j.Attempt, j.Enqueued = json.RawMessage(params), int(attempt), time.UnixMicro(enq)
 		jobs[i] = j
 	}
@@ -934,7 +988,7 @@ type finishCall struct {
 // finishBatch finishes jobs together: one script run for up to 256
 // acknowledgements and failures.
 func (q *Redis) finishBatch(calls []*finishCall) {
-	keys := append(make([]string, 0, 5+len(calls)), q.k.stream, q.k.pending, q.k.retry, q.k.dead, q.k.entries)
+	keys := append(make([]string, 0, 6+len(calls)), q.k.stream, q.k.pending, q.k.retry, q.k.dead, q.k.entries, q.k.tenants)
 	r := q.cfg.Retry
 	args := append(make([]string, 0, 5+7*len(calls)), q.cfg.Group, ms(q.cfg.ResultTTL), strconv.Itoa(r.Max), ms(r.Backoff), ms(r.MaxBackoff))
 	for _, c := range calls {
@@ -960,25 +1014,36 @@ func (q *Redis) Release(ctx context.Context, id string) error {
 
 // Cancel implements [Queue].
 func (q *Redis) Cancel(ctx context.Context, id string) error {
-	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id, q.k.retry, q.k.entries},
-		[]string{q.cfg.Group, ms(q.cfg.ResultTTL), id})
-	n, err := q.answer(res, err)
-	if n, err := q.outcome(n, err, id, false); n == -2 {
-		return fmt.Errorf("%w: job %s is finished", ErrNotClaimed, id)
-	} else {
+	res, err := q.exec(ctx, scriptCancel, "cancel a job", []string{q.k.stream, q.k.pending, q.k.job + id, q.k.retry, q.k.entries, q.k.tenants},
+		[]string{q.cfg.Group, ms(q.cfg.ResultTTL), id, dredge.TenantOf(ctx)})
+	// Not outcome: its -1 forgets this queue's claim of the job, and a
+	// job unknown to the caller may be another tenant's, running here.
+	switch n, err := q.answer(res, err); {
+	case err != nil:
 		return err
+	case n == -1:
+		return fmt.Errorf("%w: %q", ErrNotFound, id)
+	case n == -2:
+		return fmt.Errorf("%w: job %s is finished", ErrNotClaimed, id)
 	}
+	return nil
 }
+
+// statusFields are the job fields Status reads, in scriptStatus's ARGV.
+var statusFields = []string{"", "op", "status", "attempts", "enqueued", "started", "finished", "result", "code", "error", "progress", "retry_at"}
 
 // Status implements [Queue].
 func (q *Redis) Status(ctx context.Context, id string) (State, error) {
-	if q.closed.Load() {
-		return State{}, ErrClosed
+	args := slices.Clone(statusFields)
+	args[0] = dredge.TenantOf(ctx)
+	res, err := q.exec(ctx, scriptStatus, "status", []string{q.k.job + id}, args)
+	if err != nil {
+		return State{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, q.cfg.Timeout)
-	defer cancel()
-	f, err := q.c.Do(ctx, q.c.B().Hmget().Key(q.k.job+id).
-		Field("op", "status", "attempts", "enqueued", "started", "finished", "result", "code", "error", "progress", "retry_at").Build()).ToArray()
+	if res.IsNil() {
+		return State{}, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	f, err := res.ToArray()
 	if err != nil {
 		return State{}, q.wrap("status", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,9 +51,9 @@ func openRedis(t *testing.T, cfg workers.RedisConfig) *workers.Redis {
 
 func TestRedisQueue(t *testing.T) {
 	c := redisClient(t)
-	queuetest.Run(t, func(t *testing.T, retry workers.RetryPolicy) workers.Queue {
+	queuetest.Run(t, func(t *testing.T, opt queuetest.Options) workers.Queue {
 		cfg := redisConfig(t, c)
-		cfg.Retry = retry
+		cfg.Retry, cfg.MaxTenantJobs = opt.Retry, opt.MaxTenantJobs
 		return openRedis(t, cfg)
 	})
 }
@@ -586,9 +587,10 @@ func TestRedisQueueCluster(t *testing.T) {
 		t.Fatalf("client mode %v, want a cluster client", c.Mode())
 	}
 	n := 0
-	queuetest.Run(t, func(t *testing.T, retry workers.RetryPolicy) workers.Queue {
+	queuetest.Run(t, func(t *testing.T, opt queuetest.Options) workers.Queue {
 		n++ // queues of their own, on slots spread over the nodes
-		return openRedis(t, workers.RedisConfig{Client: c, Prefix: "dredge:cluster:" + strconv.Itoa(n), Poll: 50 * time.Millisecond, Retry: retry})
+		return openRedis(t, workers.RedisConfig{Client: c, Prefix: "dredge:cluster:" + strconv.Itoa(n), Poll: 50 * time.Millisecond,
+			Retry: opt.Retry, MaxTenantJobs: opt.MaxTenantJobs})
 	})
 }
 
@@ -811,4 +813,119 @@ func TestRedisFrozen(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Logf("completed %v after Redis resumed", time.Since(resumed).Round(time.Millisecond))
+}
+
+// TestRedisTenantCounts: the count of each tenant's queued jobs in Redis
+// follows the ways to end that only the Redis queue has: an entry deleted
+// from the stream outside the queue, a claim lapsed past MaxDeliveries,
+// and retries spent (each dead-lettered, with the job's tenant). Once
+// every job has ended the hash of counts is gone, and the tenant has room
+// for exactly MaxTenantJobs again. An idempotency key's Redis key names
+// its tenant.
+func TestRedisTenantCounts(t *testing.T) {
+	c := redisClient(t)
+	cfg := redisConfig(t, c)
+	cfg.ClaimAfter = 100 * time.Millisecond
+	cfg.MaxDeliveries = 1
+	cfg.MaxTenantJobs = 2
+	cfg.Retry = workers.RetryPolicy{Max: -1}
+	ctx := context.Background()
+	acme := dredge.WithTenant(ctx, "acme")
+	q := openRedis(t, cfg)
+	tag := strings.TrimSuffix(cfg.DeadLetterKey(), "dead")
+	counts := func(want map[string]string, when string) {
+		t.Helper()
+		got, err := c.Do(ctx, c.B().Hgetall().Key(tag+"tenants").Build()).AsStrMap()
+		if err != nil || !maps.Equal(got, want) {
+			t.Fatalf("%s: counts %v, %v; want %v", when, got, err, want)
+		}
+	}
+	enqueue := func(ctx context.Context) string {
+		t.Helper()
+		id, err := q.Enqueue(ctx, "lift", json.RawMessage(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	failed := func(id, why string) {
+		t.Helper()
+		if st, err := q.Status(acme, id); err != nil || st.Status != workers.Failed || !strings.Contains(st.Error, why) {
+			t.Fatalf("job %s: %+v, %v; want failed, %q", id, st, err, why)
+		}
+	}
+
+	// Deleted from the stream before any delivery.
+	lost := enqueue(acme)
+	enqueue(ctx)
+	counts(map[string]string{"acme": "1", "": "1"}, "two tenants' jobs")
+	msg, err := c.Do(ctx, c.B().Hget().Key(tag+"job:"+lost).Field("msg").Build()).ToString()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Do(ctx, c.B().Xdel().Key(tag+"stream").Id(msg).Build()).Error(); err != nil {
+		t.Fatal(err)
+	}
+	j, err := claimWithin(t, q, time.Second) // the default tenant's; its scan finds the lost entry
+	if err != nil || j.Tenant != "" {
+		t.Fatalf("claimed %+v, %v; want the default tenant's job", j, err)
+	}
+	if err := q.Ack(ctx, j.ID, json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(cfg.ClaimAfter / 2) // past the next scan
+	if j, err := claimWithin(t, q, 200*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("claimed %+v, %v; want nothing", j, err)
+	}
+	failed(lost, "deleted outside the queue")
+	counts(map[string]string{}, "the lost job failed, the other completed")
+
+	// A claim lapsed past MaxDeliveries.
+	lapsed := enqueue(acme)
+	dying := openRedis(t, cfg)
+	if j, err := claimWithin(t, dying, time.Second); err != nil || j.ID != lapsed || j.Tenant != "acme" {
+		t.Fatalf("claimed %+v, %v; want %s of acme", j, err, lapsed)
+	}
+	_ = dying.Close()
+	counts(map[string]string{"acme": "1"}, "acme's job running")
+	time.Sleep(cfg.ClaimAfter + 50*time.Millisecond)
+	if j, err := claimWithin(t, q, 300*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("claimed %+v, %v; want nothing", j, err)
+	}
+	failed(lapsed, "deliveries")
+	counts(map[string]string{}, "the lapsed job dead-lettered")
+
+	// Retries spent (none allowed).
+	retried := enqueue(acme)
+	if j, err := claimWithin(t, q, time.Second); err != nil || j.ID != retried {
+		t.Fatalf("claimed %+v, %v; want %s", j, err, retried)
+	}
+	if err := q.Fail(ctx, retried, dredge.CodeUnavailable, "down"); err != nil {
+		t.Fatal(err)
+	}
+	failed(retried, "down")
+	if n, err := c.Do(ctx, c.B().Exists().Key(tag+"tenants").Build()).AsInt64(); err != nil || n != 0 {
+		t.Errorf("the hash of counts exists (%d, %v) with no job queued", n, err)
+	}
+	dead, err := deadLetters(c, cfg)
+	if err != nil || len(dead) != 3 {
+		t.Fatalf("dead letters %+v, %v; want 3", dead, err)
+	}
+	for _, d := range dead {
+		if d.FieldValues["tenant"] != "acme" {
+			t.Errorf("dead letter %+v, want tenant acme", d.FieldValues)
+		}
+	}
+
+	if _, _, err := q.EnqueueOnce(acme, "order-42", "lift", nil); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.Do(ctx, c.B().Exists().Key(tag+"key:4 acme:order-42").Build()).AsInt64(); err != nil || n != 1 {
+		t.Errorf("acme's key order-42: EXISTS %d, %v; want its tenant in its Redis key", n, err)
+	}
+	enqueue(acme)
+	if _, err := q.Enqueue(acme, "lift", nil); !errors.As(err, new(*workers.TenantLimitError)) {
+		t.Errorf("a third job of acme: %v, want a TenantLimitError", err)
+	}
+	counts(map[string]string{"acme": "2"}, "acme at its limit")
 }

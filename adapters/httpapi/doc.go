@@ -53,6 +53,14 @@
 // index does not list them. Authentication and rate limiting apply as on
 // every /v1 route.
 //
+// A job belongs to the tenant of the key that submitted it (see Tenants):
+// GET and DELETE /v1/jobs/{id} of another tenant's job answer 404 with the
+// very body of an id that never existed, and an Idempotency-Key names a
+// job of the caller's tenant only. With a limit of queued jobs per tenant
+// (QUEUE_TENANT_MAX_JOBS, [workers.TenantLimitError]) a submission past it
+// answers 429 resource_exhausted naming the limit. Jobs run under their
+// tenant: with its models and cached results.
+//
 // # The legacy /mcp endpoint
 //
 // POST /mcp takes the original's envelope and answers as the original did:

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -111,6 +112,14 @@ func (h *handler) serveJobCancel(w http.ResponseWriter, r *http.Request) {
 	writeState(w, st)
 }
 
+// tenantLimitError is the answer to a tenant's job past its limit: the
+// limit and its setting named, the tenant's own (no other tenant's count
+// or name).
+func tenantLimitError(e *workers.TenantLimitError) *dredge.Error {
+	return &dredge.Error{Code: dredge.CodeResourceExhausted, Err: e,
+		Message: fmt.Sprintf("tenant job limit: %d queued jobs (QUEUE_TENANT_MAX_JOBS); retry once some have finished", e.Limit)}
+}
+
 // serveJobsOff answers the job routes when Config.Jobs is nil.
 func serveJobsOff(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "path",
@@ -138,11 +147,15 @@ func writeState(w http.ResponseWriter, st workers.State) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// writeQueueError answers a queue's failure: an unknown job 404, a full or
-// closed or unreachable queue 503 with Retry-After, anything else 500
-// (logged).
+// writeQueueError answers a queue's failure: an unknown job (or another
+// tenant's: the same answer) 404, a tenant with as many queued jobs as it
+// may 429 naming the limit, a full or closed or unreachable queue 503 with
+// Retry-After, anything else 500 (logged).
 func (h *handler) writeQueueError(w http.ResponseWriter, r *http.Request, err error) {
+	var limit *workers.TenantLimitError
 	switch {
+	case errors.As(err, &limit):
+		writeError(w, http.StatusTooManyRequests, tenantLimitError(limit))
 	case errors.Is(err, workers.ErrNotFound):
 		writeError(w, http.StatusNotFound, &dredge.Error{Code: dredge.CodeNotFound, Field: "job_id",
 			Message: "job_id: no such job (unknown, or its result has expired)"})

@@ -46,7 +46,11 @@
 // (operation), params that are not an object (params), a malformed or
 // unknown job id (job_id), a finished job canceled (job_id); the params
 // themselves are checked when the job runs, and a job with bad params ends
-// failed with the operation's error. The go-sdk in use (v1.8.0) does not
+// failed with the operation's error. A job belongs to the tenant on the
+// tool call's context ([dredge.TenantOf]; the default tenant "" over
+// stdio): get_job and cancel_job of another tenant's job answer not_found
+// exactly as an unknown id, and a tenant past its limit of queued jobs
+// (QUEUE_TENANT_MAX_JOBS) gets resource_exhausted naming the limit. The go-sdk in use (v1.8.0) does not
 // implement MCP's tasks extension, so tool calls do not run as tasks.
 //
 // # Resources

@@ -213,11 +213,17 @@ func (j *jobs) cancel(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallT
 	return stateResult(st), nil
 }
 
-// queueError is the tool error of a queue's failure: an unknown job
-// not_found naming job_id, a full, closed or unreachable queue
-// unavailable, anything else internal (logged).
+// queueError is the tool error of a queue's failure: an unknown job (or
+// another tenant's: the same answer) not_found naming job_id, a tenant
+// with as many queued jobs as it may resource_exhausted naming the limit,
+// a full, closed or unreachable queue unavailable, anything else internal
+// (logged).
 func (j *jobs) queueError(ctx context.Context, err error) *sdk.CallToolResult {
+	var limit *workers.TenantLimitError
 	switch {
+	case errors.As(err, &limit):
+		return errorResult(&dredge.Error{Code: dredge.CodeResourceExhausted, Err: limit,
+			Message: fmt.Sprintf("tenant job limit: %d queued jobs (QUEUE_TENANT_MAX_JOBS); retry once some have finished", limit.Limit)})
 	case errors.Is(err, workers.ErrNotFound):
 		return errorResult(&dredge.Error{Code: dredge.CodeNotFound, Field: "job_id",
 			Message: "job_id: no such job (unknown, or its result has expired)"})

@@ -14,11 +14,21 @@ import (
 	"github.com/dredge-cli/dredge/workers"
 )
 
+// Options are the settings of a queue the suite opens; the zero value is
+// the queue's defaults.
+type Options struct {
+	// Retry is how the queue retries failed jobs.
+	Retry workers.RetryPolicy
+	// MaxTenantJobs bounds each tenant's queued jobs (0: no bound).
+	MaxTenantJobs int
+}
+
 // Run runs the suite against queues made by open, one per subtest, each
-// empty, retrying failed jobs as retry says, and closed by open's caller
-// or at the subtest's end.
-func Run(t *testing.T, open func(t *testing.T, retry workers.RetryPolicy) workers.Queue) {
+// empty, with the options given, and closed by open's caller or at the
+// subtest's end.
+func Run(t *testing.T, open func(t *testing.T, opt Options) workers.Queue) {
 	t.Run("Retry", func(t *testing.T) { retries(t, open) })
+	t.Run("TenantLimit", func(t *testing.T) { tenantLimit(t, open) })
 	tests := []struct {
 		name string
 		fn   func(*testing.T, workers.Queue)
@@ -33,10 +43,11 @@ func Run(t *testing.T, open func(t *testing.T, retry workers.RetryPolicy) worker
 		{"ClaimWaits", claimWaits},
 		{"Concurrent", concurrent},
 		{"EnqueueOnce", enqueueOnce},
+		{"Tenants", tenants},
 		{"Close", closeQueue},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, workers.RetryPolicy{})) })
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t, Options{})) })
 	}
 }
 
@@ -446,9 +457,9 @@ func enqueueOnce(t *testing.T, q workers.Queue) {
 // its State shows the failure meanwhile. Other codes, and a policy of no
 // retries, fail at once; a success after a failure clears the error; a job
 // waiting for its retry can be canceled.
-func retries(t *testing.T, open func(*testing.T, workers.RetryPolicy) workers.Queue) {
+func retries(t *testing.T, open func(*testing.T, Options) workers.Queue) {
 	const backoff = 200 * time.Millisecond
-	q := open(t, workers.RetryPolicy{Max: 2, Backoff: backoff, MaxBackoff: 300 * time.Millisecond})
+	q := open(t, Options{Retry: workers.RetryPolicy{Max: 2, Backoff: backoff, MaxBackoff: 300 * time.Millisecond}})
 	ctx := ctxFor(t)
 	id := enqueue(t, q, "lift", `{"n":1}`)
 	waits := []time.Duration{0, backoff, 300 * time.Millisecond} // before each delivery: doubled, bounded
@@ -527,7 +538,7 @@ func retries(t *testing.T, open func(*testing.T, workers.RetryPolicy) workers.Qu
 	}
 
 	// No retries.
-	q = open(t, workers.RetryPolicy{Max: -1})
+	q = open(t, Options{Retry: workers.RetryPolicy{Max: -1}})
 	id = enqueue(t, q, "lift", `{}`)
 	claim(t, q)
 	if err := q.Fail(ctx, id, dredge.CodeUnavailable, "down"); err != nil {
@@ -543,4 +554,223 @@ func claimFor(q workers.Queue, d time.Duration) (*workers.Job, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	return q.Claim(ctx)
+}
+
+// notFound checks that err, the answer to a call about job id of another
+// tenant, is ErrNotFound and reads as want, the answer about an id that
+// never existed, once each id is replaced: nothing tells the two apart.
+func notFound(t *testing.T, call string, err error, id string, want error, unknownID string) {
+	t.Helper()
+	if !errors.Is(err, workers.ErrNotFound) {
+		t.Errorf("%s of another tenant's job: %v, want ErrNotFound", call, err)
+		return
+	}
+	if want == nil {
+		t.Fatalf("%s of an unknown id answered no error", call)
+	}
+	if got, w := strings.ReplaceAll(err.Error(), id, "ID"), strings.ReplaceAll(want.Error(), unknownID, "ID"); got != w {
+		t.Errorf("%s of another tenant's job: %q; of an unknown id: %q", call, got, w)
+	}
+}
+
+// tenants: a job belongs to the tenant on its Enqueue's context. Another
+// tenant (the default one included) can neither read nor cancel it, and
+// gets the answer of an id that never existed, for pending, running and
+// finished jobs alike; Claim reports each job's tenant; idempotency keys
+// are per tenant.
+func tenants(t *testing.T, q workers.Queue) {
+	ctx := ctxFor(t)
+	acme, globex := dredge.WithTenant(ctx, "acme"), dredge.WithTenant(ctx, "globex")
+	const unknownID = "0123456789abcdef0123456789abcdef"
+	enq := func(ctx context.Context, params string) string {
+		t.Helper()
+		id, err := q.Enqueue(ctx, "lift", json.RawMessage(params))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	a := enq(acme, `{"insight_text":"acme"}`)
+	g := enq(globex, `{"insight_text":"globex"}`)
+	d := enq(ctx, `{"insight_text":"default"}`)
+	// owners[id] is the context of the job's tenant; others, the rest.
+	owners := map[string]context.Context{a: acme, g: globex, d: ctx}
+	isolated := func(phase string) {
+		t.Helper()
+		for id, own := range owners {
+			if s, err := q.Status(own, id); err != nil || s.ID != id {
+				t.Errorf("%s: Status of its own job %s: %+v, %v", phase, id, s, err)
+			}
+			for _, other := range []context.Context{acme, globex, ctx} {
+				if other == own {
+					continue
+				}
+				_, err := q.Status(other, id)
+				_, want := q.Status(other, unknownID)
+				notFound(t, phase+": Status", err, id, want, unknownID)
+				err = q.Cancel(other, id)
+				want = q.Cancel(other, unknownID)
+				notFound(t, phase+": Cancel", err, id, want, unknownID)
+			}
+		}
+	}
+	isolated("pending")
+	// Every job is still there, as its tenant left it.
+	for _, want := range []struct {
+		id, tenant, params string
+	}{{a, "acme", `{"insight_text":"acme"}`}, {g, "globex", `{"insight_text":"globex"}`}, {d, "", `{"insight_text":"default"}`}} {
+		j := claim(t, q)
+		if j.ID != want.id || j.Tenant != want.tenant || string(j.Params) != want.params {
+			t.Errorf("claimed %+v, want job %s of tenant %q", j, want.id, want.tenant)
+		}
+	}
+	isolated("running")
+	for id := range owners {
+		if err := q.Ack(ctx, id, json.RawMessage(`{"success":true}`)); err != nil {
+			t.Fatalf("Ack of %s by a worker (any tenant's): %v", id, err)
+		}
+	}
+	// A finished job is ErrNotClaimed to its own tenant's Cancel (409 over
+	// HTTP), and must stay ErrNotFound to the others.
+	isolated("completed")
+	if err := q.Cancel(acme, a); !errors.Is(err, workers.ErrNotClaimed) {
+		t.Errorf("Cancel of its own finished job: %v, want ErrNotClaimed", err)
+	}
+
+	// Idempotency keys: one key, three tenants, three jobs; each tenant's
+	// second call finds its own.
+	keyed := map[string]string{}
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+	}{{"acme", acme}, {"globex", globex}, {"", ctx}} {
+		id, created, err := q.EnqueueOnce(c.ctx, "order-42", "lift", json.RawMessage(`{}`))
+		if err != nil || !created {
+			t.Fatalf("EnqueueOnce(order-42) of tenant %q: %s, %v, %v; want a new job", c.name, id, created, err)
+		}
+		for other, oid := range keyed {
+			if oid == id {
+				t.Fatalf("tenants %q and %q share job %s through one key", c.name, other, id)
+			}
+		}
+		keyed[c.name] = id
+	}
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+	}{{"acme", acme}, {"globex", globex}, {"", ctx}} {
+		id, created, err := q.EnqueueOnce(c.ctx, "order-42", "lift", json.RawMessage(`{}`))
+		if err != nil || created || id != keyed[c.name] {
+			t.Errorf("EnqueueOnce(order-42) of tenant %q again: %s, %v, %v; want %s, not created", c.name, id, created, err, keyed[c.name])
+		}
+	}
+	// Tenants and keys built to meet if a queue joined them naively:
+	// "a:b:c" from "a" and "b:c" or "a:b" and "c", or the default tenant's
+	// key "1:a:b" against tenant "a" and key "b" prefixed with its length.
+	seen := map[string]bool{}
+	for _, tk := range [][2]string{{"a", "b:c"}, {"a:b", "c"}, {"", "a:b:c"}, {"a", "b"}, {"", "1:a:b"}, {"1 a", "b"}, {"1", "a:b"}} {
+		id, created, err := q.EnqueueOnce(dredge.WithTenant(ctx, tk[0]), tk[1], "lift", nil)
+		if err != nil || !created || seen[id] {
+			t.Errorf("EnqueueOnce(%q) of tenant %q: %s, %v, %v; want a job of its own", tk[1], tk[0], id, created, err)
+		}
+		seen[id] = true
+	}
+}
+
+// tenantLimit: with MaxTenantJobs 2, each tenant, the default one
+// included, has at most 2 jobs pending or running, whatever the others
+// have; a key already known answers its job even at the limit; a job
+// counts while pending, running, released or waiting for a retry, and
+// stops counting once completed, canceled or failed, so that once every
+// job has ended each tenant has room for exactly 2 again.
+func tenantLimit(t *testing.T, open func(*testing.T, Options) workers.Queue) {
+	const retryAfter = 50 * time.Millisecond
+	q := open(t, Options{MaxTenantJobs: 2, Retry: workers.RetryPolicy{Max: 1, Backoff: retryAfter, MaxBackoff: retryAfter}})
+	ctx := ctxFor(t)
+	acme, globex := dredge.WithTenant(ctx, "acme"), dredge.WithTenant(ctx, "globex")
+	full := func(ctx context.Context, what string) {
+		t.Helper()
+		id, err := q.Enqueue(ctx, "lift", nil)
+		var le *workers.TenantLimitError
+		if !errors.As(err, &le) || le.Limit != 2 || !errors.Is(err, dredge.ErrResourceExhausted) ||
+			!strings.Contains(err.Error(), "2 queued jobs (QUEUE_TENANT_MAX_JOBS)") {
+			t.Fatalf("%s: Enqueue = %q, %v; want a TenantLimitError of 2", what, id, err)
+		}
+	}
+	room := func(ctx context.Context, what string) string {
+		t.Helper()
+		id, err := q.Enqueue(ctx, "lift", nil)
+		if err != nil {
+			t.Fatalf("%s: Enqueue: %v, want room", what, err)
+		}
+		return id
+	}
+	a1 := room(acme, "acme's first job")
+	a2, created, err := q.EnqueueOnce(acme, "k2", "lift", nil)
+	if err != nil || !created {
+		t.Fatalf("acme's second job: %s, %v, %v", a2, created, err)
+	}
+	full(acme, "acme's third job")
+	if id, created, err := q.EnqueueOnce(acme, "k2", "lift", nil); err != nil || created || id != a2 {
+		t.Errorf("a known key at the limit: %s, %v, %v; want %s", id, created, err, a2)
+	}
+	if _, _, err := q.EnqueueOnce(acme, "k3", "lift", nil); !errors.As(err, new(*workers.TenantLimitError)) {
+		t.Errorf("a new key at the limit: %v, want a TenantLimitError", err)
+	}
+	room(globex, "globex's first job, acme at its limit")
+	room(ctx, "the default tenant's first job")
+	room(ctx, "the default tenant's second job")
+	full(ctx, "the default tenant's third job")
+
+	if j := claim(t, q); j.ID != a1 {
+		t.Fatalf("claimed %s, want %s", j.ID, a1)
+	}
+	full(acme, "one job running")
+	if err := q.Release(ctx, a1); err != nil {
+		t.Fatal(err)
+	}
+	full(acme, "one job released")
+	if j := claim(t, q); j.ID != a1 {
+		t.Fatalf("claimed %s after its release, want it", j.ID)
+	}
+	if err := q.Fail(ctx, a1, dredge.CodeUnavailable, "down"); err != nil {
+		t.Fatal(err)
+	}
+	full(acme, "one job waiting for its retry")
+	if j := claim(t, q); j.ID != a2 {
+		t.Fatalf("claimed %s, want %s", j.ID, a2)
+	}
+	if err := q.Ack(ctx, a2, json.RawMessage(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	a3 := room(acme, "one job completed")
+	full(acme, "again two")
+	if err := q.Cancel(acme, a3); err != nil {
+		t.Fatal(err)
+	}
+	room(acme, "one job canceled")
+	full(acme, "again two")
+
+	// The rest: acme's retried job fails for good (its one retry spent),
+	// the others complete.
+	for range 5 {
+		j := claim(t, q)
+		if j.ID == a1 {
+			if err := q.Fail(ctx, a1, dredge.CodeUnavailable, "down again"); err != nil {
+				t.Fatal(err)
+			}
+			if s, err := q.Status(acme, a1); err != nil || s.Status != workers.Failed {
+				t.Fatalf("acme's retried job: %+v, %v; want failed", s, err)
+			}
+			continue
+		}
+		if err := q.Ack(ctx, j.ID, json.RawMessage(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []context.Context{acme, globex, ctx} {
+		room(c, "every job ended")
+		room(c, "every job ended, the second")
+		full(c, "every job ended, the third")
+	}
 }
