@@ -213,7 +213,7 @@ func (m *Monitor) observe(_ context.Context, o metric.Observer) error {
 		op := v.(*Operation)
 		observeOutcomes(o, in.operations, op.counts)
 		op.tenants.Range(func(_, v any) bool {
-			observeOutcomes(o, in.operations, v.(*tenantCall).counts)
+			observeOutcomes(o, in.operations, v.(*Operation).counts)
 			return true
 		})
 		return true

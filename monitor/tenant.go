@@ -40,7 +40,8 @@ func (m *Monitor) SetTenants(names []string) {
 	m.tenants.Store(&set)
 }
 
-// Tenants returns the tenants of [Monitor.SetTenants], sorted.
+// Tenants returns the tenants of [Monitor.SetTenants], sorted: none when
+// the Monitor records no metrics, where SetTenants does nothing.
 func (m *Monitor) Tenants() []string {
 	if m == nil {
 		return nil
@@ -96,23 +97,20 @@ func (c *outcomeCounts) add(outcome string) {
 	}).n.Add(1)
 }
 
-// tenantCall is what a call of a labelled tenant counts into: its
-// operation's outcomes and its cache hits.
-type tenantCall struct {
-	counts *outcomeCounts
-	hits   *series // shared by the tenant's operations
-}
-
-// tenantCall returns the series of o's calls for tenant, or nil when
-// tenant is not labelled.
-func (o *Operation) tenantCall(tenant string) *tenantCall {
+// forTenant returns the Operation counting o's calls of tenant, or nil
+// when tenant is not labelled.
+func (o *Operation) forTenant(tenant string) *Operation {
 	if !o.m.labelled(tenant) {
 		return nil
 	}
-	return load(&o.tenants, tenant, func() *tenantCall {
-		return &tenantCall{
-			counts: newOutcomeCounts(attribute.String(LabelOperation, o.name), attribute.String(LabelTenant, tenant)),
-			hits:   o.m.tenantHits(tenant),
+	return load(&o.tenants, tenant, func() *Operation {
+		return &Operation{
+			m:        o.m,
+			name:     o.name,
+			spanOpts: o.spanOpts,
+			hist:     o.hist,
+			counts:   newOutcomeCounts(attribute.String(LabelOperation, o.name), attribute.String(LabelTenant, tenant)),
+			hits:     o.m.tenantHits(tenant),
 		}
 	})
 }
