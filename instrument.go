@@ -39,14 +39,17 @@ func (e *Engine) openMonitor(c *config) error {
 
 type spanKey struct{}
 
-// startOp starts the instrumentation of one operation call.
+// startOp starts the instrumentation of one operation call, counted under
+// the tenant of ctx where the monitor labels it (monitor.Monitor.SetTenants).
 func (e *Engine) startOp(ctx context.Context, op string) (context.Context, monitor.OpSpan) {
 	o := e.opMon[op]
 	if o == nil {
 		return ctx, monitor.OpSpan{}
 	}
-	ctx, span := o.Start(ctx)
-	if span.Recording() {
+	ctx, span := o.StartTenant(ctx, TenantOf(ctx))
+	// Only a recorded span is worth the annotations and the context value
+	// (a labelled tenant's call is Recording for its cache hits alone).
+	if span.Span().IsRecording() {
 		span.SetDevice(e.devInfo.Kind)
 		ctx = context.WithValue(ctx, spanKey{}, span)
 	}

@@ -211,12 +211,9 @@ func (m *Monitor) observe(_ context.Context, o metric.Observer) error {
 	in := &m.inst
 	m.ops.Range(func(_, v any) bool {
 		op := v.(*Operation)
-		if n := op.success.n.Load(); n > 0 {
-			o.ObserveInt64(in.operations, n, op.success.opts...)
-		}
-		op.outcomes.Range(func(_, v any) bool {
-			s := v.(*series)
-			o.ObserveInt64(in.operations, s.n.Load(), s.opts...)
+		observeOutcomes(o, in.operations, op.counts)
+		op.tenants.Range(func(_, v any) bool {
+			observeOutcomes(o, in.operations, v.(*Operation).counts)
 			return true
 		})
 		return true
@@ -237,12 +234,32 @@ func (m *Monitor) observe(_ context.Context, o metric.Observer) error {
 	o.ObserveInt64(in.modelMemoryCap, m.modelMemoryCap.Load())
 	o.ObserveInt64(in.heavyRunning, m.heavyRunning.Load())
 	o.ObserveInt64(in.heavyLimit, m.heavyLimit.Load())
-	m.jobs.Range(func(_, v any) bool {
-		s := v.(*series)
-		o.ObserveInt64(in.jobs, s.n.Load(), s.opts...)
+	observeAll(o, in.jobs, &m.jobs)
+	m.tenantJobs.Range(func(_, v any) bool {
+		observeAll(o, in.jobs, v.(*sync.Map))
 		return true
 	})
 	o.ObserveInt64(in.jobClaims, m.jobClaims.Load())
 	o.ObserveInt64(in.jobRetries, m.jobRetries.Load())
+	observeAll(o, in.tenantHits, &m.tenantCacheHits)
 	return nil
+}
+
+// observeOutcomes observes an operation's counts by outcome; the success
+// series only once it has counted a call, so that an operation never
+// called (or a tenant's that has only failed) shows no zero success.
+func observeOutcomes(o metric.Observer, c metric.Int64ObservableCounter, counts *outcomeCounts) {
+	if n := counts.success.n.Load(); n > 0 {
+		o.ObserveInt64(c, n, counts.success.opts...)
+	}
+	observeAll(o, c, &counts.outcomes)
+}
+
+// observeAll observes every *series among the values of all.
+func observeAll(o metric.Observer, c metric.Int64ObservableCounter, all *sync.Map) {
+	all.Range(func(_, v any) bool {
+		s := v.(*series)
+		o.ObserveInt64(c, s.n.Load(), s.opts...)
+		return true
+	})
 }

@@ -127,3 +127,24 @@ func BenchmarkSDKSyncInstruments(b *testing.B) {
 		hist.Record(ctx, time.Since(start).Seconds(), recOpts...)
 	}
 }
+
+// BenchmarkRecordOperationTenant is BenchmarkRecordOperation's default
+// monitor for a call of no tenant, of a labelled tenant (one of
+// SetTenants'), and of a tenant not in the set, which is counted as the
+// first.
+func BenchmarkRecordOperationTenant(b *testing.B) {
+	m := newMonitor(b, monitor.Config{})
+	m.SetTenants([]string{"acme", "globex", "initech"})
+	op := m.Operation("unified_inference")
+	for _, tenant := range []string{"", "acme", "mallory"} {
+		b.Run("tenant="+tenant, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				_, s := op.StartTenant(ctx, tenant)
+				s.SetCached(false)
+				s.End(monitor.OutcomeSuccess)
+			}
+		})
+	}
+}

@@ -41,28 +41,48 @@
 // them from small fixed sets (operation names, error codes), never from
 // request data.
 //
+// # Tenants
+//
+// [Monitor.SetTenants] names the tenants whose calls are counted apart,
+// under a tenant label; the HTTP adapter gives it the tenants of its keys
+// file, again after each reload. A call of one of them, started with
+// [Operation.StartTenant] (the Engine passes the tenant of the call's
+// context), is counted in dredge_operations_total{operation, outcome,
+// tenant}, and [OpSpan.SetCached] counts its cache hits in
+// dredge_tenant_cache_hits_total{tenant}; [Monitor.JobFinishedFor] counts
+// a tenant's jobs in dredge_jobs_total{outcome, tenant}. The default
+// tenant "" and every name not in the set are counted in the series
+// without the label, exactly as before tenants: a label value never comes
+// from request data, so the number of series stays bounded by the set.
+// The duration histograms have no tenant label (23 buckets a tenant would
+// cost more than they tell). A call without a tenant costs what it did
+// before tenants; one with a tenant name adds a look-up in the set (and,
+// when labelled, in the operation's tenants); see
+// BenchmarkRecordOperationTenant.
+//
 // # Metrics
 //
 // The exposition names, all with HELP text, and their labels:
 //
-//	dredge_operations_total{operation, outcome}       counter
-//	dredge_operation_duration_seconds{operation}      histogram
-//	dredge_cache_hits_total{backend}                  counter
-//	dredge_cache_misses_total{backend}                counter
-//	dredge_cache_errors_total{backend}                counter
-//	dredge_models_loaded                              gauge
-//	dredge_queue_depth                                gauge
-//	dredge_workers_busy                               gauge
-//	dredge_training_epochs_total                      counter
-//	dredge_model_memory_bytes                         gauge
-//	dredge_model_memory_limit_bytes                   gauge
-//	dredge_heavy_calls                                gauge
-//	dredge_heavy_calls_limit                          gauge
-//	dredge_timer_duration_seconds{timer}              histogram (job_wait, job_run: job latency)
-//	dredge_jobs_total{outcome}                        counter
-//	dredge_job_claims_total                           counter
-//	dredge_job_retries_total                          counter
-//	target_info{service_name, service_version, …}     gauge
+//	dredge_operations_total{operation, outcome[, tenant]} counter
+//	dredge_operation_duration_seconds{operation}          histogram
+//	dredge_cache_hits_total{backend}                      counter
+//	dredge_cache_misses_total{backend}                    counter
+//	dredge_cache_errors_total{backend}                    counter
+//	dredge_tenant_cache_hits_total{tenant}                counter
+//	dredge_models_loaded                                  gauge
+//	dredge_queue_depth                                    gauge
+//	dredge_workers_busy                                   gauge
+//	dredge_training_epochs_total                          counter
+//	dredge_model_memory_bytes                             gauge
+//	dredge_model_memory_limit_bytes                       gauge
+//	dredge_heavy_calls                                    gauge
+//	dredge_heavy_calls_limit                              gauge
+//	dredge_timer_duration_seconds{timer}                  histogram (job_wait, job_run: job latency)
+//	dredge_jobs_total{outcome[, tenant]}                  counter
+//	dredge_job_claims_total                               counter
+//	dredge_job_retries_total                              counter
+//	target_info{service_name, service_version, …}         gauge
 //
 // plus the Go runtime (go_*) and process (process_*) collectors. Names
 // follow the exporter's UnderscoreEscapingWithSuffixes translation: the

@@ -65,10 +65,46 @@ func ExampleMonitor_Handler() {
 		}
 	}
 	// Output:
-	// # HELP dredge_operations_total Operations served, by operation and outcome (success or an error code).
+	// # HELP dredge_operations_total Operations served, by operation, outcome (success or an error code) and tenant (named tenants only).
 	// # TYPE dredge_operations_total counter
 	// dredge_operations_total{operation="unified_inference",outcome="invalid_params"} 1
 	// dredge_operations_total{operation="unified_inference",outcome="success"} 1
+}
+
+// Count the operations of the tenants a keys file names apart. A tenant
+// not in the set (here "mallory", as if taken from a request) is counted
+// with the default tenant's calls, without a tenant label, so that no
+// request can add a series.
+func ExampleMonitor_SetTenants() {
+	m, err := monitor.New(monitor.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Shutdown(context.Background())
+	m.SetTenants([]string{"acme", "globex"})
+
+	op := m.Operation("unified_inference")
+	for _, tenant := range []string{"acme", "acme", "globex", "", "mallory"} {
+		_, span := op.StartTenant(context.Background(), tenant)
+		span.SetCached(tenant == "globex")
+		span.End(monitor.OutcomeSuccess)
+	}
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	sc := bufio.NewScanner(rec.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "dredge_operations_total") || strings.HasPrefix(line, "dredge_tenant_cache_hits_total") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// dredge_operations_total{operation="unified_inference",outcome="success"} 2
+	// dredge_operations_total{operation="unified_inference",outcome="success",tenant="acme"} 2
+	// dredge_operations_total{operation="unified_inference",outcome="success",tenant="globex"} 1
+	// dredge_tenant_cache_hits_total{tenant="acme"} 0
+	// dredge_tenant_cache_hits_total{tenant="globex"} 1
 }
 
 // Time a block of code into dredge_timer_duration_seconds.

@@ -38,6 +38,7 @@ const (
 	LabelOutcome   = "outcome"   // OutcomeSuccess or an error code
 	LabelBackend   = "backend"   // cache backend, e.g. "memory"
 	LabelTimer     = "timer"     // name given to Monitor.Timer
+	LabelTenant    = "tenant"    // a tenant of Monitor.SetTenants (see tenant.go)
 )
 
 // Span attribute keys set on every operation span.
@@ -73,11 +74,12 @@ const (
 	nameJobs              = "dredge_jobs"               // dredge_jobs_total
 	nameJobClaims         = "dredge_job_claims"         // dredge_job_claims_total
 	nameJobRetries        = "dredge_job_retries"        // dredge_job_retries_total
+	nameTenantCacheHits   = "dredge_tenant_cache_hits"  // dredge_tenant_cache_hits_total
 )
 
 // Instrument descriptions, the HELP text of /metrics.
 const (
-	descOperations        = "Operations served, by operation and outcome (success or an error code)."
+	descOperations        = "Operations served, by operation, outcome (success or an error code) and tenant (named tenants only)."
 	descOperationDuration = "Time to serve an operation, by operation."
 	descCacheHits         = "Result cache lookups that found an entry, by cache backend."
 	descCacheMisses       = "Result cache lookups that found no entry, by cache backend."
@@ -91,9 +93,10 @@ const (
 	descHeavyRunning      = "Heavy calls (training, large inferences) running now."
 	descHeavyLimit        = "Heavy calls allowed to run at once (MAX_CONCURRENT_HEAVY)."
 	descTimerDuration     = "Time spent in blocks timed with Monitor.Timer, by timer name."
-	descJobs              = "Jobs a worker pool ran to an end, by outcome (completed, failed, released, lost)."
+	descJobs              = "Jobs a worker pool ran to an end, by outcome (completed, failed, released, lost) and tenant (named tenants only)."
 	descJobClaims         = "Jobs claimed from the queue by a worker pool."
 	descJobRetries        = "Claims of a job delivered before (its earlier worker died, or its operation failed with a retryable code)."
+	descTenantCacheHits   = "Operations of named tenants answered from the result cache, by tenant (a part of dredge_cache_hits_total)."
 )
 
 // Job outcomes, the outcome label of dredge_jobs_total.
@@ -154,6 +157,12 @@ type Monitor struct {
 	jobClaims      atomic.Int64
 	jobRetries     atomic.Int64
 
+	// Tenants (tenant.go): the set of SetTenants (nil: none), and their
+	// series that are not an Operation's.
+	tenants         atomic.Pointer[tenantSet]
+	tenantCacheHits sync.Map // tenant → *series
+	tenantJobs      sync.Map // tenant → *sync.Map (outcome → *series)
+
 	shutdownOnce sync.Once
 }
 
@@ -174,6 +183,7 @@ type instruments struct {
 	jobs           metric.Int64ObservableCounter
 	jobClaims      metric.Int64ObservableCounter
 	jobRetries     metric.Int64ObservableCounter
+	tenantHits     metric.Int64ObservableCounter
 }
 
 // New returns a Monitor configured by cfg. Metrics go to the Monitor's own
@@ -353,12 +363,13 @@ func (in *instruments) init(meter metric.Meter, callback metric.Callback) error 
 	in.jobs = counter(nameJobs, descJobs, "{job}")
 	in.jobClaims = counter(nameJobClaims, descJobClaims, "{claim}")
 	in.jobRetries = counter(nameJobRetries, descJobRetries, "{claim}")
+	in.tenantHits = counter(nameTenantCacheHits, descTenantCacheHits, "{hit}")
 	if err = errors.Join(errs...); err == nil {
 		_, err = meter.RegisterCallback(callback,
 			in.operations, in.cacheHits, in.cacheMisses, in.cacheErrors,
 			in.modelsLoaded, in.queueDepth, in.workersBusy, in.trainingEpochs,
 			in.modelMemory, in.modelMemoryCap, in.heavyRunning, in.heavyLimit,
-			in.jobs, in.jobClaims, in.jobRetries)
+			in.jobs, in.jobClaims, in.jobRetries, in.tenantHits)
 	}
 	if err != nil {
 		return fmt.Errorf("monitor: create instruments: %w", err)
@@ -559,13 +570,10 @@ func (m *Monitor) JobClaimed(attempt int, waited time.Duration) {
 }
 
 // JobFinished records a job's end, one of the Job* outcomes, and how long
-// it ran.
+// it ran. It counts the job without a tenant label; see
+// [Monitor.JobFinishedFor].
 func (m *Monitor) JobFinished(outcome string, ran time.Duration) {
-	if m == nil || !m.metricsOn {
-		return
-	}
-	load(&m.jobs, outcome, func() *series { return newSeries(attribute.String(LabelOutcome, outcome)) }).n.Add(1)
-	m.timer(TimerJobRun).observe(ran)
+	m.JobFinishedFor("", outcome, ran)
 }
 
 // promLogger adapts a slog.Logger to promhttp.Logger.

@@ -23,9 +23,17 @@ type Operation struct {
 	m        *Monitor
 	name     string
 	spanOpts []trace.SpanStartOption
-	hist     *histogram
-	success  *series
-	outcomes sync.Map // outcome string → *series
+	hist     *histogram     // all calls, whatever their tenant
+	counts   *outcomeCounts // this Operation's calls by outcome
+
+	// An Operation counts the calls of no labelled tenant, and holds one
+	// Operation per labelled tenant (tenant.go), which shares its name,
+	// span options and histogram, and counts that tenant's calls and
+	// cache hits. OpSpan stays four words: with a fifth (the tenant), the
+	// calls of the no-op Monitor took three times as long (10 → 33 ns), in
+	// copies of the OpSpan.
+	tenants sync.Map // tenant string → *Operation
+	hits    *series  // the tenant's cache hits; nil but in a tenant's Operation
 }
 
 // Operation returns the instrumentation of the operation called name,
@@ -43,8 +51,8 @@ func (m *Monitor) Operation(name string) *Operation {
 				trace.WithSpanKind(trace.SpanKindInternal),
 				trace.WithAttributes(AttrOperation.String(name)),
 			},
-			hist:    newHistogram(attribute.String(LabelOperation, name)),
-			success: newSeries(attribute.String(LabelOperation, name), attribute.String(LabelOutcome, OutcomeSuccess)),
+			hist:   newHistogram(attribute.String(LabelOperation, name)),
+			counts: newOutcomeCounts(attribute.String(LabelOperation, name)),
 		}
 	})
 }
@@ -72,6 +80,7 @@ func (o *Operation) Name() string {
 }
 
 // Start starts timing a call of the operation; see [Monitor.StartOperation].
+// It counts the call without a tenant label.
 func (o *Operation) Start(ctx context.Context) (context.Context, OpSpan) {
 	if o == nil {
 		return ctx, OpSpan{}
@@ -84,6 +93,20 @@ func (o *Operation) Start(ctx context.Context) (context.Context, OpSpan) {
 	return ctx, s
 }
 
+// StartTenant is [Operation.Start] for a call of tenant: when tenant is in
+// the set of [Monitor.SetTenants], the call is counted under its tenant
+// label in dredge_operations_total, and [OpSpan.SetCached] counts its cache
+// hits in dredge_tenant_cache_hits_total; otherwise it is Start. The
+// duration histogram has no tenant label.
+func (o *Operation) StartTenant(ctx context.Context, tenant string) (context.Context, OpSpan) {
+	if tenant != "" && o != nil && o.m.metricsOn {
+		if t := o.forTenant(tenant); t != nil {
+			return t.Start(ctx)
+		}
+	}
+	return o.Start(ctx)
+}
+
 // Record counts one call of the operation under outcome ("" means
 // [OutcomeSuccess]) and observes its duration d. The context is unused at
 // present.
@@ -91,17 +114,7 @@ func (o *Operation) Record(_ context.Context, outcome string, d time.Duration) {
 	if o == nil || !o.m.metricsOn {
 		return
 	}
-	o.record(outcome, d)
-}
-
-func (o *Operation) record(outcome string, d time.Duration) {
-	if outcome == OutcomeSuccess || outcome == "" {
-		o.success.n.Add(1)
-	} else {
-		load(&o.outcomes, outcome, func() *series {
-			return newSeries(attribute.String(LabelOperation, o.name), attribute.String(LabelOutcome, outcome))
-		}).n.Add(1)
-	}
+	o.counts.add(outcome)
 	o.hist.observe(d)
 }
 
@@ -111,14 +124,16 @@ func (o *Operation) record(outcome string, d time.Duration) {
 // span; they do nothing when no span is recorded. The zero OpSpan does
 // nothing.
 type OpSpan struct {
-	op    *Operation
+	op    *Operation    // or, for a labelled tenant, its own (Operation.tenants)
 	span  trace.Span    // nil unless recorded
 	start time.Duration // monotonic()
 }
 
-// Recording reports whether a span is being recorded, so that callers can
-// skip computing costly attributes.
-func (s OpSpan) Recording() bool { return s.span != nil }
+// Recording reports whether the call's annotations are kept: a span is
+// recorded, or the call is a labelled tenant's, whose cache hits
+// [OpSpan.SetCached] counts. Callers skip computing costly attributes
+// when it is false. [OpSpan.Span] tells whether a span is recorded.
+func (s OpSpan) Recording() bool { return s.span != nil || s.op != nil && s.op.hits != nil }
 
 // Span returns the underlying OpenTelemetry span: a non-recording one when
 // spans are not exported.
@@ -137,8 +152,13 @@ func (s OpSpan) SetModelType(model string) {
 }
 
 // SetCached sets the span's dredge.cached attribute: whether the result came
-// from the cache.
+// from the cache. For a call of a labelled tenant (see
+// [Operation.StartTenant]), a cached result also counts one hit in
+// dredge_tenant_cache_hits_total: call it at most once a call.
 func (s OpSpan) SetCached(cached bool) {
+	if cached && s.op != nil && s.op.hits != nil {
+		s.op.hits.n.Add(1)
+	}
 	if s.span != nil {
 		s.span.SetAttributes(AttrCached.Bool(cached))
 	}
@@ -178,7 +198,8 @@ func (s OpSpan) End(outcome string) time.Duration {
 		s.span.End()
 	}
 	if s.op.m.metricsOn {
-		s.op.record(outcome, d)
+		s.op.counts.add(outcome)
+		s.op.hist.observe(d)
 	}
 	return d
 }

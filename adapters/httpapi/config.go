@@ -42,11 +42,14 @@ type Config struct {
 	// APIKeys and Keys belongs to its tenant in Keys.
 	Keys *Keys
 
-	// RateLimitEnabled limits each API key (or, without authentication,
-	// each client address) to RateLimitRequests per RateLimitWindow with a
-	// token bucket: bursts up to RateLimitRequests, refilled evenly.
+	// RateLimitEnabled limits each tenant, across all of its keys, to its
+	// quota (see [Keys]) or else RateLimitRequests per RateLimitWindow,
+	// with a token bucket: bursts up to the limit, refilled evenly.
+	// Without authentication, and for requests that fail it, each client
+	// address has RateLimitRequests.
 	RateLimitEnabled bool
-	// RateLimitRequests is the bucket size (0: 100).
+	// RateLimitRequests is the bucket size of a tenant without a quota,
+	// and of a client address (0: 100).
 	RateLimitRequests int
 	// RateLimitWindow is the time a full bucket takes to refill (0: 1 min).
 	RateLimitWindow time.Duration

@@ -109,21 +109,49 @@
 // the file names. The file holds one "tenant key [quota]" per line, or a
 // key alone for the default tenant, or JSON; see [Keys] for the format and
 // [ParseKeys] and [LoadKeys]. The handler puts the tenant of each
-// authenticated request on its context with [dredge.WithTenant]; the
-// Engine keeps each tenant's models and cached results apart.
-// [Keys.Reload] reads the file again and replaces the keys atomically
-// while the handler runs ([ReloadKeysOnHangup] does so on each SIGHUP, as
-// examples/http-service and examples/mcp-server do): the next request
-// with a removed key gets 401, those
-// already admitted run on, and a file that does not load keeps the old
-// keys. Quotas are parsed and kept, not enforced yet.
+// authenticated request on its context with [dredge.WithTenant], where
+// the Engine keeps its models and cached results apart and counts its
+// metrics (see Metrics by tenant). [Keys.Reload] reads the file again and
+// replaces the keys atomically while the handler runs
+// ([ReloadKeysOnHangup] does so on each SIGHUP, as examples/http-service
+// and examples/mcp-server do): the next request with a removed key gets
+// 401, those already admitted run on, and a file that does not load keeps
+// the old keys.
 //
-// With [Config.RateLimitEnabled] each key (each client address when
-// authentication is off, or for requests that fail it) has a token bucket
-// of RateLimitRequests tokens refilled over RateLimitWindow. The client
-// address is the connection's, or the last X-Forwarded-For entry with
-// [Config.TrustProxy]. Buckets that have refilled are dropped and their
-// number is bounded, so memory stays bounded whatever the clients do.
+// # Rate limits and quotas
+//
+// With [Config.RateLimitEnabled] each tenant has one token bucket, shared
+// by all of its keys (API_KEY's and the file's keys alone share the
+// default tenant's), so that more keys do not mean more requests. Its size
+// is the tenant's quota from the keys file, or RateLimitRequests for a
+// tenant without one, refilled evenly over RateLimitWindow. A refusal
+// answers 429 rate_limited with Retry-After and names the limit, "tenant
+// quota of 50 requests per 1m0s exceeded; retry after 2 s" or "rate limit
+// of 100 requests per 1m0s exceeded; …", never the key. The quota is read
+// with the keys at each request, so a reload that changes it applies to
+// the next one, with the requests already counted kept: a tenant that has
+// used 40 of 50 has 60 left when its quota becomes 100.
+//
+// Requests that fail authentication, and every request when
+// authentication is off, count against their client address instead,
+// with RateLimitRequests, so that keys cannot be guessed at full speed.
+// The client address is the connection's, or the last X-Forwarded-For
+// entry with [Config.TrustProxy]. Buckets that have refilled are dropped
+// and their number is bounded, so memory stays bounded whatever the
+// clients do.
+//
+// # Metrics by tenant
+//
+// The handler gives the Engine's monitor the tenants its keys name
+// ([Keys.Tenants], with [monitor.Monitor.SetTenants]), again at the first
+// request after a reload. Only those names become the tenant label of
+// dredge_operations_total (whose outcome counts the errors) and
+// dredge_tenant_cache_hits_total, and of dredge_jobs_total for the jobs a
+// worker pool reports with their tenant ([monitor.Monitor.JobFinishedFor]):
+// the default tenant's series, and those of a name the file does not
+// give, have no label, and nothing a request sends can add one. A process
+// that runs jobs without this handler must call SetTenants itself for its
+// jobs to be labelled. No key reaches /metrics.
 //
 // Each operation runs under the Engine's deadline (REQUEST_TIMEOUT, or
 // LONG_REQUEST_TIMEOUT for training: see [dredge.WithTimeouts]), and stops

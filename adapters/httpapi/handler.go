@@ -14,9 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/monitor"
 )
 
 // readyTimeout bounds a readiness check.
@@ -41,6 +43,12 @@ type handler struct {
 	lim         *limiter     // nil: no rate limiting
 	log         *slog.Logger // nil: no access log
 
+	// mon, when set, labels the metrics of the tenants of keys: admit
+	// gives it their names again after a reload (syncTenants).
+	mon        *monitor.Monitor
+	tenantsMu  sync.Mutex
+	tenantsFor atomic.Pointer[keySet] // the generation mon has the tenants of
+
 	index, opsList []byte
 	metrics        http.Handler // nil: metrics off
 }
@@ -55,11 +63,11 @@ func newGuard(cfg Config) *handler {
 	if cfg.AuthEnabled {
 		h.auth, h.keys, h.defaultKeys = true, cfg.Keys, new(keySet)
 		for _, k := range cfg.APIKeys {
-			h.defaultKeys.add(sha256.Sum256([]byte(k)), "", 0)
+			h.defaultKeys.add(sha256.Sum256([]byte(k)), "")
 		}
 	}
 	if cfg.RateLimitEnabled {
-		h.lim = newLimiter(cfg.RateLimitRequests, cfg.RateLimitWindow, cfg.now)
+		h.lim = newLimiter(cfg.RateLimitWindow, cfg.now)
 	}
 	return h
 }
@@ -80,6 +88,10 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 	h.eng, h.mux, h.mcp = eng, http.NewServeMux(), cfg.MCP
 	if mon := eng.Monitor(); mon.MetricsEnabled() {
 		h.metrics = mon.Handler()
+		if h.keys != nil {
+			h.mon = mon
+			h.syncTenants()
+		}
 	}
 
 	type route struct {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,8 +30,11 @@ import (
 // Fields are separated by spaces or tabs; blank lines and lines starting
 // with # are ignored. A line with a single field is a key of the default
 // tenant "" (the format of earlier keys files). Quota, a positive integer,
-// is the tenant's budget in requests per rate limit window, kept for the
-// per-tenant limits to come: it is not enforced yet. A text whose first
+// is the tenant's budget in requests per rate limit window, shared by all
+// of its keys and enforced when rate limiting is on ([Config.RateLimitEnabled]);
+// a tenant without one has [Config.RateLimitRequests]. A tenant's quota
+// may be given on any of its entries (on one, or repeated on several);
+// two different quotas for one tenant are an error. A text whose first
 // non-blank character is [ or { is JSON instead: an array of objects
 // {"tenant": ..., "key": ..., "quota": ...}, or a stream of such objects
 // (one per line); tenant and quota may be left out, other members are
@@ -48,14 +52,22 @@ type Keys struct {
 type keySet struct {
 	sums    [][sha256.Size]byte
 	tenants []string
-	quotas  []int
+	quotas  map[string]int // tenant → quota, for the tenants that have one
+	names   []string       // the named tenants, sorted, each once
 }
 
-// add adds a key's digest with its tenant and quota (while s is built).
-func (s *keySet) add(sum [sha256.Size]byte, tenant string, quota int) {
+// add adds a key's digest with its tenant (while s is built).
+func (s *keySet) add(sum [sha256.Size]byte, tenant string) {
 	s.sums = append(s.sums, sum)
 	s.tenants = append(s.tenants, tenant)
-	s.quotas = append(s.quotas, quota)
+}
+
+// quota returns tenant's quota, 0 when it has none. It is 0 on a nil set.
+func (s *keySet) quota(tenant string) int {
+	if s == nil {
+		return 0
+	}
+	return s.quotas[tenant]
 }
 
 // ParseKeys returns the keys of a keys file's text (see [Keys]). An error
@@ -107,8 +119,9 @@ func (k *Keys) Len() int {
 	return 0
 }
 
-// Lookup returns the tenant and quota (0: none) of key, comparing its
-// SHA-256 digest with every stored one in constant time.
+// Lookup returns the tenant of key and the tenant's quota (0: none),
+// comparing the key's SHA-256 digest with every stored one in constant
+// time.
 func (k *Keys) Lookup(key string) (tenant string, quota int, ok bool) {
 	sum := sha256.Sum256([]byte(key))
 	s := k.set.Load()
@@ -116,7 +129,17 @@ func (k *Keys) Lookup(key string) (tenant string, quota int, ok bool) {
 	if i < 0 {
 		return "", 0, false
 	}
-	return s.tenants[i], s.quotas[i], true
+	return s.tenants[i], s.quota(s.tenants[i]), true
+}
+
+// Tenants returns the tenants the keys name, sorted, without the default
+// tenant "". These, and only these, become the tenant label of the
+// metrics (see [New]).
+func (k *Keys) Tenants() []string {
+	if s := k.set.Load(); s != nil {
+		return slices.Clone(s.names)
+	}
+	return nil
 }
 
 // find returns the index of the digest sum, or -1. It compares sum with
@@ -158,7 +181,9 @@ type keyEntry struct {
 }
 
 func parseKeySet(text string) (*keySet, error) {
-	s := new(keySet)
+	s := &keySet{quotas: make(map[string]int)}
+	quotaLine := make(map[string]int) // tenant → the line that gave its quota
+	named := make(map[string]bool)
 	bad := func(line int, reason string) error {
 		return &ConfigError{Name: "API_KEYS_FILE", Reason: "line " + strconv.Itoa(line) + ": " + reason}
 	}
@@ -176,7 +201,19 @@ func parseKeySet(text string) (*keySet, error) {
 		if s.find(&sum) >= 0 {
 			return bad(line, "duplicate key")
 		}
-		s.add(sum, e.Tenant, e.Quota)
+		if q, ok := s.quotas[e.Tenant]; ok && e.Quota > 0 && e.Quota != q {
+			// The tenant name is not secret: it is what the operator
+			// needs to find the other line.
+			return bad(line, "quota "+strconv.Itoa(e.Quota)+" of tenant "+strconv.Quote(e.Tenant)+
+				" differs from its quota "+strconv.Itoa(q)+" on line "+strconv.Itoa(quotaLine[e.Tenant]))
+		} else if !ok && e.Quota > 0 {
+			s.quotas[e.Tenant], quotaLine[e.Tenant] = e.Quota, line
+		}
+		if e.Tenant != "" && !named[e.Tenant] {
+			named[e.Tenant] = true
+			s.names = append(s.names, e.Tenant)
+		}
+		s.add(sum, e.Tenant)
 		return nil
 	}
 	if t := strings.TrimSpace(text); strings.HasPrefix(t, "[") || strings.HasPrefix(t, "{") {
@@ -215,6 +252,7 @@ func parseKeySet(text string) (*keySet, error) {
 	if len(s.sums) == 0 {
 		return nil, &ConfigError{Name: "API_KEYS_FILE", Reason: "no keys"}
 	}
+	slices.Sort(s.names)
 	return s, nil
 }
 

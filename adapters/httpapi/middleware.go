@@ -69,68 +69,100 @@ func (h *handler) admit(w http.ResponseWriter, r *http.Request) (*http.Request, 
 	if p := r.URL.Path; p == "/health" || p == "/ready" {
 		return r, true
 	}
-	var bucket string
-	if h.auth {
-		tenant, sum, msg := h.authenticate(r)
-		if msg != "" {
-			// Failed attempts count against the client address, so that
-			// keys cannot be guessed at full speed.
-			if h.lim != nil && !h.allow(w, h.clientAddr(r)) {
-				return r, false
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="dredge"`)
-			writeError(w, http.StatusUnauthorized, &dredge.Error{Code: dredge.CodeUnauthenticated, Message: msg})
+	if !h.auth {
+		return r, h.allow(w, h.clientAddr(r), h.cfg.RateLimitRequests, false)
+	}
+	tenant, quota, msg := h.authenticate(r)
+	if msg != "" {
+		// Failed attempts count against the client address, so that
+		// keys cannot be guessed at full speed.
+		if h.lim != nil && !h.allow(w, h.clientAddr(r), h.cfg.RateLimitRequests, false) {
 			return r, false
 		}
-		r = r.WithContext(dredge.WithTenant(r.Context(), tenant))
-		// Each key has its own bucket, named by its digest (which survives
-		// a reload). A NUL never appears in a client address, so key
-		// buckets and address buckets cannot collide.
-		bucket = "\x00key" + string(sum[:])
+		w.Header().Set("WWW-Authenticate", `Bearer realm="dredge"`)
+		writeError(w, http.StatusUnauthorized, &dredge.Error{Code: dredge.CodeUnauthenticated, Message: msg})
+		return r, false
+	}
+	r = r.WithContext(dredge.WithTenant(r.Context(), tenant))
+	if h.mon != nil && h.tenantsFor.Load() != h.keys.set.Load() {
+		h.syncTenants() // the keys were reloaded
 	}
 	if h.lim == nil {
 		return r, true
 	}
-	if bucket == "" {
-		bucket = h.clientAddr(r)
+	// One bucket per tenant, shared by all of its keys, so that more keys
+	// do not mean more requests; its limit is read with the keys at each
+	// request, so that a reloaded quota applies to the next one. A NUL
+	// never appears in a client address, so tenant buckets and address
+	// buckets cannot collide.
+	limit := h.cfg.RateLimitRequests
+	if quota > 0 {
+		limit = quota
 	}
-	return r, h.allow(w, bucket)
+	return r, h.allow(w, "\x00tenant "+tenant, limit, quota > 0)
 }
 
-// allow takes a token from bucket, or answers 429 with Retry-After.
-func (h *handler) allow(w http.ResponseWriter, bucket string) bool {
-	ok, retry := h.lim.allow(bucket)
+// allow takes a token from bucket, whose limit is requests per window, or
+// answers 429 with Retry-After and a message naming the limit: the
+// tenant's quota (isQuota) or the configured rate limit.
+func (h *handler) allow(w http.ResponseWriter, bucket string, requests int, isQuota bool) bool {
+	ok, retry := h.lim.allow(bucket, requests)
 	if ok {
 		return true
 	}
+	limit := "rate limit"
+	if isQuota {
+		limit = "tenant quota"
+	}
 	w.Header().Set("Retry-After", strconv.Itoa(retry))
 	writeError(w, http.StatusTooManyRequests, &dredge.Error{Code: dredge.CodeRateLimited,
-		Message: fmt.Sprintf("rate limit of %d requests per %s exceeded; retry after %d s", h.cfg.RateLimitRequests, h.cfg.RateLimitWindow, retry)})
+		Message: fmt.Sprintf("%s of %d requests per %s exceeded; retry after %d s", limit, requests, h.cfg.RateLimitWindow, retry)})
 	return false
 }
 
-// authenticate returns the tenant and digest of the key the request
-// presents, or the reason it is refused. Keys are compared as SHA-256
-// digests in constant time, with every stored digest (APIKeys, then the
-// current generation of Keys), so neither their content, their length nor
-// their position leaks through timing.
-func (h *handler) authenticate(r *http.Request) (tenant string, sum [sha256.Size]byte, refused string) {
+// syncTenants gives the monitor the tenants of the current keys, the only
+// names that may become metric labels. It runs once per generation of the
+// keys; the lock keeps an older generation from overwriting a newer one.
+func (h *handler) syncTenants() {
+	h.tenantsMu.Lock()
+	defer h.tenantsMu.Unlock()
+	s := h.keys.set.Load()
+	if h.tenantsFor.Load() == s {
+		return
+	}
+	var names []string
+	if s != nil {
+		names = s.names
+	}
+	h.mon.SetTenants(names)
+	h.tenantsFor.Store(s)
+}
+
+// authenticate returns the tenant of the key the request presents and the
+// tenant's quota (0: none), or the reason it is refused. Keys are compared
+// as SHA-256 digests in constant time, with every stored digest (APIKeys,
+// then the current generation of Keys), so neither their content, their
+// length nor their position leaks through timing.
+func (h *handler) authenticate(r *http.Request) (tenant string, quota int, refused string) {
 	key, ok := presentedKey(r)
 	if !ok {
-		return "", sum, "missing API key: send it as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\""
+		return "", 0, "missing API key: send it as \"Authorization: Bearer KEY\" or \"X-API-Key: KEY\""
 	}
-	sum = sha256.Sum256([]byte(key))
+	sum := sha256.Sum256([]byte(key))
 	found := h.defaultKeys.find(&sum) >= 0
+	var s *keySet
 	if h.keys != nil {
-		s := h.keys.set.Load()
+		s = h.keys.set.Load()
 		if i := s.find(&sum); i >= 0 {
 			tenant, found = s.tenants[i], true
 		}
 	}
 	if !found {
-		return "", sum, "invalid API key"
+		return "", 0, "invalid API key"
 	}
-	return tenant, sum, ""
+	// The default tenant's quota, if the file gives it one, covers the
+	// keys of APIKeys too: they are the same tenant.
+	return tenant, s.quota(tenant), ""
 }
 
 // presentedKey returns the key of "Authorization: Bearer <key>", else of

@@ -114,9 +114,16 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
-func TestRateLimitPerKey(t *testing.T) {
+// TestRateLimitPerTenant: the keys of one tenant share its bucket (here
+// the default tenant's, API_KEY's and the file's key alone), whatever
+// address they come from; another tenant has its own.
+func TestRateLimitPerTenant(t *testing.T) {
 	clk := newClock()
-	h := newTestHandler(t, Config{AuthEnabled: true, APIKeys: []string{keyA, keyB},
+	keys, err := ParseKeys(keyB + "\nacme kc\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newTestHandler(t, Config{AuthEnabled: true, APIKeys: []string{keyA}, Keys: keys,
 		RateLimitEnabled: true, RateLimitRequests: 2, RateLimitWindow: time.Minute, now: clk.now})
 	call := func(key, remote string) int {
 		r := httptest.NewRequest("GET", "/v1/ops", nil)
@@ -126,19 +133,19 @@ func TestRateLimitPerKey(t *testing.T) {
 		}
 		return serve(h, r).StatusCode
 	}
-	// Key A's budget is shared across addresses.
-	if c1, c2, c3 := call(keyA, "192.0.2.1:1"), call(keyA, "192.0.2.2:1"), call(keyA, "192.0.2.3:1"); c1 != 200 || c2 != 200 || c3 != 429 {
-		t.Fatalf("key A: %d %d %d", c1, c2, c3)
+	// The default tenant's budget is shared across its keys and addresses.
+	if c1, c2, c3 := call(keyA, "192.0.2.1:1"), call(keyB, "192.0.2.2:1"), call(keyA, "192.0.2.3:1"); c1 != 200 || c2 != 200 || c3 != 429 {
+		t.Fatalf("default tenant: %d %d %d", c1, c2, c3)
 	}
-	if c := call(keyB, "192.0.2.1:1"); c != 200 {
-		t.Errorf("key B from key A's address: %d", c)
+	if c := call("kc", "192.0.2.1:1"); c != 200 {
+		t.Errorf("tenant acme from the default tenant's address: %d", c)
 	}
 	// Failed attempts count against the address: 2 × 401, then 429.
 	if c1, c2, c3 := call("guess1", "198.51.100.1:1"), call("guess2", "198.51.100.1:1"), call("guess3", "198.51.100.1:1"); c1 != 401 || c2 != 401 || c3 != 429 {
 		t.Errorf("guessing keys: %d %d %d", c1, c2, c3)
 	}
 	// … but not against the keys used from that address.
-	if c := call(keyB, "198.51.100.1:1"); c != 200 {
+	if c := call("kc", "198.51.100.1:1"); c != 200 {
 		t.Errorf("a valid key from a guessing address: %d", c)
 	}
 }

@@ -29,6 +29,8 @@
 //
 // SIGHUP reads API_KEYS_FILE again (httpapi.Keys.Reload): a removed key is
 // refused from the next request on, while requests already admitted run
-// on; a file that does not load keeps the previous keys and logs the error,
-// which names the line, never a key.
+// on; a changed quota applies to the next request, and the tenants the
+// file names become the metrics' tenant labels; a file that does not load
+// keeps the previous keys and logs the error, which names the line, never
+// a key.
 package main
