@@ -240,7 +240,7 @@ func (p *Pool) runSafely(j *Job, slot *atomic.Pointer[runningJob]) {
 			if err := p.q.Fail(context.Background(), j.ID, dredge.CodeInternal, "internal error"); err != nil && !errors.Is(err, ErrNotClaimed) {
 				p.cfg.Logger.Warn("workers: failing a job that panicked failed", "job", j.ID, "error", err)
 			}
-			p.eng.Monitor().JobFinished(monitor.JobFailed, time.Since(started))
+			p.eng.Monitor().JobFinishedFor(j.Tenant, monitor.JobFailed, time.Since(started))
 		}
 	}()
 	p.run(j, slot, started)
@@ -282,5 +282,5 @@ func (p *Pool) run(j *Job, slot *atomic.Pointer[runningJob], started time.Time) 
 	} else if err != nil {
 		p.cfg.Logger.Warn("workers: reporting a job's outcome failed", "job", j.ID, "error", err)
 	}
-	p.eng.Monitor().JobFinished(outcome, time.Since(started))
+	p.eng.Monitor().JobFinishedFor(j.Tenant, outcome, time.Since(started))
 }

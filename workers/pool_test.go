@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -297,6 +299,7 @@ func TestPoolRunsJobsAsTheirTenant(t *testing.T) {
 	p.Start()
 	defer p.Shutdown(ctx)
 
+	eng.Monitor().SetTenants([]string{"acme", "globex"})
 	const params = `{"dredge_insight":"a tenant's question","quasimoto_coords":[0.4]}`
 	acme := dredge.WithTenant(ctx, "acme")
 	if a := eng.Answer(acme, "unified_inference", json.RawMessage(params)); a.Err != nil {
@@ -319,4 +322,30 @@ func TestPoolRunsJobsAsTheirTenant(t *testing.T) {
 			t.Errorf("%s's job: cached %v (%v), want %v", c.name, res.Cached, err, c.cached)
 		}
 	}
+	// Each job is counted under its tenant's label (the default tenant's
+	// without one), once the pool has reported it.
+	var w *httptest.ResponseRecorder
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		w = httptest.NewRecorder()
+		eng.Monitor().Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+		if strings.Contains(w.Body.String(), `dredge_jobs_total{outcome="completed"}`) || time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, want := range []string{`dredge_jobs_total{outcome="completed",tenant="acme"} 1`, `dredge_jobs_total{outcome="completed",tenant="globex"} 1`, `dredge_jobs_total{outcome="completed"} 1`} {
+		if !strings.Contains(w.Body.String(), want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(w.Body.String(), "dredge_jobs_total"))
+		}
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for line := range strings.Lines(s) {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "")
 }

@@ -18,7 +18,10 @@
 // GET /health (200 while Redis answers, else 503) and GET /metrics (the
 // Prometheus text of the Engine's monitor: jobs by outcome, claims,
 // retries, job latency, busy workers, queue depth, operations) are served
-// on METRICS_PORT (default 9090).
+// on METRICS_PORT (default 9090). With API_KEYS_FILE (the service's keys
+// file, read again on SIGHUP) each tenant's jobs and operations are
+// counted under its tenant label, as in the service; the worker only
+// learns the tenants' names from it.
 //
 // With LOG_LEVEL=debug it logs one line per job it starts ("job
 // started", with the job's id, operation and attempt) and one when the

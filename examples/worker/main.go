@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/adapters/httpapi"
 	"github.com/dredge-cli/dredge/internal/envvar"
 	"github.com/dredge-cli/dredge/internal/memlimit"
+	"github.com/dredge-cli/dredge/monitor"
 	"github.com/dredge-cli/dredge/workers"
 )
 
@@ -55,6 +57,9 @@ func run() error {
 	}
 	defer eng.Close()
 	memlimit.SetGoLimit(eng.SoftMemoryLimit())
+	if err := labelTenants(ctx, eng.Monitor(), logger); err != nil {
+		return err
+	}
 	queue, err := workers.Open(ctx, wcfg)
 	if err != nil {
 		return err
@@ -114,4 +119,39 @@ func handler(eng *dredge.Engine, q workers.Queue) http.Handler {
 	})
 	mux.Handle("GET /metrics", eng.Monitor().Handler())
 	return mux
+}
+
+// labelTenants gives the monitor the tenants of API_KEYS_FILE, if set, as
+// the service does, so that /metrics counts each tenant's jobs under its
+// label; it reads the file again on each SIGHUP. The worker takes no keys:
+// it only learns the tenants' names. A file that does not load at start
+// is an error; on SIGHUP it leaves the names as they were.
+func labelTenants(ctx context.Context, mon *monitor.Monitor, logger *slog.Logger) error {
+	path := os.Getenv("API_KEYS_FILE")
+	if path == "" {
+		return nil
+	}
+	keys, err := httpapi.LoadKeys(path)
+	if err != nil {
+		return err
+	}
+	mon.SetTenants(keys.Tenants())
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			if err := keys.Reload(); err != nil {
+				logger.Error("API_KEYS_FILE not reloaded; the tenants stay", "error", err)
+				continue
+			}
+			mon.SetTenants(keys.Tenants())
+		}
+	}()
+	return nil
 }

@@ -6,8 +6,11 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +18,7 @@ import (
 	"time"
 
 	"github.com/dredge-cli/dredge/internal/testredis"
+	"github.com/dredge-cli/dredge/monitor"
 	"github.com/dredge-cli/dredge/workers"
 )
 
@@ -124,5 +128,58 @@ func TestWorkerRefusesOtherQueues(t *testing.T) {
 	t.Setenv("METRICS_PORT", "http")
 	if err := run(); err == nil || !strings.Contains(err.Error(), "METRICS_PORT") {
 		t.Errorf("METRICS_PORT=http: %v", err)
+	}
+}
+
+// TestLabelTenants: with API_KEYS_FILE the worker labels the file's
+// tenants' jobs, and learns a tenant added to the file on SIGHUP; a file
+// that does not load stops it at start.
+func TestLabelTenants(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, []byte("acme k-acme-0001\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("API_KEYS_FILE", path)
+	mon, err := monitor.New(monitor.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mon.Shutdown(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := labelTenants(ctx, mon, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	metrics := func() string {
+		w := httptest.NewRecorder()
+		mon.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+		return w.Body.String()
+	}
+	mon.JobFinishedFor("acme", monitor.JobCompleted, time.Millisecond)
+	mon.JobFinishedFor("globex", monitor.JobCompleted, time.Millisecond)
+	if m := metrics(); !strings.Contains(m, `dredge_jobs_total{outcome="completed",tenant="acme"} 1`) || strings.Contains(m, `tenant="globex"`) {
+		t.Fatalf("before SIGHUP, want acme labelled and globex not:\n%s", m)
+	}
+	if err := os.WriteFile(path, []byte("acme k-acme-0001\nglobex k-globex-01\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mon.JobFinishedFor("globex", monitor.JobCompleted, time.Millisecond)
+		if strings.Contains(metrics(), `tenant="globex"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("globex not labelled after SIGHUP")
+		}
+	}
+	if strings.Contains(metrics(), "k-acme-0001") {
+		t.Error("a key reached /metrics")
+	}
+	t.Setenv("API_KEYS_FILE", filepath.Join(t.TempDir(), "missing"))
+	if err := labelTenants(ctx, mon, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), "API_KEYS_FILE") {
+		t.Errorf("a missing keys file: %v, want an error naming API_KEYS_FILE", err)
 	}
 }
