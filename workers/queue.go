@@ -93,8 +93,10 @@ type TenantLimitError struct {
 	Limit int
 }
 
+// Error is the message for the tenant's client, as the Engine's own
+// tenant limits word theirs: the limit and its setting named.
 func (e *TenantLimitError) Error() string {
-	return fmt.Sprintf("workers: tenant job limit: %d queued jobs (QUEUE_TENANT_MAX_JOBS)", e.Limit)
+	return fmt.Sprintf("tenant limit reached: QUEUE_TENANT_MAX_JOBS=%d queued jobs; retry once some have finished", e.Limit)
 }
 
 // Unwrap returns [dredge.ErrResourceExhausted].

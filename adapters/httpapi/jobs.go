@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -117,7 +116,7 @@ func (h *handler) serveJobCancel(w http.ResponseWriter, r *http.Request) {
 // or name).
 func tenantLimitError(e *workers.TenantLimitError) *dredge.Error {
 	return &dredge.Error{Code: dredge.CodeResourceExhausted, Err: e,
-		Message: fmt.Sprintf("tenant job limit: %d queued jobs (QUEUE_TENANT_MAX_JOBS); retry once some have finished", e.Limit)}
+		Message: e.Error()}
 }
 
 // serveJobsOff answers the job routes when Config.Jobs is nil.

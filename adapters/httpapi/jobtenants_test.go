@@ -109,7 +109,7 @@ func TestJobsTenantLimit(t *testing.T) {
 	first := submit(t, h, body, "Authorization", "Bearer ka")
 	w := do(t, h, "POST", "/v1/jobs", strings.NewReader(body), "Authorization", "Bearer ka")
 	rep := decodeReply(t, w)
-	if w.Code != 429 || rep.Code != "resource_exhausted" || !strings.Contains(rep.Error, "tenant job limit: 1 queued jobs (QUEUE_TENANT_MAX_JOBS)") {
+	if w.Code != 429 || rep.Code != "resource_exhausted" || !strings.Contains(rep.Error, "tenant limit reached: QUEUE_TENANT_MAX_JOBS=1 queued jobs") {
 		t.Errorf("acme's second job: %d %s, want 429 resource_exhausted naming the limit", w.Code, w.Body)
 	}
 	w = do(t, h, "POST", "/v1/jobs", strings.NewReader(body), "Authorization", "Bearer ka", "Idempotency-Key", "k")

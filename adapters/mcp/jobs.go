@@ -223,7 +223,7 @@ func (j *jobs) queueError(ctx context.Context, err error) *sdk.CallToolResult {
 	switch {
 	case errors.As(err, &limit):
 		return errorResult(&dredge.Error{Code: dredge.CodeResourceExhausted, Err: limit,
-			Message: fmt.Sprintf("tenant job limit: %d queued jobs (QUEUE_TENANT_MAX_JOBS); retry once some have finished", limit.Limit)})
+			Message: limit.Error()})
 	case errors.Is(err, workers.ErrNotFound):
 		return errorResult(&dredge.Error{Code: dredge.CodeNotFound, Field: "job_id",
 			Message: "job_id: no such job (unknown, or its result has expired)"})

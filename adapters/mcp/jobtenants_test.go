@@ -55,7 +55,7 @@ func TestJobToolsTenants(t *testing.T) {
 		t.Errorf("acme's own job after globex's calls: %v", st)
 	}
 	out, isErr := callJSON(t, acme, SubmitJobTool, map[string]any{"operation": "lift", "params": map[string]any{"insight_text": "y"}}, nil)
-	if msg, _ := out["error"].(string); !isErr || out["code"] != "resource_exhausted" || !strings.Contains(msg, "1 queued jobs (QUEUE_TENANT_MAX_JOBS)") {
+	if msg, _ := out["error"].(string); !isErr || out["code"] != "resource_exhausted" || !strings.Contains(msg, "QUEUE_TENANT_MAX_JOBS=1 queued jobs") {
 		t.Errorf("acme's second job: %v, want resource_exhausted naming the limit", out)
 	}
 	submitJob(t, globex, "lift", `{"insight_text":"y"}`)

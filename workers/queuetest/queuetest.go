@@ -693,7 +693,7 @@ func tenantLimit(t *testing.T, open func(*testing.T, Options) workers.Queue) {
 		id, err := q.Enqueue(ctx, "lift", nil)
 		var le *workers.TenantLimitError
 		if !errors.As(err, &le) || le.Limit != 2 || !errors.Is(err, dredge.ErrResourceExhausted) ||
-			!strings.Contains(err.Error(), "2 queued jobs (QUEUE_TENANT_MAX_JOBS)") {
+			!strings.Contains(err.Error(), "QUEUE_TENANT_MAX_JOBS=2 queued jobs") {
 			t.Fatalf("%s: Enqueue = %q, %v; want a TenantLimitError of 2", what, id, err)
 		}
 	}
