@@ -615,6 +615,26 @@ func consumers(t *testing.T, c rueidis.Client, cfg workers.RedisConfig) []string
 	return names
 }
 
+// pendingOf returns the group's consumers' counts of pending entries.
+func pendingOf(t *testing.T, c rueidis.Client, cfg workers.RedisConfig) map[string]int64 {
+	t.Helper()
+	list, err := c.Do(context.Background(), c.B().XinfoConsumers().Key(streamKey(cfg)).Group("workers").Build()).ToArray()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]int64, len(list))
+	for _, e := range list {
+		m, err := e.AsMap()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nv, pv := m["name"], m["pending"]
+		name, _ := nv.ToString()
+		out[name], _ = pv.AsInt64()
+	}
+	return out
+}
+
 // TestRedisConsumersReaped: a queue closed cleanly removes its consumer;
 // one whose process died goes at a later start, once its entries were
 // taken over and it has been idle past ClaimAfter. Redis never removes
