@@ -1,19 +1,18 @@
 package monitor_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dredge-cli/dredge/internal/promcheck"
 	"github.com/dredge-cli/dredge/monitor"
 )
 
@@ -145,23 +144,7 @@ func TestMetricsExposition(t *testing.T) {
 	if t.Failed() {
 		t.Logf("exposition:\n%s", body)
 	}
-	promtoolCheck(t, body)
-}
-
-// promtoolCheck runs `promtool check metrics` on body and fails on any
-// problem, lint warnings included.
-func promtoolCheck(t *testing.T, body string) {
-	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not on PATH (Debian/Ubuntu: apt-get install prometheus); skipping exposition lint")
-	}
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = strings.NewReader(body)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s\nexposition:\n%s", err, out, body)
-	}
+	promcheck.Metrics(t, body)
 }
 
 func TestSnapshotCounts(t *testing.T) {

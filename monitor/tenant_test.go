@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dredge-cli/dredge/internal/promcheck"
 	"github.com/dredge-cli/dredge/monitor"
 )
 
@@ -75,7 +76,7 @@ func TestTenantLabels(t *testing.T) {
 	if t.Failed() {
 		t.Logf("exposition:\n%s", body)
 	}
-	promtoolCheck(t, body)
+	promcheck.Metrics(t, body)
 
 	snap := m.Snapshot()
 	for k, want := range map[string]float64{

@@ -42,8 +42,10 @@ func Protect(next http.Handler, cfg Config) (http.Handler, error) {
 // each SIGHUP until ctx is done, so that keys can be added, rotated and
 // removed without a restart. A file that does not load leaves the keys as
 // they were, and the error logged names the line, never a key. With nil
-// keys (no API_KEYS_FILE) a SIGHUP only logs a warning.
-func ReloadKeysOnHangup(ctx context.Context, keys *Keys, logger *slog.Logger) {
+// keys (no API_KEYS_FILE) a SIGHUP only logs a warning. reloaded, when
+// not nil, is called after each reload that succeeds (examples/worker
+// passes the new tenants to its monitor).
+func ReloadKeysOnHangup(ctx context.Context, keys *Keys, logger *slog.Logger, reloaded func()) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -63,6 +65,9 @@ func ReloadKeysOnHangup(ctx context.Context, keys *Keys, logger *slog.Logger) {
 				logger.Error("API keys not reloaded; the previous keys stay", "error", err)
 			} else {
 				logger.Info("API keys reloaded", "keys", keys.Len())
+				if reloaded != nil {
+					reloaded()
+				}
 			}
 		}
 	}()

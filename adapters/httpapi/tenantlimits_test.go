@@ -1,19 +1,18 @@
 package httpapi
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dredge-cli/dredge"
+	"github.com/dredge-cli/dredge/internal/promcheck"
 )
 
 // tenantCall sends GET /v1/ops with key from remote and returns the
@@ -246,21 +245,5 @@ func TestTenantMetrics(t *testing.T) {
 	if t.Failed() {
 		t.Logf("/metrics:\n%s", body)
 	}
-	promtoolCheck(t, body)
-}
-
-// promtoolCheck runs `promtool check metrics` on body, as the monitor's
-// tests do, and fails on any problem, lint warnings included.
-func promtoolCheck(t *testing.T, body string) {
-	t.Helper()
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not on PATH (Debian/Ubuntu: apt-get install prometheus); skipping exposition lint")
-	}
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = strings.NewReader(body)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
-	}
+	promcheck.Metrics(t, body)
 }

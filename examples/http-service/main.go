@@ -59,7 +59,7 @@ func run(addr string) error {
 		return err
 	}
 	cfg.Logger = logger
-	httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger)
+	httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger, nil)
 	wcfg, err := workers.ConfigFromEnv()
 	if err != nil {
 		return err

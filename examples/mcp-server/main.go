@@ -97,7 +97,7 @@ func run() error {
 			return err
 		}
 		cfg.Logger = logger
-		httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger)
+		httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger, nil)
 		return serveHTTP(ctx, eng, cfg, *addr, &mcp.HTTPOptions{Options: opts, AllowedOrigins: split(*origins), Stateless: *stateless})
 	}
 	return fmt.Errorf("-transport: want stdio or http, got %q", *transport)

@@ -136,22 +136,6 @@ func labelTenants(ctx context.Context, mon *monitor.Monitor, logger *slog.Logger
 		return err
 	}
 	mon.SetTenants(keys.Tenants())
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-			}
-			if err := keys.Reload(); err != nil {
-				logger.Error("API_KEYS_FILE not reloaded; the tenants stay", "error", err)
-				continue
-			}
-			mon.SetTenants(keys.Tenants())
-		}
-	}()
+	httpapi.ReloadKeysOnHangup(ctx, keys, logger, func() { mon.SetTenants(keys.Tenants()) })
 	return nil
 }
