@@ -81,12 +81,15 @@ matches() {
   esac
 }
 
-# alive PID KIND: the process runs and is the one we started.
+# alive PID KIND: the process runs and is the one we started. A zombie
+# (state Z) has exited: once this script has exited, its processes' parent
+# is init, which may take a while to reap them, and a zombie answers
+# kill -0 and keeps its name in ps.
 alive() {
-  local args
-  kill -0 "$1" 2>/dev/null || return 1
-  args=$(ps -p "$1" -o args= 2>/dev/null) || return 1
-  [[ $args == *"$(matches "$2")"* ]]
+  local out
+  out=$(ps -p "$1" -o stat=,args= 2>/dev/null) || return 1
+  out=${out#"${out%%[![:space:]]*}"}
+  [[ $out != Z* && $out == *"$(matches "$2")"* ]]
 }
 
 # port_busy PORT: something already listens there (bash connects through
