@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/dredge-cli/dredge"
 )
 
 // Protect returns next behind the access log, authentication and rate
@@ -36,6 +38,26 @@ func Protect(next http.Handler, cfg Config) (http.Handler, error) {
 	h.mux = http.NewServeMux()
 	h.mux.Handle("/", next)
 	return h, nil
+}
+
+// Probes returns the service's GET /health, GET /ready and GET /metrics
+// over eng, for a server that serves something else than [New]'s handler
+// (examples/mcp-server mounts them beside the MCP transport, behind
+// [Protect], so that it is probed and scraped as the service is).
+// /health answers 200 while the process runs, /ready 200 while eng is
+// ready (its cache reachable) and 503 otherwise (the reason goes to
+// logger, not to the caller), /metrics the monitor's Prometheus text (404
+// when metrics are off). Other paths are 404.
+func Probes(eng *dredge.Engine, logger *slog.Logger) http.Handler {
+	h := &handler{eng: eng, log: logger}
+	if mon := eng.Monitor(); mon.MetricsEnabled() {
+		h.metrics = mon.Handler()
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", h.serveHealth)
+	mux.HandleFunc("GET /ready", h.serveReady)
+	mux.HandleFunc("GET /metrics", h.serveMetrics)
+	return mux
 }
 
 // ReloadKeysOnHangup reads the keys file of keys again ([Keys.Reload]) on

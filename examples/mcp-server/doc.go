@@ -2,9 +2,11 @@
 //
 // By default it speaks MCP over stdio, for a client that starts it (Claude
 // Desktop, an IDE): stdout carries protocol messages only and every log line
-// goes to stderr. With -transport http it serves Streamable HTTP at /mcp,
-// and GET / answers the capabilities (list_capabilities' JSON), as the
-// original's MCP server did:
+// goes to stderr. With -transport http it serves Streamable HTTP at /mcp;
+// GET / answers the capabilities (list_capabilities' JSON), as the
+// original's MCP server did, and GET /health, /ready and /metrics answer
+// as the HTTP service's do (httpapi.Probes), so that it is probed and
+// scraped alike:
 //
 //	mcp-server                                  # stdio
 //	mcp-server -transport http -addr :3002      # http://localhost:3002/mcp

@@ -162,6 +162,10 @@ func newMux(eng *dredge.Engine, cfg httpapi.Config, opts *mcp.HTTPOptions) (http
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", h)
 	mux.Handle("GET /{$}", mcp.NewIndexHandler(eng))
+	probes := httpapi.Probes(eng, cfg.Logger)
+	for _, p := range []string{"GET /health", "GET /ready", "GET /metrics"} {
+		mux.Handle(p, probes)
+	}
 	protected, err := httpapi.Protect(mux, cfg)
 	if err != nil {
 		return nil, nil, err

@@ -76,6 +76,12 @@ func TestMuxAuth(t *testing.T) {
 		{"GET", "/mcp", "", http.StatusUnauthorized},
 		{"POST", "/mcp", "Bearer wrong", http.StatusUnauthorized},
 		{"GET", "/", "Bearer " + key, http.StatusOK},
+		// Probed and scraped as the service is: the probes without a key,
+		// the metrics with one.
+		{"GET", "/health", "", http.StatusOK},
+		{"GET", "/ready", "", http.StatusOK},
+		{"GET", "/metrics", "", http.StatusUnauthorized},
+		{"GET", "/metrics", "Bearer " + key, http.StatusOK},
 		// No Accept header: the transport's own 400, past authentication.
 		{"POST", "/mcp", "Bearer " + key, http.StatusBadRequest},
 	} {
