@@ -378,9 +378,13 @@ func TestManifests(t *testing.T) {
 		want := map[string]struct{ port, ready, live string }{
 			"http-service": {"http", "/ready", "/health"},
 			"worker":       {"metrics", "/health", "/metrics"},
+			"mcp-server":   {"mcp", "/ready", "/health"}, // httpapi.Probes
 		}
 		for name, w := range want {
 			d := m.deployments[name]
+			if d == nil && name == "mcp-server" {
+				continue // optional
+			}
 			c := container(d.Spec.Template.Spec.Containers, name)
 			if c == nil {
 				t.Errorf("Deployment %s: no container %q", name, name)
@@ -392,7 +396,10 @@ func TestManifests(t *testing.T) {
 	})
 
 	t.Run("prometheus annotations", func(t *testing.T) {
-		for _, name := range []string{"http-service", "worker"} {
+		for _, name := range []string{"http-service", "worker", "mcp-server"} {
+			if m.deployments[name] == nil {
+				continue // mcp-server is optional; the others' absence fails above
+			}
 			a := m.deployments[name].Spec.Template.Annotations
 			if a["prometheus.io/scrape"] != "true" {
 				t.Errorf("Deployment %s: prometheus.io/scrape %q, want \"true\"", name, a["prometheus.io/scrape"])
