@@ -2,9 +2,11 @@
 //
 // By default it speaks MCP over stdio, for a client that starts it (Claude
 // Desktop, an IDE): stdout carries protocol messages only and every log line
-// goes to stderr. With -transport http it serves Streamable HTTP at /mcp,
-// and GET / answers the capabilities (list_capabilities' JSON), as the
-// original's MCP server did:
+// goes to stderr. With -transport http it serves Streamable HTTP at /mcp;
+// GET / answers the capabilities (list_capabilities' JSON), as the
+// original's MCP server did, GET /health answers {"status":"healthy"} (a
+// container's probe) and GET /metrics the Engine's Prometheus metrics, as
+// on the HTTP service:
 //
 //	mcp-server                                  # stdio
 //	mcp-server -transport http -addr :3002      # http://localhost:3002/mcp

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -150,10 +151,10 @@ func serveHTTP(ctx context.Context, eng *dredge.Engine, cfg httpapi.Config, addr
 	return nil
 }
 
-// newMux routes /mcp to the MCP transport and GET / to the capabilities,
-// as the original's MCP server answered there, both behind the HTTP
-// service's authentication and rate limiting (cfg): a session is bound to
-// the tenant of its API key.
+// newMux routes /mcp to the MCP transport, GET / to the capabilities, as
+// the original's MCP server answered there, and GET /health and /metrics,
+// all behind the HTTP service's authentication and rate limiting (cfg): a
+// session is bound to the tenant of its API key.
 func newMux(eng *dredge.Engine, cfg httpapi.Config, opts *mcp.HTTPOptions) (http.Handler, *mcp.HTTPHandler, error) {
 	h, err := mcp.NewHTTPHandler(eng, opts)
 	if err != nil {
@@ -162,6 +163,14 @@ func newMux(eng *dredge.Engine, cfg httpapi.Config, opts *mcp.HTTPOptions) (http
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", h)
 	mux.Handle("GET /{$}", mcp.NewIndexHandler(eng))
+	// The probe and the scrape of a deployment, as on the HTTP service:
+	// /health passes authentication (httpapi.Protect lets it through),
+	// /metrics needs a key when AUTH_ENABLED.
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"status": "healthy", "version": dredge.Version})
+	})
+	mux.Handle("GET /metrics", eng.Monitor().Handler())
 	protected, err := httpapi.Protect(mux, cfg)
 	if err != nil {
 		return nil, nil, err

@@ -38,6 +38,18 @@ func TestMuxIndex(t *testing.T) {
 		t.Errorf("GET /: %d %v: %s", w.Code, err, w.Body)
 	}
 
+	// The deployment's probe and scrape (deploy/compose.yaml).
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"healthy"`) {
+		t.Errorf("GET /health: %d: %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "dredge_models_loaded") {
+		t.Errorf("GET /metrics: %d: %.300s", w.Code, w.Body)
+	}
+
 	w = httptest.NewRecorder()
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/nope", nil))
 	if w.Code != http.StatusNotFound {
@@ -78,6 +90,10 @@ func TestMuxAuth(t *testing.T) {
 		{"GET", "/", "Bearer " + key, http.StatusOK},
 		// No Accept header: the transport's own 400, past authentication.
 		{"POST", "/mcp", "Bearer " + key, http.StatusBadRequest},
+		// The container's probe needs no key; Prometheus needs one.
+		{"GET", "/health", "", http.StatusOK},
+		{"GET", "/metrics", "", http.StatusUnauthorized},
+		{"GET", "/metrics", "Bearer " + key, http.StatusOK},
 	} {
 		r := httptest.NewRequest(tc.method, tc.path, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"ping"}`))
 		r.Header.Set("Content-Type", "application/json")
