@@ -45,4 +45,15 @@ func TestProbe(t *testing.T) {
 	if err := probe(context.Background(), srv.URL+"/health", time.Second); err == nil {
 		t.Error("closed server: no error")
 	}
+
+	// Any one healthy URL is enough; the others' failures do not count.
+	live := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer live.Close()
+	if err := probeAny(context.Background(), []string{srv.URL + "/health", live.URL + "/health"}, time.Second); err != nil {
+		t.Errorf("one of two healthy: %v", err)
+	}
+	err := probeAny(context.Background(), []string{srv.URL + "/health", srv.URL + "/ready"}, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "/health") || !strings.Contains(err.Error(), "/ready") {
+		t.Errorf("none healthy: got %v, want both failures", err)
+	}
 }
