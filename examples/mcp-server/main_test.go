@@ -38,6 +38,18 @@ func TestMuxIndex(t *testing.T) {
 		t.Errorf("GET /: %d %v: %s", w.Code, err, w.Body)
 	}
 
+	// The deployment's probe and scrape (deploy/compose.yaml).
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/health", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), `"status":"healthy"`) {
+		t.Errorf("GET /health: %d: %s", w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	mux.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "dredge_models_loaded") {
+		t.Errorf("GET /metrics: %d: %.300s", w.Code, w.Body)
+	}
+
 	w = httptest.NewRecorder()
 	mux.ServeHTTP(w, httptest.NewRequest("GET", "/nope", nil))
 	if w.Code != http.StatusNotFound {
