@@ -97,7 +97,13 @@ func run() error {
 			return err
 		}
 		cfg.Logger = logger
-		httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger, nil)
+		// The keys file's tenants label the metrics, as in the service.
+		var labelTenants func()
+		if cfg.Keys != nil {
+			labelTenants = func() { eng.Monitor().SetTenants(cfg.Keys.Tenants()) }
+			labelTenants()
+		}
+		httpapi.ReloadKeysOnHangup(ctx, cfg.Keys, logger, labelTenants)
 		return serveHTTP(ctx, eng, cfg, *addr, &mcp.HTTPOptions{Options: opts, AllowedOrigins: split(*origins), Stateless: *stateless})
 	}
 	return fmt.Errorf("-transport: want stdio or http, got %q", *transport)
