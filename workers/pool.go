@@ -164,9 +164,9 @@ func (p *Pool) claimFailed(err error) {
 	p.cfg.Logger.Warn("workers: claim failed", "error", err, "failures", n)
 }
 
-// observeDepth sets the queue depth gauge, at most once a second: it is a
-// round trip to a shared queue (one per claim cost the Redis queue a
-// third of its throughput).
+// observeDepth sets the queue depth gauge, at most once a second (from
+// the claims and the heartbeats): it is a round trip to a shared queue
+// (one per claim cost the Redis queue a third of its throughput).
 func (p *Pool) observeDepth() {
 	if !p.depthEvery.Due(time.Second) {
 		return
@@ -190,6 +190,11 @@ func (p *Pool) beat() {
 		case <-p.stopBeats:
 			return
 		case <-t.C:
+		}
+		if p.eng.Monitor().MetricsEnabled() {
+			// Claims update the gauge too, but none come while every
+			// runner is busy or the queue is idle.
+			p.observeDepth()
 		}
 		jobs = jobs[:0]
 		for i := range p.running {

@@ -349,3 +349,37 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "")
 }
+
+// TestPoolDepthWhileBusy: the queue depth gauge follows the queue while
+// no claim comes (every runner busy), from the pool's heartbeats.
+func TestPoolDepthWhileBusy(t *testing.T) {
+	ctx := context.Background()
+	eng := testengine.New(t)
+	q := workers.NewMemory(workers.MemoryConfig{})
+	defer q.Close()
+	p := workers.NewPool(eng, q, workers.PoolConfig{Concurrency: 1, Heartbeat: 20 * time.Millisecond})
+	p.Start()
+	defer p.Shutdown(ctx)
+	long, err := q.Enqueue(ctx, "benchmark", json.RawMessage(`{"model_type":"siren","config":{"epochs":100000,"hidden_size":4}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitAs(t, ctx, q, long, workers.Running)
+	for range 3 {
+		if _, err := q.Enqueue(ctx, "lift", json.RawMessage(`{"insight_text":"waits"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var body string
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(body, "dredge_queue_depth 3\n"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the depth gauge did not follow the queue while the runner was busy:\n%s", grepLines(body, "dredge_queue_depth"))
+		}
+		w := httptest.NewRecorder()
+		eng.Monitor().Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+		body = w.Body.String()
+	}
+	if err := q.Cancel(ctx, long); err != nil {
+		t.Fatal(err)
+	}
+}
