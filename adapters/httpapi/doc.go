@@ -11,7 +11,7 @@
 //
 //	GET    /                     name, version, routes and operations
 //	GET    /health               {"status":"healthy","version":…}: liveness, always 200
-//	GET    /ready                200 {"status":"ready"} or 503 while dredge.Engine.Ready fails
+//	GET    /ready                200 {"status":"ready"} or 503 while dredge.Engine.Ready or the job queue fails
 //	GET    /metrics              the Engine monitor's Prometheus exposition (404 when metrics are off)
 //	GET    /v1/ops               the operations with their descriptions
 //	POST   /v1/ops/{operation}   the operation, its params as the JSON body (empty body: {})
@@ -173,8 +173,9 @@
 // # Readiness
 //
 // GET /ready is [dredge.Engine.Ready] under a 2 s deadline: it fails once
-// the Engine is closed, and while the Engine's cache backend (such as
-// Redis) does not answer a probe key. The reason goes to the log at level
+// the Engine is closed, while the Engine's cache backend (such as Redis)
+// does not answer a probe key, and, with [Config.Jobs], while the queue
+// does not answer its depth. The reason goes to the log at level
 // Warn, not to the caller, since it may name internal addresses.
 //
 // # Logging

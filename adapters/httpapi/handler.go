@@ -215,7 +215,13 @@ func (h *handler) serveOpsList(w http.ResponseWriter, r *http.Request) {
 func (h *handler) serveReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := h.eng.Ready(ctx); err != nil {
+	err := h.eng.Ready(ctx)
+	if err == nil && h.cfg.Jobs != nil {
+		// Jobs are part of what the service serves: a queue it cannot
+		// reach (Redis down) makes it not ready, as the cache does.
+		_, err = h.cfg.Jobs.Depth(ctx)
+	}
+	if err != nil {
 		// The reason may name internal addresses: it goes to the log, not
 		// to the unauthenticated caller.
 		if h.log != nil {

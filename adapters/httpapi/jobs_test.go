@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -302,5 +303,19 @@ func TestJobIdempotencyKey(t *testing.T) {
 	_ = json.Unmarshal(w.Body.Bytes(), &rep)
 	if w.Code != 400 || rep.Code != "invalid_argument" || rep.Field != "Idempotency-Key" {
 		t.Errorf("bad key: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestReadyWithJobs: a service with jobs is ready while its queue
+// answers, and not once the queue fails.
+func TestReadyWithJobs(t *testing.T) {
+	q := workers.NewMemory(workers.MemoryConfig{})
+	h := newJobsHandler(t, Config{}, q, 0)
+	if w := do(t, h, "GET", "/ready", nil); w.Code != 200 {
+		t.Fatalf("ready: %d %s", w.Code, w.Body)
+	}
+	_ = q.Close()
+	if w := do(t, h, "GET", "/ready", nil); w.Code != http.StatusServiceUnavailable || decodeReply(t, w).Code != "unavailable" {
+		t.Fatalf("ready with its queue closed: %d %s", w.Code, w.Body)
 	}
 }
