@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dredge-cli/dredge"
 	"github.com/dredge-cli/dredge/cache"
 	"github.com/dredge-cli/dredge/internal/testredis"
+	"github.com/dredge-cli/dredge/modelstore"
 )
 
 // TestRedisFaultEngine stops Redis during a run of cached operations: every
@@ -95,5 +97,25 @@ func TestReady(t *testing.T) {
 			t.Fatal("not ready again within 10s of Redis coming back")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestReadyModelStore: an Engine whose models live in Redis is not ready
+// while that Redis is down, even with no cache to probe.
+func TestReadyModelStore(t *testing.T) {
+	ctx := context.Background()
+	srv := testredis.Start(t, 0)
+	store, err := modelstore.NewRedis(modelstore.RedisConfig{URL: srv.URL(), Timeout: 200 * time.Millisecond, RetryInterval: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	e := newEngine(t, dredge.WithCache(nil), dredge.WithModelStore(store))
+	if err := e.Ready(ctx); err != nil {
+		t.Fatalf("redis up: Ready = %v", err)
+	}
+	srv.Kill()
+	if err := e.Ready(ctx); dredge.CodeOf(err) != dredge.CodeUnavailable || !strings.Contains(err.Error(), "model store") {
+		t.Fatalf("redis down: Ready = %v, want unavailable naming the model store", err)
 	}
 }

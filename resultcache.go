@@ -210,12 +210,18 @@ func (e *Engine) Cache() cache.Cache {
 const readyProbeKey = "dredge/ready-probe"
 
 // Ready reports whether the Engine and the dependencies it was configured
-// with answer: it fails when the Engine is closed or the cache backend (a
-// Redis server, say) does not answer a lookup within ctx. A miss counts as
-// an answer.
+// with answer: it fails when the Engine is closed, when its model store
+// does not answer a ping ([modelstore.Store.Ping]), or when the cache
+// backend (a Redis server, say) does not answer a lookup within ctx. A
+// miss counts as an answer.
 func (e *Engine) Ready(ctx context.Context) error {
 	if err := e.check(); err != nil {
 		return err
+	}
+	if e.modelStore != nil {
+		if err := e.modelStore.Ping(ctx); err != nil {
+			return &Error{Code: CodeUnavailable, Message: "model store is not answering", Err: fmt.Errorf("%w: %w", ErrUnavailable, err)}
+		}
 	}
 	c := e.Cache()
 	if c == nil {

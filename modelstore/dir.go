@@ -478,6 +478,17 @@ func (d *Dir) List(ctx context.Context, tenant string) ([]Model, error) {
 	return out, nil
 }
 
+// Ping implements [Store]: the models folder can be read.
+func (d *Dir) Ping(ctx context.Context) error {
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(d.st.root, modelsDir)); err != nil {
+		return ioErr("models", err)
+	}
+	return nil
+}
+
 // Close implements [Store]. The files stay.
 func (d *Dir) Close() error {
 	d.closed.Store(true)

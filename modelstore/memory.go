@@ -162,6 +162,13 @@ func (s *Memory) List(ctx context.Context, tenant string) ([]Model, error) {
 	return out, nil
 }
 
+// Ping implements [Store]: a memory store answers until it is closed.
+func (s *Memory) Ping(ctx context.Context) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.check(ctx)
+}
+
 // Close implements [Store]: later calls, through any pointer to s, fail
 // with [ErrClosed]. The models stay in memory, unreachable, until s is
 // garbage.

@@ -418,6 +418,17 @@ func (r *Redis) List(ctx context.Context, tenant string) ([]Model, error) {
 	return out, nil
 }
 
+// Ping implements [Store]: one PING.
+func (r *Redis) Ping(ctx context.Context) error {
+	c, err := r.begin(ctx)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	return r.result(ctx, "ping", "", c.Do(cctx, c.B().Ping().Build()).Error())
+}
+
 // Close implements [Store]: it closes the connection the store made (not
 // one it was given). The stored models stay.
 func (r *Redis) Close() error {

@@ -85,6 +85,9 @@ type Store interface {
 	// sorted by id, without their values (Values nil). Models created or
 	// deleted while it runs may or may not be listed.
 	List(ctx context.Context, tenant string) ([]Model, error)
+	// Ping reports whether the store answers: nil, or an error wrapping
+	// [ErrUnavailable] (or [ErrClosed]). The Engine's readiness asks it.
+	Ping(ctx context.Context) error
 	// Close releases the store's resources; the stored models stay.
 	// Calls after Close fail with [ErrClosed]. Close is idempotent.
 	Close() error

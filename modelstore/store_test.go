@@ -101,6 +101,9 @@ func TestRedisDown(t *testing.T) {
 			t.Fatalf("the second call tried the server again (%v) within RetryInterval", time.Since(start))
 		}
 	}
+	if err := r.Ping(ctx); !errors.Is(err, modelstore.ErrUnavailable) {
+		t.Fatalf("Ping with the server down = %v, want ErrUnavailable", err)
+	}
 }
 
 func TestRedisConfig(t *testing.T) {

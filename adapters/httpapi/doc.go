@@ -173,9 +173,9 @@
 // # Readiness
 //
 // GET /ready is [dredge.Engine.Ready] under a 2 s deadline: it fails once
-// the Engine is closed, while the Engine's cache backend (such as Redis)
-// does not answer a probe key, and, with [Config.Jobs], while the queue
-// does not answer its depth. The reason goes to the log at level
+// the Engine is closed, while its model store does not answer a ping or
+// its cache backend (such as Redis) a probe key, and, with
+// [Config.Jobs], while the queue does not answer its depth. The reason goes to the log at level
 // Warn, not to the caller, since it may name internal addresses.
 //
 // # Logging

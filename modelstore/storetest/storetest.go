@@ -602,6 +602,7 @@ func testCanceledContext(t *testing.T, _ Backend, s modelstore.Store) {
 		"Ver":    second(s.Version(ctx, id)),
 		"Delete": s.Delete(ctx, id),
 		"List":   second(s.List(ctx, "")),
+		"Ping":   s.Ping(ctx),
 	} {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with a canceled context = %v, want context.Canceled", name, err)
@@ -616,6 +617,9 @@ func second[T any](_ T, err error) error { return err }
 
 func testClose(t *testing.T, _ Backend, s modelstore.Store) {
 	id := create(t, s, []float64{1})
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping of an open store: %v", err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -628,6 +632,7 @@ func testClose(t *testing.T, _ Backend, s modelstore.Store) {
 		"Ver":    second(s.Version(ctx, id)),
 		"Delete": s.Delete(ctx, id),
 		"List":   second(s.List(ctx, "")),
+		"Ping":   s.Ping(ctx),
 	} {
 		if !errors.Is(err, modelstore.ErrClosed) {
 			t.Errorf("%s after Close = %v, want ErrClosed", name, err)
