@@ -102,19 +102,7 @@ func TestFaultKilledWorkers(t *testing.T) {
 	mix := trainingMix(size.trainEvery)
 	faulted := make(chan struct{}) // closed when the kills are over
 	b := startBatch(t, bin, env, out, mix, size.tasks, "kill", sum(gaps)+time.Duration(len(gaps))*time.Second, faulted)
-	var killed []*proc
-	heldAtKill := 0
-	for k, gap := range gaps {
-		if !b.sleep(gap) {
-			t.Fatalf("the batch ended after %d of %d kills", k, size.kills)
-		}
-		i := rng.IntN(len(f.live))
-		w := f.live[i]
-		heldAtKill += w.waitTraining(3 * time.Second)
-		w.kill()
-		killed = append(killed, w)
-		f.live[i] = f.start()
-	}
+	killed, heldAtKill := f.inject(b, rng, gaps, "kills", (*proc).kill)
 	close(faulted)
 	summary := b.wait(t, 5*time.Minute)
 	elapsed := time.Since(t0)
@@ -149,21 +137,11 @@ func TestFaultKilledWorkers(t *testing.T) {
 	t0 = time.Now()
 	faulted = make(chan struct{})
 	b = startBatch(t, bin, env, out, mix, size.termTasks, "term", sum(gaps)+time.Duration(len(gaps))*time.Second, faulted)
-	var stopped []*proc
-	heldAtTerm := 0
-	for k, gap := range gaps {
-		if !b.sleep(gap) {
-			t.Fatalf("the batch ended after %d of %d SIGTERMs", k, size.terms)
-		}
-		i := rng.IntN(len(f.live))
-		w := f.live[i]
-		heldAtTerm += w.waitTraining(3 * time.Second)
+	stopped, heldAtTerm := f.inject(b, rng, gaps, "SIGTERMs", func(w *proc) {
 		if err := w.terminate(35 * time.Second); err != nil {
 			t.Errorf("%s after SIGTERM: %v", w.name, err)
 		}
-		stopped = append(stopped, w)
-		f.live[i] = f.start()
-	}
+	})
 	close(faulted)
 	summary = b.wait(t, 5*time.Minute)
 	elapsed = time.Since(t0)
@@ -252,6 +230,24 @@ type fleet struct {
 }
 
 // start starts a worker of startWorker with the fleet's env.
+// inject makes one fault per gap of the running batch b: on a live worker
+// picked at random, once it runs a training (or after 3 s), then replaced
+// by a fresh worker. It returns the workers hit and the jobs they held.
+func (f *fleet) inject(b *batchRun, rng *rand.Rand, gaps []time.Duration, what string, fault func(*proc)) (hit []*proc, held int) {
+	for k, gap := range gaps {
+		if !b.sleep(gap) {
+			f.t.Fatalf("the batch ended after %d of %d %s", k, len(gaps), what)
+		}
+		i := rng.IntN(len(f.live))
+		w := f.live[i]
+		held += w.waitTraining(3 * time.Second)
+		fault(w)
+		hit = append(hit, w)
+		f.live[i] = f.start()
+	}
+	return hit, held
+}
+
 func (f *fleet) start() *proc {
 	f.t.Helper()
 	p := startWorker(f.t, f.bin, fmt.Sprintf("worker-%d", len(f.all)+1), f.env)
