@@ -7,11 +7,13 @@ import (
 )
 
 // Progress is how far a long-running operation has come: Done of Total
-// units of work (benchmark: epochs), with a short message.
+// units of work (benchmark: epochs), with a short message and, for a
+// training, the loss of the last epoch done.
 type Progress struct {
-	Done    int64  `json:"done"`
-	Total   int64  `json:"total"`
-	Message string `json:"message,omitempty"`
+	Done    int64    `json:"done"`
+	Total   int64    `json:"total"`
+	Message string   `json:"message,omitempty"`
+	Loss    *float64 `json:"loss,omitempty"`
 }
 
 type progressKey struct{}
@@ -75,5 +77,5 @@ func (r *progressReporter) report(done int64, loss float64) {
 	}
 	r.next = done + r.step
 	r.deadline = r.now().Add(progressReportInterval)
-	r.fn(Progress{Done: done, Total: r.total, Message: fmt.Sprintf("%s: %d/%d, loss %.6g", r.what, done, r.total, loss)})
+	r.fn(Progress{Done: done, Total: r.total, Message: fmt.Sprintf("%s: %d/%d, loss %.6g", r.what, done, r.total, loss), Loss: &loss})
 }

@@ -32,6 +32,9 @@ func TestProgressThrottle(t *testing.T) {
 	if got[99].Message != "training x: 1000/1000, loss 0.5" {
 		t.Errorf("message %q", got[99].Message)
 	}
+	if l := got[99].Loss; l == nil || *l != 0.5 {
+		t.Errorf("loss %v, want 0.5", l)
+	}
 
 	// A slow run: a report whenever 100 ms have passed, though less than
 	// 1% of the work is done.

@@ -26,12 +26,14 @@ func TestBenchmarkReportsProgress(t *testing.T) {
 		t.Fatalf("%d reports of %d epochs in %.2fs", len(got), epochs, res.Seconds)
 	}
 	for i, p := range got {
-		if p.Total != int64(epochs) || p.Done < 1 || i > 0 && p.Done <= got[i-1].Done || p.Message == "" {
+		if p.Total != int64(epochs) || p.Done < 1 || i > 0 && p.Done <= got[i-1].Done || p.Message == "" || p.Loss == nil || !(*p.Loss > 0) {
 			t.Fatalf("report %d: %+v (after %+v)", i, p, got[max(i-1, 0)])
 		}
 	}
 	if last := got[len(got)-1]; last.Done != int64(epochs) {
 		t.Errorf("last report %+v, want done %d", last, epochs)
+	} else if first := got[0]; !(*last.Loss < *first.Loss) {
+		t.Errorf("loss %g at epoch %d, %g at the end: want it to fall", *first.Loss, first.Done, *last.Loss)
 	}
 }
 

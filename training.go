@@ -3,6 +3,7 @@ package dredge
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/dredge-cli/dredge/stringtheory"
@@ -151,4 +152,73 @@ func (e *Engine) benchmark(ctx context.Context, p *BenchmarkParams) (*BenchmarkR
 		out.ModelID = ent.id
 	}
 	return out, nil
+}
+
+// ---- the training set, for plots ----
+
+// DataSlice is the points of a model type's training set that lie on a line
+// along one input axis, the other inputs fixed: what a plot of a model's fit
+// shows. Inputs can be given to inference as they are.
+type DataSlice struct {
+	Success   bool                 `json:"success"`
+	ModelType string               `json:"model_type"`
+	Name      string               `json:"name"` // the data set: glitchy_chirp, grid_4d or grid_6d
+	N         int                  `json:"n"`    // the points of the whole set
+	Axis      string               `json:"axis"`
+	Fixed     map[string]float64   `json:"fixed"`
+	Inputs    map[string][]float64 `json:"inputs"`
+	Target    []float64            `json:"target"`
+}
+
+// TrainingSlice returns the points of the data set that benchmark trains a
+// model of modelType (default configuration) on that lie on a line along
+// its first input (x, or x1 in 6D): all of the glitchy chirp, and of the 4D
+// and 6D grids the points whose other coordinates are the grid's values
+// nearest 0. A type trained on rows of synthetic inputs (string_theory, and
+// siren, rff or interference_basis of more than one input) has no such
+// line: an invalid_argument error names model_type.
+func (e *Engine) TrainingSlice(modelType string) (*DataSlice, error) {
+	plan, err := e.planModel(modelType, &ModelConfig{})
+	if err != nil {
+		return nil, err
+	}
+	m := plan.Build()
+	data, err := stringtheory.DatasetFor(m)
+	if err != nil {
+		return nil, err
+	}
+	fields := m.Inputs()
+	cols := make([][]float64, len(fields))
+	for i, f := range fields {
+		cols[i] = data.Inputs[f.Name]
+		if f.Width != 1 || len(cols[i]) != data.N || len(data.Target) != data.N {
+			return nil, invalid("model_type", "%s trains on rows of synthetic inputs, which lie on no line to plot", modelType)
+		}
+	}
+	s := &DataSlice{Success: true, ModelType: modelType, Name: data.Name, N: data.N, Axis: fields[0].Name,
+		Fixed: make(map[string]float64, len(fields)-1), Inputs: make(map[string][]float64, len(fields))}
+	// Each other input is fixed at its value nearest 0 (the first of two
+	// as near).
+	fixed := make([]float64, len(fields))
+	for i := 1; i < len(fields); i++ {
+		for j, v := range cols[i] {
+			if j == 0 || math.Abs(v) < math.Abs(fixed[i]) {
+				fixed[i] = v
+			}
+		}
+		s.Fixed[fields[i].Name] = fixed[i]
+	}
+rows:
+	for p := range data.N {
+		for i := 1; i < len(fields); i++ {
+			if cols[i][p] != fixed[i] {
+				continue rows
+			}
+		}
+		for i, f := range fields {
+			s.Inputs[f.Name] = append(s.Inputs[f.Name], cols[i][p])
+		}
+		s.Target = append(s.Target, data.Target[p])
+	}
+	return s, nil
 }

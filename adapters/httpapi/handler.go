@@ -107,6 +107,7 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 		{"GET", "/v1/ops", h.serveOpsList, "The operations"},
 		{"POST", "/v1/ops/{operation}", h.serveOp, "Run an operation, its params as the body (POST)"},
 		{"POST", "/lift", h.serveLift, "Lift an insight (POST)"},
+		{"GET", "/v1/datasets/{model_type}", h.serveDataset, "The points of a model type's training set on a line along its first input, to plot a fit (GET)"},
 	}
 	if cfg.Jobs != nil {
 		routes = append(routes,
@@ -242,6 +243,22 @@ func (h *handler) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	h.metrics.ServeHTTP(w, r)
 }
 
+// serveDataset answers GET /v1/datasets/{model_type} with the training set's
+// slice (dredge.Engine.TrainingSlice).
+func (h *handler) serveDataset(w http.ResponseWriter, r *http.Request) {
+	s, err := h.eng.TrainingSlice(r.PathValue("model_type"))
+	if err != nil {
+		writeError(w, StatusOf(dredge.CodeOf(err)), err)
+		return
+	}
+	body, err := json.Marshal(s)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
 // serveOp runs POST /v1/ops/{operation} with the body as params.
 func (h *handler) serveOp(w http.ResponseWriter, r *http.Request) {
 	h.call(w, r, r.PathValue("operation"))
@@ -260,6 +277,10 @@ func (h *handler) call(w http.ResponseWriter, r *http.Request, op string) {
 	}
 	// The Engine does not keep params past the call: the buffer is reused.
 	defer putBuffer(buf)
+	if wantsEvents(r) {
+		h.stream(w, r, op, buf.Bytes())
+		return
+	}
 	body, code := h.eng.CallJSON(r.Context(), op, buf.Bytes())
 	if code == dredge.CodeUnavailable {
 		// Busy (every heavy turn taken), past the deadline, or closing:

@@ -158,16 +158,20 @@ type nodeOutput struct {
 		Structured map[string]any `json:"structured"`
 		Text       string         `json:"text"`
 	} `json:"calls"`
-	UnknownTool string   `json:"unknownTool"`
-	Resources   []string `json:"resources"`
-	JobProgress []struct {
-		Progress float64 `json:"progress"`
-		Total    float64 `json:"total"`
-		Message  string  `json:"message"`
-	} `json:"jobProgress"`
-	Models struct {
+	UnknownTool       string         `json:"unknownTool"`
+	Resources         []string       `json:"resources"`
+	JobProgress       []nodeProgress `json:"jobProgress"`
+	BenchmarkProgress []nodeProgress `json:"benchmarkProgress"`
+	Models            struct {
 		Models []dredge.ModelSummary `json:"models"`
 	} `json:"models"`
+}
+
+// nodeProgress is a progress notification as the client received it.
+type nodeProgress struct {
+	Progress float64 `json:"progress"`
+	Total    float64 `json:"total"`
+	Message  string  `json:"message"`
 }
 
 // runNode runs client.mjs with env added to its environment.
@@ -261,6 +265,20 @@ func checkNodeOutput(t *testing.T, out *nodeOutput) {
 		if p.Total != 100000 || p.Progress < 1 || i > 0 && p.Progress <= out.JobProgress[i-1].Progress {
 			t.Errorf("progress notification %d: %+v", i, p)
 		}
+	}
+	if b := ok("benchmark"); b["epochs"] != 2000.0 {
+		t.Errorf("benchmark: %v, want 2000 epochs", b)
+	}
+	if len(out.BenchmarkProgress) == 0 {
+		t.Errorf("no progress notification while benchmark trained")
+	}
+	for i, p := range out.BenchmarkProgress {
+		if p.Total != 2000 || p.Progress < 1 || i > 0 && p.Progress <= out.BenchmarkProgress[i-1].Progress || !strings.Contains(p.Message, "loss") {
+			t.Errorf("benchmark progress notification %d: %+v", i, p)
+		}
+	}
+	if n := len(out.BenchmarkProgress); n > 0 && out.BenchmarkProgress[n-1].Progress != 2000 {
+		t.Errorf("last benchmark progress %+v, want 2000 of 2000", out.BenchmarkProgress[n-1])
 	}
 	bad("bad_spectrum", dredge.CodeInvalidArgument, "max_modes")
 	bad("bad_inference", dredge.CodeNotFound, "model_id")

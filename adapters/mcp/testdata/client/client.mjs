@@ -56,6 +56,16 @@ async function main() {
   await call('bad_spectrum', 'string_spectrum', { max_modes: 0 });
   await call('bad_inference', 'inference', { model_id: 'no_such_model', inputs: { x: [0], t: [0] } });
 
+  // benchmark called directly with a progress token (the SDK sets one for
+  // onprogress): the server reports the epochs as notifications.
+  out.benchmarkProgress = [];
+  const bench = await client.callTool(
+    { name: 'benchmark', arguments: { model_type: 'quasimoto_ensemble', config: { n_waves: 4, epochs: 2000 } } },
+    undefined,
+    { onprogress: (p) => out.benchmarkProgress.push(p), timeout: 120000 },
+  );
+  out.calls.benchmark = { isError: bench.isError ?? false, structured: bench.structuredContent ?? null, text: bench.content?.[0]?.text ?? '' };
+
   // A job: a benchmark of a few seconds (several of the pool's 1 s
   // heartbeats, which carry its progress to the queue) submitted with submit_job and
   // followed with get_job (wait) and a progress token, which the SDK sets
