@@ -3,7 +3,6 @@ package dredge
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/dredge-cli/dredge/stringtheory"
@@ -172,10 +171,11 @@ type DataSlice struct {
 
 // TrainingSlice returns the points of the data set that benchmark trains a
 // model of modelType (default configuration) on that lie on a line along
-// its first input (x, or x1 in 6D): all of the glitchy chirp, and of the 4D
-// and 6D grids the points whose other coordinates are the grid's values
-// nearest 0. A type trained on rows of synthetic inputs (string_theory, and
-// siren, rff or interference_basis of more than one input) has no such
+// its first input (x, or x1 in 6D), the other inputs fixed: all of the
+// glitchy chirp, and of the 4D and 6D grids the line whose targets spread
+// the most (the largest variance; the first of equals), the one with the
+// most to fit. A type trained on rows of synthetic inputs (string_theory,
+// and siren, rff or interference_basis of more than one input) has no such
 // line: an invalid_argument error names model_type.
 func (e *Engine) TrainingSlice(modelType string) (*DataSlice, error) {
 	plan, err := e.planModel(modelType, &ModelConfig{})
@@ -191,29 +191,53 @@ func (e *Engine) TrainingSlice(modelType string) (*DataSlice, error) {
 	cols := make([][]float64, len(fields))
 	for i, f := range fields {
 		cols[i] = data.Inputs[f.Name]
-		if f.Width != 1 || len(cols[i]) != data.N || len(data.Target) != data.N {
+		if f.Width != 1 || len(cols[i]) != data.N || len(data.Target) != data.N || len(fields) > maxSliceInputs {
 			return nil, invalid("model_type", "%s trains on rows of synthetic inputs, which lie on no line to plot", modelType)
+		}
+	}
+	// The lines, keyed by the other inputs' values, with the running
+	// moments of their targets, in the order they first appear.
+	type line struct {
+		key        [maxSliceInputs]float64
+		n          int
+		sum, sumSq float64
+	}
+	var lines []line
+	index := map[[maxSliceInputs]float64]int{}
+	keyOf := func(p int) (k [maxSliceInputs]float64) {
+		for i := 1; i < len(fields); i++ {
+			k[i] = cols[i][p]
+		}
+		return k
+	}
+	for p, y := range data.Target {
+		k := keyOf(p)
+		j, ok := index[k]
+		if !ok {
+			j = len(lines)
+			index[k] = j
+			lines = append(lines, line{key: k})
+		}
+		l := &lines[j]
+		l.n++
+		l.sum += y
+		l.sumSq += y * y
+	}
+	best, bestVar := 0, -1.0
+	for j, l := range lines {
+		mean := l.sum / float64(l.n)
+		if v := l.sumSq/float64(l.n) - mean*mean; v > bestVar {
+			best, bestVar = j, v
 		}
 	}
 	s := &DataSlice{Success: true, ModelType: modelType, Name: data.Name, N: data.N, Axis: fields[0].Name,
 		Fixed: make(map[string]float64, len(fields)-1), Inputs: make(map[string][]float64, len(fields))}
-	// Each other input is fixed at its value nearest 0 (the first of two
-	// as near).
-	fixed := make([]float64, len(fields))
 	for i := 1; i < len(fields); i++ {
-		for j, v := range cols[i] {
-			if j == 0 || math.Abs(v) < math.Abs(fixed[i]) {
-				fixed[i] = v
-			}
-		}
-		s.Fixed[fields[i].Name] = fixed[i]
+		s.Fixed[fields[i].Name] = lines[best].key[i]
 	}
-rows:
 	for p := range data.N {
-		for i := 1; i < len(fields); i++ {
-			if cols[i][p] != fixed[i] {
-				continue rows
-			}
+		if keyOf(p) != lines[best].key {
+			continue
 		}
 		for i, f := range fields {
 			s.Inputs[f.Name] = append(s.Inputs[f.Name], cols[i][p])
@@ -222,3 +246,7 @@ rows:
 	}
 	return s, nil
 }
+
+// maxSliceInputs bounds the inputs of a model whose training set
+// TrainingSlice cuts: the 6D waves' six.
+const maxSliceInputs = 6

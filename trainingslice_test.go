@@ -23,6 +23,11 @@ func TestTrainingSlice(t *testing.T) {
 		x, y, z := in["x"], in["y"], in["z"]
 		return math.Exp(-0.5*(x*x+y*y+z*z)) * math.Sin(2*x) * math.Cos(2*y) * math.Sin(2*z)
 	}
+	grid6 := func(in map[string]float64) float64 {
+		x1, x2, x3, x4, x5 := in["x1"], in["x2"], in["x3"], in["x4"], in["x5"]
+		r2 := x1*x1 + x2*x2 + x3*x3 + x4*x4 + x5*x5
+		return math.Exp(-0.1*r2) * math.Sin(x1+x2) * math.Cos(x3) * math.Sin(x4-x5) * math.Cos(x2*x4)
+	}
 	for _, c := range []struct {
 		typ, name, axis string
 		n, points       int
@@ -32,7 +37,7 @@ func TestTrainingSlice(t *testing.T) {
 		{"quasimoto_ensemble", "glitchy_chirp", "x", 1000, 1000, []string{"t"}, nil},
 		{"siren", "glitchy_chirp", "x", 1000, 1000, nil, nil},
 		{"quasimoto_4d", "grid_4d", "x", 8000, 20, []string{"t", "y", "z"}, grid4},
-		{"quasimoto_ensemble_6d", "grid_6d", "x1", 32768, 8, []string{"t", "x2", "x3", "x4", "x5"}, nil},
+		{"quasimoto_ensemble_6d", "grid_6d", "x1", 32768, 8, []string{"t", "x2", "x3", "x4", "x5"}, grid6},
 	} {
 		s, err := e.TrainingSlice(c.typ)
 		if err != nil {
@@ -51,12 +56,17 @@ func TestTrainingSlice(t *testing.T) {
 			t.Errorf("%s: fixed %v, want %v", c.typ, got, c.fixed)
 		}
 		for k, v := range s.Fixed {
-			if k != "t" && (v == 0 || math.Abs(v) > 0.5) {
-				t.Errorf("%s: %s fixed at %g, want the grid's value nearest 0", c.typ, k, v)
+			if k == "t" && v != 0 {
+				t.Errorf("%s: t fixed at %g, want 0", c.typ, v)
 			}
 			if col := s.Inputs[k]; len(col) != c.points || slices.ContainsFunc(col, func(x float64) bool { return x != v }) {
 				t.Errorf("%s: inputs.%s is not %g throughout", c.typ, k, v)
 			}
+		}
+		// The line with the most to fit: along the grids' lines nearest
+		// the origin the targets can be flat (6D: x4 = x5 makes them 0).
+		if mean, sd := meanSD(s.Target); sd < 0.05 {
+			t.Errorf("%s: targets along the line: mean %g, standard deviation %g; want the line with the most spread", c.typ, mean, sd)
 		}
 		axis := s.Inputs[c.axis]
 		if !slices.IsSorted(axis) || axis[0] >= axis[len(axis)-1] {
@@ -107,4 +117,15 @@ func TestTrainingSlice(t *testing.T) {
 			t.Errorf("TrainingSlice(%q): %v, want load_model's %v", typ, err, want)
 		}
 	}
+}
+
+func meanSD(v []float64) (mean, sd float64) {
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	for _, x := range v {
+		sd += (x - mean) * (x - mean)
+	}
+	return mean, math.Sqrt(sd / float64(len(v)))
 }

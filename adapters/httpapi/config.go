@@ -85,6 +85,12 @@ type Config struct {
 	// JSON-RPC (an object with a "jsonrpc" member, or an array) go to it.
 	MCP http.Handler
 
+	// DisableUI turns off the web console at /ui (UI_ENABLED=false). The
+	// console is static files that call the API from the browser, with the
+	// key its user enters: its files are served without authentication
+	// or rate limiting, and hold no data.
+	DisableUI bool
+
 	// Jobs, when set, serves jobs on this queue: POST /v1/jobs enqueues
 	// one, GET /v1/jobs/{id} reports it and DELETE /v1/jobs/{id} cancels
 	// it. The workers running the jobs are the caller's (a workers.Pool,
@@ -115,7 +121,8 @@ func (e *ConfigError) Unwrap() error { return dredge.ErrInvalidArgument }
 //     holds them and [Keys.Reload] reads the file again);
 //   - RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS (default 100) and
 //     RATE_LIMIT_WINDOW (seconds, default 60); TRUST_PROXY (true|false);
-//   - MAX_BODY_BYTES (default 8 MiB).
+//   - MAX_BODY_BYTES (default 8 MiB);
+//   - UI_ENABLED (true|false, default true): the web console at /ui.
 //
 // Operation deadlines are the Engine's (REQUEST_TIMEOUT and
 // LONG_REQUEST_TIMEOUT, read by [dredge.FromEnv]).
@@ -149,6 +156,7 @@ func configFromLookup(lookup envvar.Lookup, loadKeys func(string) (*Keys, error)
 	c.RateLimitRequests = r.Int("RATE_LIMIT_REQUESTS", 0, 1, 1<<30)
 	c.RateLimitWindow = r.Seconds("RATE_LIMIT_WINDOW", 0, 0, maxWait)
 	c.MaxBodyBytes = r.Int64("MAX_BODY_BYTES", 0, 1, 1<<40)
+	c.DisableUI = !r.Bool("UI_ENABLED", true)
 	if err := r.Err(); err != nil {
 		return Config{}, err
 	}

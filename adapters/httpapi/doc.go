@@ -16,6 +16,8 @@
 //	GET    /v1/ops               the operations with their descriptions
 //	POST   /v1/ops/{operation}   the operation, its params as the JSON body (empty body: {})
 //	POST   /lift                 the lift operation: {"insight_text": …}
+//	GET    /v1/datasets/{type}   the type's training set on a line along its first input (dredge.Engine.TrainingSlice)
+//	GET    /ui                   the web console (off with Config.DisableUI)
 //	POST   /mcp                  the legacy {"operation": …, "params": …} envelope
 //	GET, DELETE /mcp             the MCP transport, when Config.MCP is set
 //	POST   /v1/jobs              enqueue {"operation": …, "params": …}: 202 {"job_id", "status": "pending"}
@@ -33,6 +35,29 @@
 // body over [Config.MaxBodyBytes] is 413, a body not received within
 // [Config.BodyReadTimeout] 408, a method a route does not serve 405 with
 // Allow, an unknown path 404; bad input never gets a 5xx.
+//
+// # Event streams
+//
+// POST /v1/ops/{operation} (and /lift) with "Accept: text/event-stream"
+// answers 200 with Server-Sent Events: one "progress" event per report of
+// a long-running operation ([dredge.Progress] as JSON: benchmark's epoch
+// done, the total and the loss), then one "result" event whose data is the
+// answer the plain call gives, success or error, after which the stream
+// ends. Authentication, rate limiting and the body limit answer before
+// the stream, as plain JSON errors. A client that goes away cancels the
+// operation. Progress waits for no client: past 64 reports a slow client
+// has not read, newer ones are dropped until it catches up.
+//
+// # Web console
+//
+// GET /ui serves a console embedded in the binary: an overview of the
+// service from /metrics, the string spectrum and unified field as charts,
+// the loaded models, and a playground that trains a model through the
+// event stream, plotting its loss and its fit (GET /v1/datasets), then
+// runs inference on typed-in points. It uses the public API only, with a
+// key its user enters once per browser session; its files need no key
+// and hold no data, and they load nothing from other hosts
+// (Content-Security-Policy: default-src 'self').
 //
 // # Jobs
 //
@@ -95,7 +120,8 @@
 //
 // # Security and limits
 //
-// With [Config.AuthEnabled] every route except /health and /ready needs
+// With [Config.AuthEnabled] every route except /health, /ready and the
+// console's files needs
 // one of [Config.APIKeys] or [Config.Keys], sent as "Authorization: Bearer
 // <key>" or "X-API-Key: <key>". Keys are kept and compared as SHA-256
 // digests in constant time (crypto/subtle), with every stored digest, so
@@ -167,7 +193,7 @@
 //
 // The zero [Config] is the default. [ConfigFromEnv] reads AUTH_ENABLED,
 // API_KEY, API_KEYS_FILE, RATE_LIMIT_ENABLED, RATE_LIMIT_REQUESTS,
-// RATE_LIMIT_WINDOW, TRUST_PROXY and MAX_BODY_BYTES; bad
+// RATE_LIMIT_WINDOW, TRUST_PROXY, MAX_BODY_BYTES and UI_ENABLED; bad
 // values are a [*ConfigError] naming the variable.
 //
 // # Readiness

@@ -109,6 +109,11 @@ func New(eng *dredge.Engine, cfg Config) (http.Handler, error) {
 		{"POST", "/lift", h.serveLift, "Lift an insight (POST)"},
 		{"GET", "/v1/datasets/{model_type}", h.serveDataset, "The points of a model type's training set on a line along its first input, to plot a fit (GET)"},
 	}
+	if !cfg.DisableUI {
+		routes = append(routes,
+			route{"GET", "/ui", serveUIRedirect, "Web console (GET)"},
+			route{"GET", "/ui/", serveUI, "Web console assets (GET)"})
+	}
 	if cfg.Jobs != nil {
 		routes = append(routes,
 			route{"POST", "/v1/jobs", h.serveJobSubmit, "Submit a job: {\"operation\", \"params\"} (POST), 202 with its job_id"},

@@ -59,14 +59,14 @@ func (h *handler) recoverPanic(w http.ResponseWriter, r *http.Request) {
 }
 
 // admit applies authentication and rate limiting to every route except
-// the probes. It returns the request with the tenant of its key on its
+// the probes and the console's files. It returns the request with the tenant of its key on its
 // context ([dredge.WithTenant]); on refusal it has answered the request
 // and returns false.
 func (h *handler) admit(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
 	if !h.auth && h.lim == nil {
 		return r, true
 	}
-	if p := r.URL.Path; p == "/health" || p == "/ready" {
+	if p := r.URL.Path; p == "/health" || p == "/ready" || isUIPath(p) && !h.cfg.DisableUI {
 		return r, true
 	}
 	if !h.auth {

@@ -32,6 +32,7 @@ func Protect(next http.Handler, cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.DisableUI = true // next has no console: /ui needs a key like the rest
 	h := newGuard(cfg)
 	// The handler's ServeHTTP admits a request, then routes it: here every
 	// path goes to next.
