@@ -211,14 +211,15 @@ func (r *UnifiedResult) cachedCopy() any {
 	c.Coords = slices.Clone(r.Coords)
 	c.QuasimotoCoordinates = c.Coords
 	c.Modes = slices.Clone(r.Modes)
-	f := &c.UnifiedField
-	f.X, f.Amplitudes = slices.Clone(f.X), slices.Clone(f.Amplitudes)
+	// The field's slices are shared and read-only (see
+	// stringtheory.Vibration.UnifiedInference): they need no copy.
 	c.Cached = true
 	return &c
 }
 
 // UnifiedInference couples an insight with Quasimoto coordinates and
-// string modes.
+// string modes. The unified field's slices are shared by every result:
+// read them, do not modify them.
 func (e *Engine) UnifiedInference(ctx context.Context, p *UnifiedParams) (*UnifiedResult, error) {
 	return opUnified.run(ctx, e, p)
 }

@@ -220,7 +220,9 @@ type UnifiedResult struct {
 	Cached           bool               `json:"cached"`
 }
 
-// UnifiedFieldResult is the unified field part of a [UnifiedResult].
+// UnifiedFieldResult is the unified field part of a [UnifiedResult]. From
+// [Vibration.UnifiedInference] its slices are shared by every result:
+// read-only.
 type UnifiedFieldResult struct {
 	X          []float64 `json:"x_coordinates"`
 	Amplitudes []float64 `json:"field_amplitudes"`
@@ -228,8 +230,10 @@ type UnifiedFieldResult struct {
 }
 
 // UnifiedInference couples an insight with Quasimoto coordinates and string
-// modes: their coupled amplitude and the unified field. The slices of the
-// result are the caller's to keep.
+// modes: their coupled amplitude and the unified field. Coords and Modes of
+// the result are the caller's; the field, which does not depend on the
+// arguments, is [DefaultUnifiedField]'s, whose slices every result shares:
+// read them, do not modify them (copy them to change them).
 func (s Vibration) UnifiedInference(insight string, coords []float64, modes []int) (UnifiedResult, error) {
 	if len(coords) > MaxCoords {
 		return UnifiedResult{}, fieldErr("quasimoto_coords", "at most %d coordinates, got %d", MaxCoords, len(coords))
@@ -241,15 +245,14 @@ func (s Vibration) UnifiedInference(insight string, coords []float64, modes []in
 	if err != nil {
 		return UnifiedResult{}, err
 	}
-	buf := make([]float64, 2*len(defaultField.X))
-	fx, fa := buf[:len(defaultField.X)], buf[len(defaultField.X):]
-	copy(fx, defaultField.X)
-	copy(fa, defaultField.Amplitudes)
+	// Capped, an append to a shared slice copies it instead of writing
+	// past its end.
+	fx, fa := defaultField.X, defaultField.Amplitudes
 	return UnifiedResult{
 		Insight:          insight,
 		Coords:           coords,
 		Modes:            modes,
 		CoupledAmplitude: amp,
-		UnifiedField:     UnifiedFieldResult{X: fx, Amplitudes: fa, Dimensions: s.Dimensions},
+		UnifiedField:     UnifiedFieldResult{X: fx[:len(fx):len(fx)], Amplitudes: fa[:len(fa):len(fa)], Dimensions: s.Dimensions},
 	}, nil
 }

@@ -143,9 +143,9 @@ func runFile(ctx context.Context, eng *dredge.Engine, kind, in, out string, opts
 func loadTest(ctx context.Context, eng *dredge.Engine, n, workers int, repeats bool) (pipeline.Stats, error) {
 	if os.Getenv("GOGC") == "" {
 		// The load test's live heap is a few MB while each task allocates
-		// 2 KB, so the collector would run hundreds of times a second:
-		// without the cache, 620-634k tasks/s at 400 against 432-486k at
-		// the default 100 (same run, 2 cores).
+		// about 220 bytes, so the collector would run hundreds of times a
+		// second: without the cache, 1.29-1.56M tasks/s at 400 against
+		// 1.09-1.23M at the default 100 (six alternated runs, 2 cores).
 		debug.SetGCPercent(400)
 	}
 	p, err := pipeline.New(eng, pipeline.Config{Workers: workers, DiscardBodies: true})
