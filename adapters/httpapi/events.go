@@ -61,11 +61,10 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, op string, para
 		default:
 		}
 	})
-	type answer struct{ body []byte }
-	done := make(chan answer, 1)
+	done := make(chan []byte, 1)
 	go func() {
 		body, _ := h.eng.CallJSON(ctx, op, params)
-		done <- answer{body}
+		done <- body
 	}()
 	var buf bytes.Buffer
 	for {
@@ -73,13 +72,13 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, op string, para
 		case p := <-progress:
 			data, _ := json.Marshal(p)
 			writeEvent(&buf, "progress", data)
-		case a := <-done:
+		case body := <-done:
 			// Reports made before the answer go first.
 			for len(progress) > 0 {
 				data, _ := json.Marshal(<-progress)
 				writeEvent(&buf, "progress", data)
 			}
-			writeEvent(&buf, "result", a.body)
+			writeEvent(&buf, "result", body)
 			_, _ = w.Write(buf.Bytes())
 			_ = rc.Flush()
 			return
