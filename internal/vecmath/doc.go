@@ -6,10 +6,10 @@
 // [Sincos], [Sin], [Cos], [Exp] and [Tanh] set dst[i] = f(x[i]) for every
 // i, for slices of any length (the part that is not a multiple of the
 // vector width runs through a padded buffer, on the same kernel). The
-// slices must have the same length, or the functions panic, as the
-// slices of a copy would have to; an output may be x itself (in place),
-// but slices must not otherwise overlap, and Sincos's sin and cos must be
-// distinct.
+// slices must have the same length, or the functions panic (they do not
+// take the shorter length, as copy does); an output may be x itself (in
+// place), but slices must not otherwise overlap, and Sincos's sin and cos
+// must be distinct.
 //
 // # Paths
 //

@@ -121,9 +121,9 @@ func Cos(dst, x []float64) {
 	sincosVec(active, nil, dst, x)
 }
 
-// Exp sets dst[i] = math.Exp(x[i]) for every i, as Sin does, but that on
-// amd64 it gives the finite exp(x) for 709.436 < x ≤ 709.78 where
-// math.Exp returns +Inf (see exp).
+// Exp sets dst[i] = math.Exp(x[i]) for every i, as Sin does; where
+// math.Exp on amd64 returns +Inf although exp(x) is finite (709.436 ≤ x ≤
+// 709.78), Exp returns the finite value, on every path (see exp).
 func Exp(dst, x []float64) {
 	checkLen("Exp", len(dst), len(x))
 	if active == implGeneric {
