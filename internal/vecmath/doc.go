@@ -1,0 +1,90 @@
+// Package vecmath evaluates sin, cos, exp and tanh over slices of
+// float64, vectorised with AVX2 or AVX-512 where the CPU has them.
+//
+// # Functions
+//
+// [Sincos], [Sin], [Cos], [Exp] and [Tanh] set dst[i] = f(x[i]) for every
+// i, for slices of any length (the part that is not a multiple of the
+// vector width runs through a padded buffer, on the same kernel). The
+// slices must have the same length, or the functions panic (they do not
+// take the shorter length, as copy does); an output may be x itself (in
+// place), but slices must not otherwise overlap, and Sincos's sin and cos
+// must be distinct.
+//
+// # Paths
+//
+// The kernels are Go assembly (vecmath_amd64.s), nothing that a plain go
+// get does not build:
+//
+//   - avx512: 8 lanes, on amd64 CPUs with AVX-512F and DQ;
+//   - avx2: 4 lanes, on amd64 CPUs with AVX2 and FMA;
+//   - generic: a loop over package math, on every other CPU and
+//     architecture, and with the purego build tag.
+//
+// The path is chosen once, at init, from golang.org/x/sys/cpu: the widest
+// the CPU has. The environment variable DREDGE_CPU_SIMD, read at the same
+// time, overrides it: off (or 0, false, no, generic) takes the generic
+// path, for comparison; avx2 at most AVX2; anything else, or unset, the
+// widest. [Impl] says which path runs.
+//
+// # Algorithms and accuracy
+//
+// Sincos, Sin and Cos are math.Sincos's algorithm, lane by lane: the
+// octant j = trunc(|x|·4/π) rounded up to even, Cody–Waite reduction by
+// π/4 in three parts (not fused, so that the reduced argument is math's to
+// the bit), and the Cephes polynomials of package math, evaluated with
+// FMA. Lanes with |x| ≥ 2²⁹ (where math uses Payne–Hanek), ±Inf or NaN are
+// handed to package math after the kernel. Exp reduces x by n·ln 2, n =
+// round(x/ln 2), with FMA (exact for the first of its two parts), takes
+// a degree-13 Taylor polynomial and multiplies by 2ⁿ as two normal powers
+// of two, so that it overflows to +Inf and underflows through the
+// subnormals to 0 as the exact product rounds; NaN gives NaN. Tanh is
+// math.Tanh's: for |x| < 0.625 Cephes's x + x·z·P(z)/Q(z), z = x², else
+// 1 − 2/(exp(2|x|)+1) with x's sign (both evaluated, blended, one
+// division), ±1 beyond |x| = 22, tanh(±0) = ±0.
+//
+// Largest differences from package math measured by the tests, in ulps,
+// over about 3.1 million arguments per function (random bits over the
+// whole float64 range with the subnormals, log-uniform and dense grids
+// over the ordinary ranges, and the edges: ±0, subnormals, ±MaxFloat64,
+// ±Inf, NaN, near multiples of π/4 and π/2 up to 3.4e8, around 2²⁹ and
+// exp's overflow and underflow thresholds, tanh's branch point):
+//
+//	function      avx2  avx512  generic   tests assert
+//	sin, cos         1       1        0   ≤ 1
+//	exp              2       2        0   ≤ 2
+//	tanh             2       2        0   ≤ 2
+//
+// Both sides err: spot checks against 200-bit values find package math
+// as far from the true value as these kernels (math.Exp's assembly is the
+// one 1.7 ulps off at x = -647.066, these 0.6). Exp's one deliberate
+// difference: package math's assembly on amd64 returns +Inf for
+// 1023.5·ln 2 ≈ 709.436 ≤ x ≤ 709.78, where exp(x) is finite; Exp, on
+// every path, returns the finite value there (the generic path as
+// 2¹⁰²³·exp(x − 1023·ln 2)), and is tested against it.
+//
+// # Speed
+//
+// go test -bench . reports, for each function and path, points/s (values
+// per second over 4096-value slices: sin and cos of [-100, 100], exp of
+// [-50, 50], tanh of [-5, 5]); on the vector paths also the scalar loop
+// over package math measured in the same benchmark (scalar-points/s), the
+// ratio (speedup), and fma-peak-frac: the kernel's float64 add, mul, FMA,
+// min and max instructions per value (sincos 26, exp 22, tanh 31 and a
+// division) × points/s, over the core's peak rate of float64 FMA lanes
+// that BenchmarkFMAPeak measures in the same run with 12 independent
+// VFMADD231PD chains. One run on a shared, noisy 2-core VM ("Oxide
+// Virtual Turin-like Processor", AVX-512; peak measured at 6.4e10 FMA
+// lanes/s, i.e. two 8-lane FMAs per cycle at about 4 GHz), in millions of
+// values per second:
+//
+//	function  math (scalar)  avx2 (×math)   avx512 (×math)  peak frac avx2/avx512
+//	sincos        142          718 (5.1)    1433 (9.8)      0.29 / 0.58
+//	sin           193          741 (3.8)    1393 (7.2)      0.30 / 0.56
+//	cos           187          735 (3.9)    1394 (7.4)      0.30 / 0.56
+//	exp           108-154     1019 (9.4)    1923 (12.5)     0.35 / 0.66
+//	tanh          122          685 (5.6)    1436 (11.8)     0.33 / 0.69
+//
+// Sin and Cos cost what Sincos does: both polynomials are needed for the
+// octant's swap.
+package vecmath
