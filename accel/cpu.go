@@ -9,6 +9,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
+
+	"github.com/dredge-cli/dredge/internal/vecmath"
 )
 
 // CPUConfig configures [NewCPU]. The zero value is the default.
@@ -18,6 +20,12 @@ type CPUConfig struct {
 	Workers int
 	// Reason is reported in [Info.Reason].
 	Reason string
+	// Portable runs the kernels' sines, cosines, exponentials and tanh in
+	// portable Go (package math's results, bit for bit) even where the
+	// vectorised ones of internal/vecmath run (AVX2 or AVX-512, within 2
+	// ulps of math's): for comparison. DREDGE_CPU_SIMD=off gives the same
+	// for every device of the process.
+	Portable bool
 }
 
 // CPU is the pure-Go [Device]: buffers are slices and dense algebra runs
@@ -31,6 +39,7 @@ type CPUConfig struct {
 type CPU struct {
 	workers int
 	reason  string
+	simd    string    // the vecmath path the kernels use; "" for the portable Go
 	scratch sync.Pool // *[]float64
 	waves   waveScratch
 }
@@ -43,7 +52,11 @@ func NewCPU(cfg CPUConfig) *CPU {
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	return &CPU{workers: w, reason: cfg.Reason}
+	c := &CPU{workers: w, reason: cfg.Reason}
+	if impl := vecmath.Impl(); !cfg.Portable && impl != "generic" {
+		c.simd = impl
+	}
+	return c
 }
 
 type cpuBuffer struct {
@@ -56,7 +69,7 @@ func (b *cpuBuffer) Len() int { return len(b.data) }
 
 // Info implements [Device].
 func (c *CPU) Info() Info {
-	return Info{Kind: "cpu", Name: fmt.Sprintf("%s/%s CPU", runtime.GOOS, runtime.GOARCH), Workers: c.workers, Reason: c.reason}
+	return Info{Kind: "cpu", Name: fmt.Sprintf("%s/%s CPU", runtime.GOOS, runtime.GOARCH), Workers: c.workers, Reason: c.reason, SIMD: c.simd}
 }
 
 // Alloc implements [Device].
@@ -524,6 +537,10 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 		copy(ys[:n], xs[:n])
 	case Tanh:
 		c.forChunks(n, chunkCount(n, 2), func(_, lo, hi int) {
+			if c.simd != "" {
+				vecmath.Tanh(ys[lo:hi], xs[lo:hi])
+				return
+			}
 			for i := lo; i < hi; i++ {
 				ys[i] = math.Tanh(xs[i])
 			}
@@ -531,7 +548,14 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 	case Sine:
 		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
-				ys[i], _ = sincos(scale * xs[i]) // math.Sin, without its branches
+				ys[i] = scale * xs[i]
+			}
+			if c.simd != "" {
+				vecmath.Sin(ys[lo:hi], ys[lo:hi])
+				return
+			}
+			for i := lo; i < hi; i++ {
+				ys[i], _ = sincos(ys[i]) // math.Sin, without its branches
 			}
 		})
 	default:
@@ -568,6 +592,17 @@ func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n
 			return ck.Err
 		}
 		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
+			if c.simd != "" {
+				// cos(scale·x) into dx, then the product in place.
+				for i := lo; i < hi; i++ {
+					dxs[i] = scale * xs[i]
+				}
+				vecmath.Cos(dxs[lo:hi], dxs[lo:hi])
+				for i := lo; i < hi; i++ {
+					dxs[i] *= dys[i] * scale
+				}
+				return
+			}
 			for i := lo; i < hi; i++ {
 				_, cos := sincos(scale * xs[i]) // math.Cos, without its branches
 				dxs[i] = dys[i] * scale * cos

@@ -3,6 +3,8 @@ package accel
 import (
 	"math"
 	"sync"
+
+	"github.com/dredge-cli/dredge/internal/vecmath"
 )
 
 // waveVec is the type of a wave's per-axis values in the kernels
@@ -154,15 +156,16 @@ func waveForward[V waveVec](c *CPU, f WaveFamily, p, in []float64, n int, o []fl
 		defer bPool.put(bp)
 		for b0 := lo; b0 < hi; b0 += waveBlock {
 			nb := min(waveBlock, hi-b0)
-			waveBlockForward(st, *bp, bias, &xs, t, b0, o[b0:b0+nb])
+			waveBlockForward(c.simd != "", st, *bp, bias, &xs, t, b0, o[b0:b0+nb])
 		}
 	})
 }
 
 // waveBlockForward evaluates the waves st at the len(out) ≤ waveBlock
 // points from b0, leaving their intermediates in blk (one per wave) and
-// the family's output in out.
-func waveBlockForward[V waveVec](st []waveState[V], blk []waveBlockState[V], bias float64, xs *[5][]float64, t []float64, b0 int, out []float64) {
+// the family's output in out; simd takes the sines, cosines and
+// exponentials from internal/vecmath.
+func waveBlockForward[V waveVec](simd bool, st []waveState[V], blk []waveBlockState[V], bias float64, xs *[5][]float64, t []float64, b0 int, out []float64) {
 	nb := len(out)
 	var x [waveBlock]V
 	for a := range len(x[0]) {
@@ -191,18 +194,33 @@ func waveBlockForward[V waveVec](st []waveState[V], blk []waveBlockState[V], bia
 			}
 			b.sn[q], b.sm[q], b.env[q] = s-w.omega*ti, m, -0.5*e
 		}
-		sincosBlock(b.sn[:nb], b.sn[:nb], b.cs[:nb])
-		sincosBlock(b.sm[:nb], b.sm[:nb], b.cm[:nb])
+		blockSincos(simd, b.sn[:nb], b.sn[:nb], b.cs[:nb])
+		blockSincos(simd, b.sm[:nb], b.sm[:nb], b.cm[:nb])
 		for q := range nb {
 			b.sz[q] = w.phi + w.eps*b.cm[q]
 		}
-		sincosBlock(b.sz[:nb], b.sz[:nb], b.cz[:nb])
+		blockSincos(simd, b.sz[:nb], b.sz[:nb], b.cz[:nb])
+		if simd {
+			vecmath.Exp(b.env[:nb], b.env[:nb])
+		} else {
+			for q := range nb {
+				b.env[q] = math.Exp(b.env[q])
+			}
+		}
 		for q := range nb {
-			env := math.Exp(b.env[q])
-			b.env[q] = env
-			out[q] += w.h * (w.a * b.cs[q] * env * b.sz[q])
+			out[q] += w.h * (w.a * b.cs[q] * b.env[q] * b.sz[q])
 		}
 	}
+}
+
+// blockSincos sets s, c to the sines and cosines of x (s may be x): with
+// simd from internal/vecmath, else math.Sincos's bit for bit.
+func blockSincos(simd bool, x, s, c []float64) {
+	if simd {
+		vecmath.Sincos(s, c, x)
+		return
+	}
+	sincosBlock(x, s, c)
 }
 
 // waveForwardN is WaveForward for any number of axes.
@@ -306,7 +324,7 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 		var sq, gb float64
 		for b0 := lo; b0 < hi; b0 += waveBlock {
 			nb := min(waveBlock, hi-b0)
-			s, b := waveBlockGrad(st, *bp, bias, &xs, t, y, scale, b0, nb)
+			s, b := waveBlockGrad(c.simd != "", st, *bp, bias, &xs, t, y, scale, b0, nb)
 			sq += s
 			gb += b
 		}
@@ -344,9 +362,9 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 // waveBlockGrad runs the nb ≤ waveBlock points from b0 through the waves
 // st, accumulating their gradients in st. It returns the sum of squared
 // residuals and the sum of the residuals' gradient (the head bias's).
-func waveBlockGrad[V waveVec](st []waveState[V], blk []waveBlockState[V], bias float64, xs *[5][]float64, t, y []float64, scale float64, b0, nb int) (sq, gb float64) {
+func waveBlockGrad[V waveVec](simd bool, st []waveState[V], blk []waveBlockState[V], bias float64, xs *[5][]float64, t, y []float64, scale float64, b0, nb int) (sq, gb float64) {
 	var out, r [waveBlock]float64
-	waveBlockForward(st, blk, bias, xs, t, b0, out[:nb])
+	waveBlockForward(simd, st, blk, bias, xs, t, b0, out[:nb])
 	for q, yq := range y[b0 : b0+nb] {
 		res := out[q] - yq
 		sq += res * res

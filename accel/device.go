@@ -31,6 +31,11 @@ type Info struct {
 	MemoryBytes int64 `json:"memory_bytes,omitempty"`
 	// Reason says why this device was chosen (for example a fallback).
 	Reason string `json:"reason,omitempty"`
+	// SIMD names the vector instructions the CPU's kernels use for their
+	// sines, cosines, exponentials and tanh: "avx512" or "avx2"; empty for
+	// the portable Go path (CPUConfig.Portable, DREDGE_CPU_SIMD=off, or a
+	// CPU without them) and on a GPU.
+	SIMD string `json:"simd,omitempty"`
 }
 
 // Activation names the element-wise function of [Device.Activate].
