@@ -299,9 +299,10 @@ func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, 
 	}
 	env := newEnvelope(l, p)
 	c.forChunks(n, chunkCount(n, l.f*4), func(_, lo, hi int) {
-		re := make([]float64, 2*l.f)
+		re := make([]float64, 2*l.f+interferenceScratch(l.f))
+		re, sc := re[:2*l.f], re[2*l.f:]
 		for i := lo; i < hi; i++ {
-			interferenceFields(l, env, p, in, n, i, re, nil)
+			interferenceFields(c.simd != "", l, env, p, in, n, i, re, nil, sc)
 			row := o[i*l.o : (i+1)*l.o]
 			for q := 0; q < l.o; q++ {
 				wq := p[l.w+q*2*l.f : l.w+(q+1)*2*l.f]
@@ -319,7 +320,9 @@ func (c *CPU) InterferenceForward(s Interference, params, inputs Buffer, n int, 
 // interferenceFields writes [Re ψ, Im ψ] of point i into re (2F values) and,
 // when tmp is not nil, intermediates for the gradient: per field
 // (cosθ, sinθ, mod, cz, cos m, sin m) then per axis u. It returns env.
-func interferenceFields(l interference, e envelope, p, in []float64, n, i int, re, tmp []float64) float64 {
+// With simd the sines and cosines of the F fields come from
+// internal/vecmath together, through sc (interferenceScratch values).
+func interferenceFields(simd bool, l interference, e envelope, p, in []float64, n, i int, re, tmp, sc []float64) float64 {
 	d, F := l.d, l.f
 	t := in[d*n+i]
 	q := 0.0
@@ -332,17 +335,42 @@ func interferenceFields(l interference, e envelope, p, in []float64, n, i int, r
 		}
 	}
 	env := math.Exp(-0.5*q) / e.norm
-	for j := 0; j < F; j++ {
-		var th, m float64
-		for a := 0; a < d; a++ {
-			x := in[a*n+i]
-			th += p[l.k+j*d+a] * x
-			m += p[l.lm+j*d+a] * x
+	var ths, ms, sms, cms, szs, czs, sts, cts []float64
+	if simd {
+		ths, ms, sms, cms = sc[:F], sc[F:2*F], sc[2*F:3*F], sc[3*F:4*F]
+		szs, czs, sts, cts = sc[4*F:5*F], sc[5*F:6*F], sc[6*F:7*F], sc[7*F:8*F]
+		for j := 0; j < F; j++ {
+			var th, m float64
+			for a := 0; a < d; a++ {
+				x := in[a*n+i]
+				th += p[l.k+j*d+a] * x
+				m += p[l.lm+j*d+a] * x
+			}
+			ths[j], ms[j] = th-p[l.om+j]*t, m
 		}
-		th -= p[l.om+j] * t
-		sm, cm := sincos(m)
-		sz, cz := sincos(p[l.phi+j] + p[l.eps+j]*cm)
-		st, ct := sincos(th)
+		vecmath.Sincos(sms, cms, ms)
+		for j := 0; j < F; j++ {
+			ms[j] = p[l.phi+j] + p[l.eps+j]*cms[j]
+		}
+		vecmath.Sincos(szs, czs, ms)
+		vecmath.Sincos(sts, cts, ths)
+	}
+	for j := 0; j < F; j++ {
+		var sm, cm, sz, cz, st, ct float64
+		if simd {
+			sm, cm, sz, cz, st, ct = sms[j], cms[j], szs[j], czs[j], sts[j], cts[j]
+		} else {
+			var th, m float64
+			for a := 0; a < d; a++ {
+				x := in[a*n+i]
+				th += p[l.k+j*d+a] * x
+				m += p[l.lm+j*d+a] * x
+			}
+			th -= p[l.om+j] * t
+			sm, cm = sincos(m)
+			sz, cz = sincos(p[l.phi+j] + p[l.eps+j]*cm)
+			st, ct = sincos(th)
+		}
 		amp := p[l.a+j] * env * sz
 		re[j] = amp * ct
 		re[F+j] = amp * st
@@ -353,6 +381,10 @@ func interferenceFields(l interference, e envelope, p, in []float64, n, i int, r
 	}
 	return env
 }
+
+// interferenceScratch is the scratch values interferenceFields needs for
+// F fields.
+func interferenceScratch(F int) int { return 8 * F }
 
 // InterferenceLossGrad implements [Device].
 func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer, n int, grad Buffer) (float64, error) {
@@ -377,7 +409,7 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 	}
 	F, d, O := l.f, l.d, l.o
 	nt := 6*F + d
-	stride := l.npar + 1 + 2*F + nt + O + 2*F
+	stride := l.npar + 1 + 2*F + nt + O + 2*F + interferenceScratch(F)
 	chunks := chunkCount(n, F*4)
 	acc := c.getScratch(stride * chunks)
 	defer c.putScratch(acc)
@@ -389,9 +421,10 @@ func (c *CPU) InterferenceLossGrad(s Interference, params, inputs, target Buffer
 		re := st[l.npar+1 : l.npar+1+2*F]
 		tmp := st[l.npar+1+2*F : l.npar+1+2*F+nt]
 		r := st[l.npar+1+2*F+nt : l.npar+1+2*F+nt+O]
-		dre := st[l.npar+1+2*F+nt+O:]
+		dre := st[l.npar+1+2*F+nt+O : l.npar+1+2*F+nt+O+2*F]
+		sc := st[l.npar+1+2*F+nt+O+2*F:]
 		for i := lo; i < hi; i++ {
-			env := interferenceFields(l, ev, p, in, n, i, re, tmp)
+			env := interferenceFields(c.simd != "", l, ev, p, in, n, i, re, tmp, sc)
 			for q := 0; q < O; q++ {
 				wq := p[l.w+q*2*F : l.w+(q+1)*2*F]
 				o := 0.0
