@@ -41,7 +41,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if v, set := os.LookupEnv("QUEUE_BACKEND"); set && wcfg.Backend != "redis" {
+	// Set but empty is unset, as for every variable.
+	if v := os.Getenv("QUEUE_BACKEND"); v != "" && wcfg.Backend != "redis" {
 		return fmt.Errorf("QUEUE_BACKEND: a worker process runs the jobs of a shared queue: want redis (or unset), got %q", v)
 	}
 	if wcfg.Workers == 0 {

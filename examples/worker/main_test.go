@@ -124,6 +124,14 @@ func TestWorkerRefusesOtherQueues(t *testing.T) {
 	if err := run(); err == nil || !strings.Contains(err.Error(), "NUM_WORKERS") {
 		t.Errorf("NUM_WORKERS=0: %v", err)
 	}
+	// Set but empty is unset: the worker goes on to Redis (here none).
+	t.Setenv("QUEUE_BACKEND", "")
+	t.Setenv("NUM_WORKERS", "1")
+	t.Setenv("REDIS_URL", "redis://127.0.0.1:1/0")
+	if err := run(); err == nil || strings.Contains(err.Error(), "QUEUE_BACKEND") {
+		t.Errorf("QUEUE_BACKEND= (empty): %v, want Redis's error, not QUEUE_BACKEND's", err)
+	}
+	t.Setenv("QUEUE_BACKEND", "redis")
 	t.Setenv("NUM_WORKERS", "1")
 	t.Setenv("METRICS_PORT", "http")
 	if err := run(); err == nil || !strings.Contains(err.Error(), "METRICS_PORT") {

@@ -315,7 +315,7 @@ function renderDevice(d) {
   const box = $('#ov-device');
   box.replaceChildren(
     el('div', { class: 'big' }, `${d.kind} · ${d.name}`),
-    el('div', {}, `${d.workers} workers`),
+    el('div', {}, `${d.workers} workers${d.simd ? ` · ${d.simd}` : ''}`),
     el('div', { class: 'muted small' }, d.reason || ''),
   );
 }
