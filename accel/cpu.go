@@ -31,7 +31,10 @@ type CPUConfig struct {
 // CPU is the pure-Go [Device]: buffers are slices and dense algebra runs
 // on gonum. The wave and interference kernels fuse forward and backward
 // passes per point, evaluate the waves of a block of points together with
-// branch-free sine and cosine (math.Sincos's results, bit for bit), and
+// the sines, cosines and exponentials of internal/vecmath (AVX-512 or AVX2
+// assembly, within 2 ulps of package math) where the CPU has them, or else
+// (and with [CPUConfig.Portable]) branch-free sine and cosine giving
+// math.Sincos's results bit for bit, and
 // split the points into chunks whose number depends only on the problem's
 // size; workers take chunks as they become free, and per-chunk gradient
 // accumulators are reduced in chunk order, so results do not depend on

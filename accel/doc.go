@@ -12,7 +12,10 @@
 // epoch on device buffers; only the loss comes back per epoch.
 //
 // [CPU] is the pure-Go device: buffers are slices, dense algebra runs on
-// gonum, and the wave kernels split points into chunks (their number set by
+// gonum, sines, cosines, exponentials and tanh run vectorised (Go
+// assembly for AVX-512 or AVX2, internal/vecmath) where the CPU has them
+// unless [CPUConfig.Portable] or DREDGE_CPU_SIMD=off asks for the portable
+// Go, and the wave kernels split points into chunks (their number set by
 // the problem's size alone) run on up to [CPUConfig.Workers] goroutines,
 // with per-chunk accumulators reduced in order: results are the same bit
 // for bit whatever the number of workers. The CUDA device lives in accel/cuda behind
