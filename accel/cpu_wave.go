@@ -152,14 +152,15 @@ func waveForward[V waveVec](c *CPU, f WaveFamily, p, in []float64, n int, o []fl
 	st := *sp
 	bias := setConstants(f, p, st)
 	xs, t := columns(f, in, n)
-	if s1, ok := any(st).([]waveState[[1]float64]); ok && c.wave1Vec() {
+	s1, is1 := any(st).([]waveState[[1]float64])
+	if vec, wide := c.wave1Vec(); is1 && vec {
 		c.forChunks(n, chunkCount(n, 4*f.Waves), func(_, lo, hi int) {
 			fp := c.waves.v1.get(wave1Len(len(s1)))
 			defer c.waves.v1.put(fp)
 			var blk wave1Block
 			for b0 := lo; b0 < hi; b0 += waveBlock {
 				nb := min(waveBlock, hi-b0)
-				wave1Forward(s1, *fp, bias, xs[0], t, b0, nb, &blk)
+				wave1Forward(wide, s1, *fp, bias, xs[0], t, b0, nb, &blk)
 				copy(o[b0:b0+nb], blk.out[:nb])
 			}
 		})
@@ -331,8 +332,9 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 	defer c.putScratch(sqs)
 	xs, t := columns(f, in, n)
 	scale := 2 / float64(n)
-	s1, vec1 := any(all).([]waveState[[1]float64])
-	vec1 = vec1 && c.wave1Vec()
+	s1, is1 := any(all).([]waveState[[1]float64])
+	vec1, wide := c.wave1Vec()
+	vec1 = vec1 && is1
 	c.forChunks(n, chunks, func(k, lo, hi int) {
 		var sq, gb float64
 		if vec1 {
@@ -342,7 +344,7 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 			st := s1[k*W : (k+1)*W]
 			for b0 := lo; b0 < hi; b0 += waveBlock {
 				nb := min(waveBlock, hi-b0)
-				s, b := wave1Grad(st, *fp, bias, xs[0], t, y, scale, b0, nb, &blk)
+				s, b := wave1Grad(wide, st, *fp, bias, xs[0], t, y, scale, b0, nb, &blk)
 				sq += s
 				gb += b
 			}

@@ -28,15 +28,34 @@ func wave1Grads(st []waveState[[1]float64]) []float64 {
 	return g
 }
 
-// TestWave1Vec compares the 1D AVX-512 block kernels with the portable
-// block on random parameters and points: the output, the sums of squares
-// and of residuals, and every gradient accumulator after two blocks, for
-// 1 to 16 points (from an odd offset, with other points either side) and
-// several wave counts, with and without a head.
-func TestWave1Vec(t *testing.T) {
-	if !NewCPU(CPUConfig{}).wave1Vec() {
-		t.Skip("no AVX-512 path")
+// wave1Paths lists the 1D kernels' assembly paths this CPU runs: wide
+// (AVX-512) or not (AVX2).
+func wave1Paths(t *testing.T) []bool {
+	var paths []bool
+	if hasWave1AVX512 {
+		paths = append(paths, true)
 	}
+	if hasWave1AVX2 {
+		paths = append(paths, false)
+	}
+	if len(paths) == 0 {
+		t.Skip("no AVX2 or AVX-512")
+	}
+	return paths
+}
+
+// TestWave1Vec compares the 1D AVX-512 and AVX2 block kernels with the
+// portable block on random parameters and points: the output, the sums of
+// squares and of residuals, and every gradient accumulator after two
+// blocks, for 1 to 16 points (from an odd offset, with other points
+// either side) and several wave counts, with and without a head.
+func TestWave1Vec(t *testing.T) {
+	for _, wide := range wave1Paths(t) {
+		t.Run(fmt.Sprintf("avx512=%v", wide), func(t *testing.T) { testWave1Vec(t, wide) })
+	}
+}
+
+func testWave1Vec(t *testing.T, wide bool) {
 	const n, b0 = 48, 5
 	for _, waves := range []int{1, 2, 3, 8} {
 		for _, head := range []bool{false, true} {
@@ -61,14 +80,14 @@ func TestWave1Vec(t *testing.T) {
 						at, m := blkAt[0], blkAt[1]
 						var out [waveBlock]float64
 						waveBlockForward(false, ref, blk, bias, &xs, tc, at, out[:m])
-						wave1Forward(vec, scratch, bias, xs[0], tc, at, m, &vb)
+						wave1Forward(wide, vec, scratch, bias, xs[0], tc, at, m, &vb)
 						for q := range m {
 							if !closeRel(vb.out[q], out[q], 1e-12, 0) {
 								t.Errorf("block at %d: out[%d] = %v, portable %v", at, q, vb.out[q], out[q])
 							}
 						}
 						sq, gb := waveBlockGrad(false, ref, blk, bias, &xs, tc, y, scale, at, m)
-						vsq, vgb := wave1Grad(vec, scratch, bias, xs[0], tc, y, scale, at, m, &vb)
+						vsq, vgb := wave1Grad(wide, vec, scratch, bias, xs[0], tc, y, scale, at, m, &vb)
 						if !closeRel(vsq, sq, 1e-12, 0) || !closeRel(vgb, gb, 1e-12, 0) {
 							t.Errorf("block at %d: sq, gb = %v, %v, portable %v, %v", at, vsq, vgb, sq, gb)
 						}
@@ -92,15 +111,28 @@ func btoi(b bool) int {
 	return 0
 }
 
-// TestWave1VecWorkers checks that the 1D kernels' results on the vector
-// path do not depend on the number of workers, bit for bit, and match the
-// portable path's.
+// TestWave1VecWorkers checks that the 1D kernels' results on each
+// assembly path do not depend on the number of workers, bit for bit, and
+// match the portable path's.
 func TestWave1VecWorkers(t *testing.T) {
+	for _, wide := range wave1Paths(t) {
+		simd := map[bool]string{true: "avx512", false: "avx2"}[wide]
+		t.Run(simd, func(t *testing.T) { testWave1VecWorkers(t, simd) })
+	}
+}
+
+func testWave1VecWorkers(t *testing.T, simd string) {
 	f := WaveFamily{Dim: 1, Waves: 6, Head: true}
 	const n = 3001
 	p, in, y := waveProblem(f, n, 7)
 	run := func(cfg CPUConfig) (out, grad []float64, loss float64) {
 		c := NewCPU(cfg)
+		if !cfg.Portable {
+			c.simd = simd // the kernels' path (vecmath's stays its own)
+			if vec, _ := c.wave1Vec(); !vec {
+				t.Fatalf("path %s not taken", simd)
+			}
+		}
 		pb, inb, yb := mustUpload(t, c, p), mustUpload(t, c, in), mustUpload(t, c, y)
 		ob, gb := mustAlloc(t, c, n), mustAlloc(t, c, len(p))
 		if err := c.WaveForward(f, pb, inb, n, ob); err != nil {

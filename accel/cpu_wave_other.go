@@ -2,8 +2,8 @@
 
 package accel
 
-// hasWave1AVX512 is false: the 1D wave kernels run the generic code.
-const hasWave1AVX512 = false
+// The 1D wave kernels run the generic code.
+const hasWave1AVX2, hasWave1AVX512 = false, false
 
 func wave1Args(*waveState[[1]float64], int, *[waveBlock]float64, *[waveBlock]float64, *float64) {
 	panic("accel: no AVX-512 wave kernels")
@@ -16,5 +16,19 @@ func wave1Out(*waveState[[1]float64], int, *float64, *[waveBlock]float64) {
 }
 
 func wave1Sums(int, *float64, *[waveBlock]float64, *[waveBlock]float64, *[waveBlock]float64, *float64) {
+	panic("accel: no AVX-512 wave kernels")
+}
+
+func wave1ArgsAVX2(*waveState[[1]float64], int, *[waveBlock]float64, *[waveBlock]float64, *float64) {
+	panic("accel: no AVX-512 wave kernels")
+}
+
+func wave1SzAVX2(*waveState[[1]float64], int, *float64) { panic("accel: no AVX-512 wave kernels") }
+
+func wave1OutAVX2(*waveState[[1]float64], int, *float64, *[waveBlock]float64) {
+	panic("accel: no AVX-512 wave kernels")
+}
+
+func wave1SumsAVX2(int, *float64, *[waveBlock]float64, *[waveBlock]float64, *[waveBlock]float64, *float64) {
 	panic("accel: no AVX-512 wave kernels")
 }
