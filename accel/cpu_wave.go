@@ -65,7 +65,7 @@ type waveScratch struct {
 	b1 slicePool[waveBlockState[[1]float64]]
 	b3 slicePool[waveBlockState[[3]float64]]
 	b5 slicePool[waveBlockState[[5]float64]]
-	v1 slicePool[float64] // the 1D AVX-512 kernels' scratch (cpu_wave1.go)
+	v1 slicePool[float64] // the assembly kernels' scratch (cpu_wave1.go, cpu_waved.go)
 }
 
 // wavePools returns c's pools for V.
@@ -161,6 +161,19 @@ func waveForward[V waveVec](c *CPU, f WaveFamily, p, in []float64, n int, o []fl
 			for b0 := lo; b0 < hi; b0 += waveBlock {
 				nb := min(waveBlock, hi-b0)
 				wave1Forward(wide, s1, *fp, bias, xs[0], t, b0, nb, &blk)
+				copy(o[b0:b0+nb], blk.out[:nb])
+			}
+		})
+		return
+	}
+	if c.waveDVec(f.Dim) {
+		c.forChunks(n, chunkCount(n, 4*f.Waves), func(_, lo, hi int) {
+			fp := c.waves.v1.get(waveDLen(f.Dim, len(st)))
+			defer c.waves.v1.put(fp)
+			var blk waveDBlock
+			for b0 := lo; b0 < hi; b0 += waveBlock {
+				nb := min(waveBlock, hi-b0)
+				waveDForward(st, *fp, bias, &xs, t, b0, nb, &blk)
 				copy(o[b0:b0+nb], blk.out[:nb])
 			}
 		})
@@ -335,6 +348,7 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 	s1, is1 := any(all).([]waveState[[1]float64])
 	vec1, wide := c.wave1Vec()
 	vec1 = vec1 && is1
+	vecD := c.waveDVec(f.Dim)
 	c.forChunks(n, chunks, func(k, lo, hi int) {
 		var sq, gb float64
 		if vec1 {
@@ -345,6 +359,20 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 			for b0 := lo; b0 < hi; b0 += waveBlock {
 				nb := min(waveBlock, hi-b0)
 				s, b := wave1Grad(wide, st, *fp, bias, xs[0], t, y, scale, b0, nb, &blk)
+				sq += s
+				gb += b
+			}
+			(*sqs)[2*k], (*sqs)[2*k+1] = sq, gb
+			return
+		}
+		if vecD {
+			fp := c.waves.v1.get(waveDLen(f.Dim, W))
+			defer c.waves.v1.put(fp)
+			var blk waveDBlock
+			st := all[k*W : (k+1)*W]
+			for b0 := lo; b0 < hi; b0 += waveBlock {
+				nb := min(waveBlock, hi-b0)
+				s, b := waveDGrad(st, *fp, bias, &xs, t, y, scale, b0, nb, &blk)
 				sq += s
 				gb += b
 			}

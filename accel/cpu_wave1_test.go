@@ -122,12 +122,17 @@ func TestWave1VecWorkers(t *testing.T) {
 }
 
 func testWave1VecWorkers(t *testing.T, simd string) {
-	f := WaveFamily{Dim: 1, Waves: 6, Head: true}
-	const n = 3001
+	checkWorkers(t, WaveFamily{Dim: 1, Waves: 6, Head: true}, 3001, simd)
+}
+
+// checkWorkers checks f's kernels on n random points: their results with
+// 1, 2 and 8 workers the same bit for bit, and the portable path's to
+// relative 1e-12. A non-empty simd sets the kernels' path.
+func checkWorkers(t *testing.T, f WaveFamily, n int, simd string) {
 	p, in, y := waveProblem(f, n, 7)
 	run := func(cfg CPUConfig) (out, grad []float64, loss float64) {
 		c := NewCPU(cfg)
-		if !cfg.Portable {
+		if !cfg.Portable && simd != "" {
 			c.simd = simd // the kernels' path (vecmath's stays its own)
 			if vec, _ := c.wave1Vec(); !vec {
 				t.Fatalf("path %s not taken", simd)

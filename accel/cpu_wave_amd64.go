@@ -42,3 +42,18 @@ func wave1OutAVX2(st *waveState[[1]float64], nw int, f *float64, out *[waveBlock
 
 //go:noescape
 func wave1SumsAVX2(nw int, f *float64, x, t, r *[waveBlock]float64, sums *float64)
+
+// The 3- and 5-axis kernels on AVX-512 (see [waveDForward]): st points at
+// the first wave's state (stride bytes apart), d is the number of axes.
+
+//go:noescape
+func wavedArgs(st *float64, d, nw int, x *[5][waveBlock]float64, t *[waveBlock]float64, f *float64)
+
+//go:noescape
+func wavedSz(st *float64, stride, nw int, f *float64)
+
+//go:noescape
+func wavedOut(st *float64, stride, nw int, f *float64, out *[waveBlock]float64)
+
+//go:noescape
+func wavedSums(d, nw int, f *float64, x *[5][waveBlock]float64, t, r *[waveBlock]float64, sums *float64)

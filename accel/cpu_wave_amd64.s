@@ -374,3 +374,227 @@ sums4Loop:
 	JNZ  sums4Loop
 	VZEROUPPER
 	RET
+
+// The 3- and 5-axis kernels on AVX-512 (see waveDForward): d axes, f's
+// fields sn, sm, cs, cm, sz, cz, env, then u for each axis (from R9+DX);
+// x holds the d columns of 16 points; st is waveState[V] (stride
+// 96+48·d: k at 48, v at 48+8·d, λ at 48+16·d).
+
+// ARGSD adds the axis's terms of the group at O (x in X, t in T; k, v, λ,
+// inv in Z4, Z6, Z8, Z7) to s, e, m in S, E, M and stores its u.
+#define ARGSD(O, X, T, S, E, M) \
+	VMULPD  Z4, X, Z10;   \
+	VADDPD  Z10, S, S;    \
+	VMULPD  Z8, X, Z10;   \
+	VADDPD  Z10, M, M;    \
+	VMULPD  Z6, T, Z11;   \
+	VSUBPD  Z11, X, Z11;  \
+	VMULPD  Z7, Z11, Z11; \
+	VMOVUPD Z11, O(R14);  \
+	VMULPD  Z11, Z11, Z12; \
+	VADDPD  Z12, E, E
+
+// SUMSD accumulates the group at O (t in T, r in R) into the sums of P,
+// B·t, D, D·cm (Z8, Z9, Z11, Z12) and leaves B, D·sm, P, P·t in ZB, ZD,
+// ZP, ZQ for the axes.
+#define SUMSD(O, T, R, ZB, ZD, ZP, ZQ) \
+	VMULPD      O(R9), R, Z24;         \
+	VMULPD      O(DI)(DX*4), Z24, Z25; \
+	VMOVUPD     O(DI)(DX*2), Z30;      \
+	VMULPD      Z30, Z25, ZP;          \
+	VADDPD      ZP, Z8, Z8;            \
+	VMULPD      O(DI), Z25, ZB;        \
+	VFMADD231PD T, ZB, Z9;             \
+	VMULPD      Z30, Z24, Z31;         \
+	VMULPD      O(R8)(DX*2), Z31, Z31; \
+	VADDPD      Z31, Z11, Z11;         \
+	VFMADD231PD O(R8), Z31, Z12;       \
+	VMULPD      O(DI)(DX*1), Z31, ZD;  \
+	VMULPD      T, ZP, ZQ
+
+// REDUCEP stores the sum of ZA's lanes (low half YA) at P.
+#define REDUCEP(ZA, YA, P) \
+	VEXTRACTF64X4 $1, ZA, Y0; \
+	VADDPD        Y0, YA, Y0; \
+	VEXTRACTF128  $1, Y0, X1; \
+	VADDPD        X1, X0, X0; \
+	VPERMILPD     $1, X0, X1; \
+	VADDSD        X1, X0, X0; \
+	VMOVSD        X0, P
+
+// func wavedArgs(st *float64, d, nw int, x *[5][16]float64, t *[16]float64, f *float64)
+TEXT ·wavedArgs(SB), NOSPLIT, $0-48
+	MOVQ   st+0(FP), SI
+	MOVQ   d+8(FP), R13
+	MOVQ   nw+16(FP), CX
+	MOVQ   x+24(FP), AX
+	MOVQ   t+32(FP), BX
+	MOVQ   f+40(FP), DI
+	FIELDS
+	IMUL3Q $48, R13, R15
+	ADDQ   $96, R15 // st stride
+	SHLQ   $3, R13  // 8·d
+	VMOVUPD 0(BX), Z2
+	VMOVUPD 64(BX), Z3
+	MOVQ    $0xBFE0000000000000, R10 // −0.5
+	VPBROADCASTQ R10, Z9
+
+argsdLoop:
+	VBROADCASTSD 8(SI), Z5  // ω
+	VBROADCASTSD 16(SI), Z7 // inv
+	VPXORQ       Z16, Z16, Z16 // s
+	VPXORQ       Z17, Z17, Z17
+	VPXORQ       Z18, Z18, Z18 // e
+	VPXORQ       Z19, Z19, Z19
+	VPXORQ       Z20, Z20, Z20 // m
+	VPXORQ       Z21, Z21, Z21
+	LEAQ         48(SI), R12   // k of the axis
+	MOVQ         AX, R11       // x of the axis
+	LEAQ         (R9)(DX*1), R14 // u of the axis
+	MOVQ         R13, R10
+	SHRQ         $3, R10
+
+argsdAxis:
+	VBROADCASTSD (R12), Z4        // k
+	VBROADCASTSD (R12)(R13*1), Z6 // v
+	VBROADCASTSD (R12)(R13*2), Z8 // λ
+	VMOVUPD      0(R11), Z0
+	VMOVUPD      64(R11), Z1
+	ARGSD(0, Z0, Z2, Z16, Z18, Z20)
+	ARGSD(64, Z1, Z3, Z17, Z19, Z21)
+	ADDQ         $8, R12
+	ADDQ         $128, R11
+	ADDQ         DX, R14
+	DECQ         R10
+	JNZ          argsdAxis
+	VMULPD       Z5, Z2, Z10
+	VSUBPD       Z10, Z16, Z16
+	VMOVUPD      Z16, 0(DI)
+	VMULPD       Z5, Z3, Z10
+	VSUBPD       Z10, Z17, Z17
+	VMOVUPD      Z17, 64(DI)
+	VMOVUPD      Z20, 0(DI)(DX*1)
+	VMOVUPD      Z21, 64(DI)(DX*1)
+	VMULPD       Z9, Z18, Z18
+	VMOVUPD      Z18, 0(R9)
+	VMULPD       Z9, Z19, Z19
+	VMOVUPD      Z19, 64(R9)
+	ADDQ         R15, SI
+	NEXT
+	DECQ         CX
+	JNZ          argsdLoop
+	VZEROUPPER
+	RET
+
+// func wavedSz(st *float64, stride, nw int, f *float64)
+TEXT ·wavedSz(SB), NOSPLIT, $0-32
+	MOVQ st+0(FP), SI
+	MOVQ stride+8(FP), R15
+	MOVQ nw+16(FP), CX
+	MOVQ f+24(FP), DI
+	FIELDS
+
+szdLoop:
+	VBROADCASTSD 24(SI), Z4 // φ
+	VBROADCASTSD 32(SI), Z5 // ε
+	VMULPD       0(R8), Z5, Z0
+	VADDPD       Z0, Z4, Z0
+	VMOVUPD      Z0, 0(DI)(DX*4)
+	VMULPD       64(R8), Z5, Z1
+	VADDPD       Z1, Z4, Z1
+	VMOVUPD      Z1, 64(DI)(DX*4)
+	ADDQ         R15, SI
+	NEXT
+	DECQ         CX
+	JNZ          szdLoop
+	VZEROUPPER
+	RET
+
+// func wavedOut(st *float64, stride, nw int, f *float64, out *[16]float64)
+TEXT ·wavedOut(SB), NOSPLIT, $0-40
+	MOVQ st+0(FP), SI
+	MOVQ stride+8(FP), R15
+	MOVQ nw+16(FP), CX
+	MOVQ f+24(FP), DI
+	MOVQ out+32(FP), AX
+	FIELDS
+	VMOVUPD 0(AX), Z0
+	VMOVUPD 64(AX), Z1
+
+outdLoop:
+	VBROADCASTSD 0(SI), Z4  // a
+	VBROADCASTSD 40(SI), Z5 // h
+	OUT(0, Z0)
+	OUT(64, Z1)
+	ADDQ R15, SI
+	NEXT
+	DECQ CX
+	JNZ  outdLoop
+	VMOVUPD Z0, 0(AX)
+	VMOVUPD Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func wavedSums(d, nw int, f *float64, x *[5][16]float64, t, r *[16]float64, sums *float64)
+//
+// Per wave, into 5+3·d sums: P, B·t, D, D·cm, P·Σu², then per axis B·x,
+// D·sm·x, P·t·u (see SUMS).
+TEXT ·wavedSums(SB), NOSPLIT, $0-56
+	MOVQ d+0(FP), R13
+	MOVQ nw+8(FP), CX
+	MOVQ f+16(FP), DI
+	MOVQ x+24(FP), AX
+	MOVQ t+32(FP), BX
+	MOVQ r+40(FP), SI
+	MOVQ sums+48(FP), R10
+	FIELDS
+	VMOVUPD 0(BX), Z26
+	VMOVUPD 64(BX), Z27
+	VMOVUPD 0(SI), Z28
+	VMOVUPD 64(SI), Z29
+	IMUL3Q  $24, R13, SI
+	ADDQ    $40, SI // sums stride
+
+sumsdLoop:
+	VPXORQ Z8, Z8, Z8
+	VPXORQ Z9, Z9, Z9
+	VPXORQ Z11, Z11, Z11
+	VPXORQ Z12, Z12, Z12
+	VPXORQ Z15, Z15, Z15
+	SUMSD(0, Z26, Z28, Z16, Z17, Z18, Z19)
+	SUMSD(64, Z27, Z29, Z20, Z21, Z22, Z23)
+	MOVQ AX, R11
+	LEAQ (R9)(DX*1), R14
+	LEAQ 40(R10), R12
+	MOVQ R13, R15
+
+sumsdAxis:
+	VMULPD      0(R11), Z16, Z10
+	VFMADD231PD 64(R11), Z20, Z10
+	VMULPD      0(R11), Z17, Z13
+	VFMADD231PD 64(R11), Z21, Z13
+	VMULPD      0(R14), Z19, Z14
+	VFMADD231PD 64(R14), Z23, Z14
+	VMULPD      0(R14), Z18, Z24
+	VFMADD231PD 0(R14), Z24, Z15
+	VMULPD      64(R14), Z22, Z24
+	VFMADD231PD 64(R14), Z24, Z15
+	REDUCEP(Z10, Y10, 0(R12))
+	REDUCEP(Z13, Y13, 8(R12))
+	REDUCEP(Z14, Y14, 16(R12))
+	ADDQ        $128, R11
+	ADDQ        DX, R14
+	ADDQ        $24, R12
+	DECQ        R15
+	JNZ         sumsdAxis
+	REDUCEP(Z8, Y8, 0(R10))
+	REDUCEP(Z9, Y9, 8(R10))
+	REDUCEP(Z11, Y11, 16(R10))
+	REDUCEP(Z12, Y12, 24(R10))
+	REDUCEP(Z15, Y15, 32(R10))
+	ADDQ SI, R10
+	NEXT
+	DECQ CX
+	JNZ  sumsdLoop
+	VZEROUPPER
+	RET

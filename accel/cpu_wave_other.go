@@ -32,3 +32,17 @@ func wave1OutAVX2(*waveState[[1]float64], int, *float64, *[waveBlock]float64) {
 func wave1SumsAVX2(int, *float64, *[waveBlock]float64, *[waveBlock]float64, *[waveBlock]float64, *float64) {
 	panic("accel: no AVX-512 wave kernels")
 }
+
+func wavedArgs(*float64, int, int, *[5][waveBlock]float64, *[waveBlock]float64, *float64) {
+	panic("accel: no AVX-512 wave kernels")
+}
+
+func wavedSz(*float64, int, int, *float64) { panic("accel: no AVX-512 wave kernels") }
+
+func wavedOut(*float64, int, int, *float64, *[waveBlock]float64) {
+	panic("accel: no AVX-512 wave kernels")
+}
+
+func wavedSums(int, int, *float64, *[5][waveBlock]float64, *[waveBlock]float64, *[waveBlock]float64, *float64) {
+	panic("accel: no AVX-512 wave kernels")
+}
