@@ -65,6 +65,7 @@ type waveScratch struct {
 	b1 slicePool[waveBlockState[[1]float64]]
 	b3 slicePool[waveBlockState[[3]float64]]
 	b5 slicePool[waveBlockState[[5]float64]]
+	v1 slicePool[float64] // the assembly kernels' scratch (cpu_wave1.go, cpu_waved.go)
 }
 
 // wavePools returns c's pools for V.
@@ -151,6 +152,33 @@ func waveForward[V waveVec](c *CPU, f WaveFamily, p, in []float64, n int, o []fl
 	st := *sp
 	bias := setConstants(f, p, st)
 	xs, t := columns(f, in, n)
+	s1, is1 := any(st).([]waveState[[1]float64])
+	if vec, wide := c.wave1Vec(); is1 && vec {
+		c.forChunks(n, chunkCount(n, 4*f.Waves), func(_, lo, hi int) {
+			fp := c.waves.v1.get(wave1Len(len(s1)))
+			defer c.waves.v1.put(fp)
+			var blk wave1Block
+			for b0 := lo; b0 < hi; b0 += waveBlock {
+				nb := min(waveBlock, hi-b0)
+				wave1Forward(wide, s1, *fp, bias, xs[0], t, b0, nb, &blk)
+				copy(o[b0:b0+nb], blk.out[:nb])
+			}
+		})
+		return
+	}
+	if c.waveDVec(f.Dim) {
+		c.forChunks(n, chunkCount(n, 4*f.Waves), func(_, lo, hi int) {
+			fp := c.waves.v1.get(waveDLen(f.Dim, len(st)))
+			defer c.waves.v1.put(fp)
+			var blk waveDBlock
+			for b0 := lo; b0 < hi; b0 += waveBlock {
+				nb := min(waveBlock, hi-b0)
+				waveDForward(st, *fp, bias, &xs, t, b0, nb, &blk)
+				copy(o[b0:b0+nb], blk.out[:nb])
+			}
+		})
+		return
+	}
 	c.forChunks(n, chunkCount(n, 4*f.Waves), func(_, lo, hi int) {
 		bp := bPool.get(len(st))
 		defer bPool.put(bp)
@@ -317,11 +345,43 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 	defer c.putScratch(sqs)
 	xs, t := columns(f, in, n)
 	scale := 2 / float64(n)
+	s1, is1 := any(all).([]waveState[[1]float64])
+	vec1, wide := c.wave1Vec()
+	vec1 = vec1 && is1
+	vecD := c.waveDVec(f.Dim)
 	c.forChunks(n, chunks, func(k, lo, hi int) {
+		var sq, gb float64
+		if vec1 {
+			fp := c.waves.v1.get(wave1Len(W))
+			defer c.waves.v1.put(fp)
+			var blk wave1Block
+			st := s1[k*W : (k+1)*W]
+			for b0 := lo; b0 < hi; b0 += waveBlock {
+				nb := min(waveBlock, hi-b0)
+				s, b := wave1Grad(wide, st, *fp, bias, xs[0], t, y, scale, b0, nb, &blk)
+				sq += s
+				gb += b
+			}
+			(*sqs)[2*k], (*sqs)[2*k+1] = sq, gb
+			return
+		}
+		if vecD {
+			fp := c.waves.v1.get(waveDLen(f.Dim, W))
+			defer c.waves.v1.put(fp)
+			var blk waveDBlock
+			st := all[k*W : (k+1)*W]
+			for b0 := lo; b0 < hi; b0 += waveBlock {
+				nb := min(waveBlock, hi-b0)
+				s, b := waveDGrad(st, *fp, bias, &xs, t, y, scale, b0, nb, &blk)
+				sq += s
+				gb += b
+			}
+			(*sqs)[2*k], (*sqs)[2*k+1] = sq, gb
+			return
+		}
 		bp := bPool.get(W)
 		defer bPool.put(bp)
 		st := all[k*W : (k+1)*W]
-		var sq, gb float64
 		for b0 := lo; b0 < hi; b0 += waveBlock {
 			nb := min(waveBlock, hi-b0)
 			s, b := waveBlockGrad(c.simd != "", st, *bp, bias, &xs, t, y, scale, b0, nb)
