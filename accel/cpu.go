@@ -494,6 +494,30 @@ func general(rows, cols int, data []float64) blas64.General {
 	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: data[:rows*cols]}
 }
 
+// gemmChunkFMAs is the least work, in multiply-adds, of a row chunk of
+// c.gemm: some 3 µs on the AVX-512 kernel.
+const gemmChunkFMAs = 1 << 18
+
+// gemm is vecmath.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta,
+// y, ldy) on the vector paths, the m rows of Y split into chunks across
+// the workers (vecmath.Gemm runs on one goroutine). Each row of Y is
+// computed alike whatever the split, so results do not depend on the
+// number of workers.
+func (c *CPU) gemm(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, y []float64, ldy int) {
+	chunks := max(1, min(c.workers, m*n*k/gemmChunkFMAs, m))
+	if chunks == 1 {
+		vecmath.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, y, ldy)
+		return
+	}
+	c.forChunks(m, chunks, func(_, lo, hi int) {
+		al := a[lo*lda:] // op(A)'s rows lo… are A's rows, or its columns
+		if transA {
+			al = a[lo:]
+		}
+		vecmath.Gemm(transA, transB, hi-lo, n, k, 1, al, lda, b, ldb, beta, y[lo*ldy:], ldy)
+	})
+}
+
 // Linear implements [Device].
 func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) error {
 	if err := CheckLinear(rows, in, out); err != nil {
@@ -517,6 +541,10 @@ func (c *CPU) Linear(x Buffer, rows, in int, w, b Buffer, out int, y Buffer) err
 		}
 		beta = 1
 	}
+	if c.simd != "" {
+		c.gemm(false, true, rows, out, in, xs, in, ws, in, beta, ys, out)
+		return nil
+	}
 	blas64.Gemm(blas.NoTrans, blas.Trans, 1, general(rows, in, xs), general(out, in, ws), beta, general(rows, out, ys))
 	return nil
 }
@@ -539,6 +567,8 @@ func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, 
 	if dws != nil {
 		if rows == 0 {
 			clear(dws[:out*in])
+		} else if c.simd != "" {
+			c.gemm(true, false, out, in, rows, dys, out, xs, in, 0, dws, in)
 		} else {
 			blas64.Gemm(blas.Trans, blas.NoTrans, 1, general(rows, out, dys), general(rows, in, xs), 0, general(out, in, dws))
 		}
@@ -552,7 +582,11 @@ func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, 
 		}
 	}
 	if dxs != nil && rows > 0 {
-		blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, out, dys), general(out, in, ws), 0, general(rows, in, dxs))
+		if c.simd != "" {
+			c.gemm(false, false, rows, in, out, dys, out, ws, in, 0, dxs, in)
+		} else {
+			blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, general(rows, out, dys), general(out, in, ws), 0, general(rows, in, dxs))
+		}
 	}
 	return nil
 }

@@ -1,0 +1,192 @@
+//go:build amd64 && !purego
+
+package vecmath
+
+import "sync"
+
+// gemmKernel8x16 is the AVX-512 micro-kernel of gemm_amd64.s: over k
+// steps, it accumulates the 8×16 tile Σ a[8p+i]·b[16p+j] (a and b packed
+// panels) in 16 ZMM registers, then stores alpha·tile + beta·C into the
+// 8×16 tile at c (stride ldc), reading C only if load is non-zero.
+//
+//go:noescape
+func gemmKernel8x16(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)
+
+// gemmKernel6x8 is the AVX2 micro-kernel, gemmKernel8x16's for a 6×8
+// tile in 12 YMM registers.
+//
+//go:noescape
+func gemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)
+
+// gemmTile returns the micro-tile, mr×nr, of path k.
+func gemmTile(k implKind) (mr, nr int) {
+	if k == implAVX512 {
+		return 8, 16
+	}
+	return 6, 8
+}
+
+// The blocking of gemmVec: micro-tiles of mr×nr (gemmTile), the k
+// dimension in blocks of gemmKC (a packed B panel, gemmKC×nr, 32 KiB on
+// AVX-512, stays in L1 while the packed A block, gemmMC×gemmKC, 256 KiB,
+// streams from L2), m in blocks of gemmMC rounded down to a multiple of
+// mr, n in blocks of gemmNC. gemmMR×gemmNR is the largest tile.
+const (
+	gemmMR = 8
+	gemmNR = 16
+	gemmKC = 256
+	gemmMC = 128
+	gemmNC = 1024
+)
+
+// gemmVecFits says whether the vector path takes an m×n×k product: not
+// for n = 1, a matrix-vector product, where the tile (8 or 16 wide) would
+// be mostly padding and gonum's dot products are faster (measured 0.71×
+// gonum at 1000×1×64 on avx512).
+func gemmVecFits(m, n, k int) bool { return active != implGeneric && n > 1 }
+
+// gemmBufs are the packing buffers, reused through gemmPool so that a
+// call allocates nothing in steady state.
+type gemmBufs struct{ a, b []float64 }
+
+var gemmPool = sync.Pool{New: func() any { return new(gemmBufs) }}
+
+func roundUp(x, to int) int { return (x + to - 1) / to * to }
+
+// gemmVec is Gemm on vector path impl, for m, n, k > 0 and alpha ≠ 0,
+// arguments checked: the GotoBLAS loops around the micro-kernel.
+func gemmVec(impl implKind, transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	mr, nr := gemmTile(impl)
+	mcMax := gemmMC / mr * mr
+	bufs := gemmPool.Get().(*gemmBufs)
+	kc0 := min(k, gemmKC)
+	if need := roundUp(min(m, mcMax), mr) * kc0; len(bufs.a) < need {
+		bufs.a = make([]float64, need)
+	}
+	if need := roundUp(min(n, gemmNC), nr) * kc0; len(bufs.b) < need {
+		bufs.b = make([]float64, need)
+	}
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		for pc := 0; pc < k; pc += gemmKC {
+			kc := min(gemmKC, k-pc)
+			bt := beta
+			if pc > 0 {
+				bt = 1
+			}
+			packB(bufs.b, nr, transB, b, ldb, pc, jc, kc, nc)
+			for ic := 0; ic < m; ic += mcMax {
+				mc := min(mcMax, m-ic)
+				packA(bufs.a, mr, transA, a, lda, ic, pc, mc, kc)
+				gemmMacro(impl, kc, mc, nc, alpha, bufs.a, bufs.b, bt, c[ic*ldc+jc:], ldc)
+			}
+		}
+	}
+	gemmPool.Put(bufs)
+}
+
+// packA packs op(A)[ic:ic+mc, pc:pc+kc] into dst as panels of mr
+// rows: dst[(p·kc + q)·mr + i] = op(A)[ic+p·mr+i, pc+q], zero
+// past row mc.
+func packA(dst []float64, mr int, trans bool, a []float64, lda, ic, pc, mc, kc int) {
+	for p := 0; p*mr < mc; p++ {
+		rows := min(mr, mc-p*mr)
+		d := dst[p*kc*mr : (p+1)*kc*mr]
+		r0 := ic + p*mr
+		if trans { // op(A)[r, q] = a[q·lda + r]
+			for q := range kc {
+				t := d[q*mr : (q+1)*mr]
+				copy(t, a[(pc+q)*lda+r0:(pc+q)*lda+r0+rows])
+				clear(t[rows:])
+			}
+			continue
+		}
+		for i := range rows {
+			src := a[(r0+i)*lda+pc : (r0+i)*lda+pc+kc]
+			for q, v := range src {
+				d[q*mr+i] = v
+			}
+		}
+		if rows < mr {
+			for q := range kc {
+				clear(d[q*mr+rows : (q+1)*mr])
+			}
+		}
+	}
+}
+
+// packB packs op(B)[pc:pc+kc, jc:jc+nc] into dst as panels of nr
+// columns: dst[(p·kc + q)·nr + j] = op(B)[pc+q, jc+p·nr+j], zero
+// past column nc.
+func packB(dst []float64, nr int, trans bool, b []float64, ldb, pc, jc, kc, nc int) {
+	for p := 0; p*nr < nc; p++ {
+		cols := min(nr, nc-p*nr)
+		d := dst[p*kc*nr : (p+1)*kc*nr]
+		j0 := jc + p*nr
+		if !trans { // op(B)[q, j] = b[q·ldb + j]
+			for q := range kc {
+				t := d[q*nr : (q+1)*nr]
+				copy(t, b[(pc+q)*ldb+j0:(pc+q)*ldb+j0+cols])
+				clear(t[cols:])
+			}
+			continue
+		}
+		for j := range cols {
+			src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kc]
+			for q, v := range src {
+				d[q*nr+j] = v
+			}
+		}
+		if cols < nr {
+			for q := range kc {
+				clear(d[q*nr+cols : (q+1)*nr])
+			}
+		}
+	}
+}
+
+// gemmMacro runs the micro-kernel over the mc×nc block of C at c from
+// the packed blocks pa and pb: full tiles in place, the edge tiles
+// through a buffer on the stack.
+func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, pa, pb []float64, beta float64, c []float64, ldc int) {
+	mr, nr := gemmTile(impl)
+	load := 0
+	if beta != 0 {
+		load = 1
+	}
+	for jr := 0; jr < nc; jr += nr {
+		cols := min(nr, nc-jr)
+		bp := &pb[jr*kc]
+		for ir := 0; ir < mc; ir += mr {
+			rows := min(mr, mc-ir)
+			ap := &pa[ir*kc]
+			if rows == mr && cols == nr {
+				// direct calls (not through a func value), as the other
+				// kernels', so that t below stays on the stack
+				if impl == implAVX512 {
+					gemmKernel8x16(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
+				} else {
+					gemmKernel6x8(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
+				}
+				continue
+			}
+			var t [gemmMR * gemmNR]float64
+			if impl == implAVX512 {
+				gemmKernel8x16(kc, ap, bp, &t[0], nr, alpha, 0, 0)
+			} else {
+				gemmKernel6x8(kc, ap, bp, &t[0], nr, alpha, 0, 0)
+			}
+			for i := range rows {
+				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]
+				tr := t[i*nr : i*nr+cols]
+				if beta == 0 {
+					copy(row, tr)
+					continue
+				}
+				for j, v := range tr {
+					row[j] = v + beta*row[j]
+				}
+			}
+		}
+	}
+}
