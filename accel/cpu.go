@@ -504,16 +504,6 @@ const gemmChunkFMAs = 1 << 18
 // computed alike whatever the split, so results do not depend on the
 // number of workers.
 func (c *CPU) gemm(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, y []float64, ldy int) {
-	if n == 1 && 1 < m && m <= k && ldy == 1 {
-		// A short column of long dot products (the first layer's weight
-		// gradient, 64×1 over 1,000 rows): computed as the row
-		// yᵀ = op(B)ᵀ·op(A)ᵀ, which the vector path takes (it leaves n = 1
-		// to gonum). Same run, three rounds, epochs/s: SIREN 677–785
-		// against 596–653. A long column (m > k: RFF's output, 1,000×1
-		// over 256) lost that way (2,918–3,014 against 4,140–4,509) and
-		// stays with gonum.
-		transA, transB, m, n, a, lda, b, ldb, ldy = !transB, !transA, 1, m, b, ldb, a, lda, m
-	}
 	chunks := max(1, min(c.workers, m*n*k/gemmChunkFMAs, m))
 	if chunks == 1 {
 		vecmath.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, y, ldy)
