@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/dredge-cli/dredge/internal/vecmath"
 )
 
 // waveProblem is a random wave family problem with t ≠ 0, so that every
@@ -123,7 +125,12 @@ func mustAlloc(t testing.TB, c *CPU, n int) Buffer {
 }
 
 // BenchmarkWaveLossGrad is one gradient of the 1D ensemble n=16 on 1,000
-// points and of the 4D ensemble n=8 on 8,000, at several worker counts.
+// points, of the 4D ensemble n=8 on 8,000 and of the 6D ensemble n=6 on
+// 32,768, at several worker counts, on the vector path (where the CPU has
+// one) and the portable path. It reports point-waves/s and, on the vector
+// path, the fraction of the cores' peak float64 FMA rate
+// (vecmath.PeakFMARate × workers) that the kernel's arithmetic reaches,
+// counting wavePointOps operations per point-wave.
 func BenchmarkWaveLossGrad(b *testing.B) {
 	for _, c := range []struct {
 		f WaveFamily
@@ -134,18 +141,37 @@ func BenchmarkWaveLossGrad(b *testing.B) {
 		{WaveFamily{Dim: 5, Waves: 6, Head: true}, 32768},
 	} {
 		for _, workers := range []int{1, 2} {
-			b.Run(fmt.Sprintf("dim=%d/waves=%d/n=%d/workers=%d", c.f.Dim, c.f.Waves, c.n, workers), func(b *testing.B) {
-				dev := NewCPU(CPUConfig{Workers: workers})
-				p, in, y := waveProblem(c.f, c.n, 1)
-				pb, inb, yb := mustUpload(b, dev, p), mustUpload(b, dev, in), mustUpload(b, dev, y)
-				grad := mustAlloc(b, dev, len(p))
-				for b.Loop() {
-					if _, err := dev.WaveLossGrad(c.f, pb, inb, yb, c.n, grad); err != nil {
-						b.Fatal(err)
-					}
+			for _, portable := range []bool{false, true} {
+				path := "vector"
+				if portable {
+					path = "portable"
 				}
-				b.ReportMetric(float64(b.N)*float64(c.n*c.f.Waves)/b.Elapsed().Seconds(), "point-waves/s")
-			})
+				b.Run(fmt.Sprintf("dim=%d/waves=%d/n=%d/workers=%d/%s", c.f.Dim, c.f.Waves, c.n, workers, path), func(b *testing.B) {
+					dev := NewCPU(CPUConfig{Workers: workers, Portable: portable})
+					if !portable && dev.simd == "" {
+						b.Skip("no vector path on this CPU (or DREDGE_CPU_SIMD=off)")
+					}
+					p, in, y := waveProblem(c.f, c.n, 1)
+					pb, inb, yb := mustUpload(b, dev, p), mustUpload(b, dev, in), mustUpload(b, dev, y)
+					grad := mustAlloc(b, dev, len(p))
+					for b.Loop() {
+						if _, err := dev.WaveLossGrad(c.f, pb, inb, yb, c.n, grad); err != nil {
+							b.Fatal(err)
+						}
+					}
+					rate := float64(b.N) * float64(c.n*c.f.Waves) / b.Elapsed().Seconds()
+					b.ReportMetric(rate, "point-waves/s")
+					if peak := vecmath.PeakFMARate(); !portable && peak > 0 {
+						b.ReportMetric(wavePointOps(c.f.Dim)*rate/(peak*float64(workers)), "fma-peak-frac")
+					}
+				})
+			}
 		}
 	}
 }
+
+// wavePointOps is the float64 arithmetic of one point-wave of a gradient
+// in dim axes, counted from waveBlockForward and waveBlockGrad: the
+// arguments 5·dim+2, three sincos at 26 and one exp at 22 (as vecmath
+// counts them), the combine 6, the gradient 24+4·dim.
+func wavePointOps(dim int) float64 { return float64(132 + 9*dim) }
