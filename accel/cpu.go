@@ -343,13 +343,7 @@ func interferenceFields(simd bool, l interference, e envelope, p, in []float64, 
 		ths, ms, sms, cms = sc[:F], sc[F:2*F], sc[2*F:3*F], sc[3*F:4*F]
 		szs, czs, sts, cts = sc[4*F:5*F], sc[5*F:6*F], sc[6*F:7*F], sc[7*F:8*F]
 		for j := 0; j < F; j++ {
-			var th, m float64
-			for a := 0; a < d; a++ {
-				x := in[a*n+i]
-				th += p[l.k+j*d+a] * x
-				m += p[l.lm+j*d+a] * x
-			}
-			ths[j], ms[j] = th-p[l.om+j]*t, m
+			ths[j], ms[j] = fieldPhases(l, p, in, n, i, j, t)
 		}
 		vecmath.Sincos(sms, cms, ms)
 		for j := 0; j < F; j++ {
@@ -363,13 +357,7 @@ func interferenceFields(simd bool, l interference, e envelope, p, in []float64, 
 		if simd {
 			sm, cm, sz, cz, st, ct = sms[j], cms[j], szs[j], czs[j], sts[j], cts[j]
 		} else {
-			var th, m float64
-			for a := 0; a < d; a++ {
-				x := in[a*n+i]
-				th += p[l.k+j*d+a] * x
-				m += p[l.lm+j*d+a] * x
-			}
-			th -= p[l.om+j] * t
+			th, m := fieldPhases(l, p, in, n, i, j, t)
 			sm, cm = sincos(m)
 			sz, cz = sincos(p[l.phi+j] + p[l.eps+j]*cm)
 			st, ct = sincos(th)
@@ -383,6 +371,16 @@ func interferenceFields(simd bool, l interference, e envelope, p, in []float64, 
 		}
 	}
 	return env
+}
+
+// fieldPhases returns field j's phase θ = k·x − ω·t and its λ·x at point i.
+func fieldPhases(l interference, p, in []float64, n, i, j int, t float64) (th, m float64) {
+	for a := 0; a < l.d; a++ {
+		x := in[a*n+i]
+		th += p[l.k+j*l.d+a] * x
+		m += p[l.lm+j*l.d+a] * x
+	}
+	return th - p[l.om+j]*t, m
 }
 
 // interferenceScratch is the scratch values interferenceFields needs for
