@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 )
 
@@ -61,7 +60,7 @@ type ResultCache struct {
 	ttl     time.Duration
 	log     *errLogger
 
-	hits, misses, errors atomic.Int64
+	c counters
 }
 
 // NewResultCache returns a result cache on backend.
@@ -78,7 +77,7 @@ func (r *ResultCache) Backend() Cache {
 }
 
 func (r *ResultCache) fail(msg string, err error) {
-	r.errors.Add(1)
+	r.c.errors.Add(1)
 	r.log.log(msg, err)
 }
 
@@ -99,7 +98,7 @@ func (r *ResultCache) GetValue(ctx context.Context, k Key) ([]byte, any, bool) {
 	}
 	key, err := k.CacheKey()
 	if err != nil {
-		r.misses.Add(1)
+		r.c.misses.Add(1)
 		r.fail("cache: result key", err)
 		return nil, nil, false
 	}
@@ -111,10 +110,10 @@ func (r *ResultCache) GetValue(ctx context.Context, k Key) ([]byte, any, bool) {
 		v, err = r.backend.Get(ctx, key)
 	}
 	if err != nil {
-		r.misses.Add(1)
+		r.c.misses.Add(1)
 		return nil, nil, false
 	}
-	r.hits.Add(1)
+	r.c.hits.Add(1)
 	return v, value, true
 }
 
@@ -160,7 +159,7 @@ func (r *ResultCache) Counts() (hits, misses int64) {
 	if r == nil {
 		return 0, 0
 	}
-	return r.hits.Load(), r.misses.Load()
+	return r.c.hits.Load(), r.c.misses.Load()
 }
 
 // Clear clears the backend and returns its error: clearing is an explicit
@@ -189,11 +188,11 @@ func (r *ResultCache) Stats(ctx context.Context) Stats {
 	}
 	s := Stats{
 		Backend:           bs.Backend,
-		Hits:              r.hits.Load(),
-		Misses:            r.misses.Load(),
+		Hits:              r.c.hits.Load(),
+		Misses:            r.c.misses.Load(),
 		Entries:           bs.Entries,
 		DefaultTTLSeconds: bs.DefaultTTLSeconds,
-		Errors:            bs.Errors + r.errors.Load(),
+		Errors:            bs.Errors + r.c.errors.Load(),
 	}
 	if r.ttl != 0 {
 		s.DefaultTTLSeconds = ttlSeconds(r.ttl)
@@ -227,8 +226,8 @@ func GetJSON[T any](ctx context.Context, r *ResultCache, k Key) (T, bool) {
 		return v, false
 	}
 	if err := json.Unmarshal(b, &v); err != nil {
-		r.hits.Add(-1)
-		r.misses.Add(1)
+		r.c.hits.Add(-1)
+		r.c.misses.Add(1)
 		r.fail("cache: result decode", err)
 		r.Delete(ctx, k)
 		var zero T

@@ -126,7 +126,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source, sink func(Result) error)
 	// One budget of exact latencies for the whole batch, whichever
 	// worker runs how many tasks.
 	var exactLeft atomic.Int64
-	exactLeft.Store(MaxExact)
+	exactLeft.Store(exactBudget(len(recs)))
 	var wg sync.WaitGroup
 	for i := range recs {
 		recs[i] = &recorder{}

@@ -52,7 +52,7 @@ func TestPercentileMatchesReference(t *testing.T) {
 func TestStatsByHand(t *testing.T) {
 	r := &recorder{}
 	var left atomic.Int64
-	left.Store(MaxExact)
+	left.Store(exactBudget(2))
 	for i := 100; i >= 1; i-- {
 		r.add(i%10 != 0, i%4 == 0, time.Duration(i)*time.Millisecond, &left)
 	}
@@ -76,6 +76,26 @@ func TestStatsByHand(t *testing.T) {
 	} {
 		if !close(c.got, c.want, 1e-9) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+// Workers claim exact slots in blocks: however unevenly they share a batch
+// of MaxExact tasks, it stays exact, and one past the whole budget is not.
+func TestStatsExactBudget(t *testing.T) {
+	for _, c := range []struct {
+		n     int64
+		exact bool
+	}{{MaxExact, true}, {exactBudget(3) + 1, false}} {
+		rs := []*recorder{{}, {}, {}}
+		var left atomic.Int64
+		left.Store(exactBudget(len(rs)))
+		for i := range c.n {
+			// Worker 0 runs 5 tasks in 7, the others one each.
+			rs[max(0, i%7-4)].add(true, false, time.Microsecond, &left)
+		}
+		if s := merge(rs, time.Second); s.Latency.Exact != c.exact || s.TotalTasks != c.n {
+			t.Errorf("%d tasks: exact %v (%d tasks), want %v", c.n, s.Latency.Exact, s.TotalTasks, c.exact)
 		}
 	}
 }
