@@ -198,6 +198,11 @@ func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMes
 		return "", false, err
 	}
 	tenant := dredge.TenantOf(ctx)
+	// Made before taking the lock, which every producer and runner shares
+	// (a refused job costs its allocation): queuebench -jobs 400000, all
+	// at once, same run: 145–150k jobs/s with the id and the copy made
+	// under the lock, 199–220k without.
+	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...), tenant: tenant, key: key}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -219,7 +224,6 @@ func (m *Memory) enqueue(ctx context.Context, key, op string, params json.RawMes
 		}
 		m.queued[tenant]++
 	}
-	j := &memJob{state: State{ID: newID(), Operation: op, Status: Pending, Enqueued: m.now()}, params: append(json.RawMessage(nil), params...), tenant: tenant, key: key}
 	m.pending.pushBack(j)
 	m.jobs[j.state.ID] = j
 	if key != "" {
