@@ -27,6 +27,21 @@ async function main() {
 
   const client = new Client({ name: 'dredge-node-test', version: '1.0.0' });
   await client.connect(transport);
+  // The progress notifications and responses in the order they arrive,
+  // before the SDK dispatches them: it runs a notification's handler a
+  // microtask later but a response's at once, so a notification that
+  // arrives in the same read as its response never reaches onprogress
+  // (typescript-sdk issue 2580). The server's order is checked on this.
+  const arrived = [];
+  const dispatch = transport.onmessage;
+  transport.onmessage = (msg, extra) => {
+    if (msg.method === 'notifications/progress') {
+      arrived.push({ progress: msg.params.progress, total: msg.params.total });
+    } else if (msg.id !== undefined && msg.method === undefined) {
+      arrived.push({ response: msg.id });
+    }
+    return dispatch.call(transport, msg, extra);
+  };
   const out = { mode, server: client.getServerVersion(), calls: {} };
 
   const { tools } = await client.listTools();
@@ -59,11 +74,13 @@ async function main() {
   // benchmark called directly with a progress token (the SDK sets one for
   // onprogress): the server reports the epochs as notifications.
   out.benchmarkProgress = [];
+  arrived.length = 0;
   const bench = await client.callTool(
     { name: 'benchmark', arguments: { model_type: 'quasimoto_ensemble', config: { n_waves: 4, epochs: 2000 } } },
     undefined,
     { onprogress: (p) => out.benchmarkProgress.push(p), timeout: 120000 },
   );
+  out.benchmarkArrived = arrived.slice();
   out.calls.benchmark = { isError: bench.isError ?? false, structured: bench.structuredContent ?? null, text: bench.content?.[0]?.text ?? '' };
 
   // A job: a benchmark of a few seconds (several of the pool's 1 s
