@@ -68,8 +68,24 @@ func checkMatrix(name string, rows, cols, n, ld int) {
 	}
 }
 
-// gonumDgemm is gonum's Dgemm with Gemm's arguments.
+// gonumDgemm is gonum's Dgemm with Gemm's arguments, or its Dgemv for a
+// matrix-vector product (n = 1): Dgemm's Aᵀ·b made one axpy of length 1
+// per element of A (SIREN's first layer's weight gradient, 64×1000×1, took
+// 200 µs of a 1.45 ms epoch).
 func gonumDgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+	impl := blas64.Implementation()
+	if n == 1 && k > 0 { // Dgemv leaves C unscaled when k = 0
+		incX := ldb // B is k×1: a column
+		if transB {
+			incX = 1 // Bᵀ stored 1×k: a row
+		}
+		if transA {
+			impl.Dgemv(blas.Trans, k, m, alpha, a, lda, b, incX, beta, c, ldc)
+		} else {
+			impl.Dgemv(blas.NoTrans, m, k, alpha, a, lda, b, incX, beta, c, ldc)
+		}
+		return
+	}
 	tA, tB := blas.NoTrans, blas.NoTrans
 	if transA {
 		tA = blas.Trans
@@ -77,5 +93,5 @@ func gonumDgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, ld
 	if transB {
 		tB = blas.Trans
 	}
-	blas64.Implementation().Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	impl.Dgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

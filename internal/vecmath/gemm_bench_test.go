@@ -9,8 +9,9 @@ import (
 
 // BenchmarkGemm reports, for the products of the dense layers of SIREN
 // (1000 points, 64 wide: Linear's NT, LinearBackward's TN and NN), their
-// output layer's (n = 1) and input layer's (k = 1), and 256³, on each
-// path: GFLOP/s (2·m·n·k per call); gonum's Dgemm measured right after in
+// output layer's (n = 1) and input layer's (k = 1, and its weight gradient,
+// TN with n = 1), and 256³, on each path: GFLOP/s (2·m·n·k per call);
+// gonum's Dgemm (Dgemv for n = 1) measured right after in
 // the same benchmark (gonum-GFLOP/s, which may use several goroutines:
 // run with -cpu 1 to hold it to one core, as Gemm is), the speed-up over
 // it, and fma-peak-frac: m·n·k FMA lanes per second over the core's peak
@@ -25,6 +26,7 @@ func BenchmarkGemm(b *testing.B) {
 		{false, false, 1000, 64, 64},
 		{false, true, 1000, 1, 64},
 		{false, true, 1000, 64, 1},
+		{true, false, 64, 1, 1000},
 		{false, false, 256, 256, 256},
 	} {
 		name := fmt.Sprintf("%s/%dx%dx%d", map[[2]bool]string{{false, true}: "NT", {true, false}: "TN", {false, false}: "NN"}[[2]bool{s.tA, s.tB}], s.m, s.n, s.k)
