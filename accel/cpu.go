@@ -783,6 +783,19 @@ func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) 
 		for r := lo; r < hi; r++ {
 			xr := xs[r*in : (r+1)*in]
 			yr := ys[r*2*features : (r+1)*2*features]
+			if c.simd != "" {
+				// The projections into the sines' half, then the
+				// sines and cosines of the row together.
+				z := yr[:features]
+				clear(z)
+				for a, xv := range xr {
+					for f, bv := range bs[a*features : (a+1)*features] {
+						z[f] += xv * bv
+					}
+				}
+				vecmath.Sincos(z, yr[features:], z)
+				continue
+			}
 			for f := 0; f < features; f++ {
 				z := 0.0
 				for a, xv := range xr {
