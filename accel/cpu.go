@@ -182,6 +182,13 @@ const (
 	chunkWork = 2048
 	// maxChunks bounds the chunks of one kernel call.
 	maxChunks = 32
+
+	// workerChunks is the least number of chunks per worker: a worker
+	// beyond the first pays only for some 100 µs of work or more. Here
+	// (two vCPUs, one call of a kernel on 1 and 2 workers, same run) a
+	// second worker slowed 64,000 sines (85 µs) to 98 µs and sped
+	// 256,000 (350 µs) up 1.3×; the dense layers, the same (c.gemm).
+	workerChunks = 4
 )
 
 // chunkCount returns the number of chunks for n points of cost units each.
@@ -190,10 +197,25 @@ func chunkCount(n, cost int) int {
 	return max(1, min(k, maxChunks, n))
 }
 
+// vecChunkCount is chunkCount for a kernel whose vector path runs some 8
+// times as fast as its portable one (cost is the portable path's).
+func (c *CPU) vecChunkCount(n, cost int) int {
+	if c.simd != "" {
+		return chunkCount(n/8, cost)
+	}
+	return chunkCount(n, cost)
+}
+
 // forChunks runs fn(k, lo, hi) for the chunks k = 0 … chunks−1 of [0, n)
-// on up to c.workers goroutines, the calling one included.
+// on up to c.workers goroutines, the calling one included, each with at
+// least workerChunks chunks.
 func (c *CPU) forChunks(n, chunks int, fn func(k, lo, hi int)) {
-	workers := min(c.workers, chunks)
+	c.onWorkers(n, chunks, min(c.workers, chunks/workerChunks), fn)
+}
+
+// onWorkers runs fn(k, lo, hi) for the chunks k = 0 … chunks−1 of [0, n)
+// on up to workers goroutines, the calling one included.
+func (c *CPU) onWorkers(n, chunks, workers int, fn func(k, lo, hi int)) {
 	if workers <= 1 {
 		for k := 0; k < chunks; k++ {
 			fn(k, k*n/chunks, (k+1)*n/chunks)
@@ -492,9 +514,12 @@ func general(rows, cols int, data []float64) blas64.General {
 	return blas64.General{Rows: rows, Cols: cols, Stride: cols, Data: data[:rows*cols]}
 }
 
-// gemmChunkFMAs is the least work, in multiply-adds, of a row chunk of
-// c.gemm: some 3 µs on the AVX-512 kernel.
-const gemmChunkFMAs = 1 << 18
+// gemmWorkerFMAs is the least work, in multiply-adds, of a worker of
+// c.gemm: some 100 µs on the AVX-512 kernel (see workerChunks). Here a
+// second worker slowed 1000×64×64 (4.1M, 140 µs) to 150 µs and sped
+// 1000×128×128 up 1.25×, 1000×256×256 1.65×; the rows split into more
+// chunks than workers, 1000×256×256 was slower on two workers than on one.
+const gemmWorkerFMAs = 1 << 22
 
 // gemm is vecmath.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta,
 // y, ldy) on the vector paths, the m rows of Y split into chunks across
@@ -502,12 +527,12 @@ const gemmChunkFMAs = 1 << 18
 // computed alike whatever the split, so results do not depend on the
 // number of workers.
 func (c *CPU) gemm(transA, transB bool, m, n, k int, a []float64, lda int, b []float64, ldb int, beta float64, y []float64, ldy int) {
-	chunks := max(1, min(c.workers, m*n*k/gemmChunkFMAs, m))
-	if chunks == 1 {
+	workers := min(c.workers, m*n*k/gemmWorkerFMAs, m)
+	if workers <= 1 {
 		vecmath.Gemm(transA, transB, m, n, k, 1, a, lda, b, ldb, beta, y, ldy)
 		return
 	}
-	c.forChunks(m, chunks, func(_, lo, hi int) {
+	c.onWorkers(m, workers, workers, func(_, lo, hi int) {
 		al := a[lo*lda:] // op(A)'s rows lo… are A's rows, or its columns
 		if transA {
 			al = a[lo:]
@@ -604,7 +629,7 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 	case Identity:
 		copy(ys[:n], xs[:n])
 	case Tanh:
-		c.forChunks(n, chunkCount(n, 2), func(_, lo, hi int) {
+		c.forChunks(n, c.vecChunkCount(n, 2), func(_, lo, hi int) {
 			if c.simd != "" {
 				vecmath.Tanh(ys[lo:hi], xs[lo:hi])
 				return
@@ -614,7 +639,7 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 			}
 		})
 	case Sine:
-		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
+		c.forChunks(n, c.vecChunkCount(n, 1), func(_, lo, hi int) {
 			for i := lo; i < hi; i++ {
 				ys[i] = scale * xs[i]
 			}
@@ -659,7 +684,7 @@ func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n
 		if ck.Err != nil {
 			return ck.Err
 		}
-		c.forChunks(n, chunkCount(n, 1), func(_, lo, hi int) {
+		c.forChunks(n, c.vecChunkCount(n, 1), func(_, lo, hi int) {
 			if c.simd != "" {
 				// cos(scale·x) into dx, then the product in place.
 				for i := lo; i < hi; i++ {
@@ -779,7 +804,7 @@ func (c *CPU) Fourier(x Buffer, rows, in int, b Buffer, features int, y Buffer) 
 	if ck.Err != nil {
 		return ck.Err
 	}
-	c.forChunks(rows, chunkCount(rows, features*(in+4)/4), func(_, lo, hi int) {
+	c.forChunks(rows, c.vecChunkCount(rows, features*(in+4)/4), func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr := xs[r*in : (r+1)*in]
 			yr := ys[r*2*features : (r+1)*2*features]
