@@ -640,15 +640,12 @@ func (c *CPU) Activate(act Activation, scale float64, x Buffer, n int, y Buffer)
 		})
 	case Sine:
 		c.forChunks(n, c.vecChunkCount(n, 1), func(_, lo, hi int) {
-			for i := lo; i < hi; i++ {
-				ys[i] = scale * xs[i]
-			}
 			if c.simd != "" {
-				vecmath.Sin(ys[lo:hi], ys[lo:hi])
+				vecmath.SinScaled(ys[lo:hi], xs[lo:hi], scale)
 				return
 			}
 			for i := lo; i < hi; i++ {
-				ys[i], _ = sincos(ys[i]) // math.Sin, without its branches
+				ys[i], _ = sincos(scale * xs[i]) // math.Sin, without its branches
 			}
 		})
 	default:
@@ -686,14 +683,7 @@ func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n
 		}
 		c.forChunks(n, c.vecChunkCount(n, 1), func(_, lo, hi int) {
 			if c.simd != "" {
-				// cos(scale·x) into dx, then the product in place.
-				for i := lo; i < hi; i++ {
-					dxs[i] = scale * xs[i]
-				}
-				vecmath.Cos(dxs[lo:hi], dxs[lo:hi])
-				for i := lo; i < hi; i++ {
-					dxs[i] *= dys[i] * scale
-				}
+				vecmath.SinScaledGrad(dxs[lo:hi], dys[lo:hi], xs[lo:hi], scale)
 				return
 			}
 			for i := lo; i < hi; i++ {

@@ -224,7 +224,8 @@ type Device interface {
 	// y = sin(scale·x), the others ignore scale. x and y may be the same buffer.
 	Activate(act Activation, scale float64, x Buffer, n int, y Buffer) error
 	// ActivateBackward computes dx = dy·act′ over n values, where x is the
-	// activation's input and y its output.
+	// activation's input and y its output. dx must be a buffer of its own,
+	// not x, y or dy.
 	ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n int, dx Buffer) error
 
 	// BatchNorm normalises each of cols columns of x (rows×cols, row-major)

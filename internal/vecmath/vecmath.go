@@ -92,7 +92,7 @@ func Sincos(sin, cos, x []float64) {
 		}
 		return
 	}
-	sincosVec(active, sin, cos, x)
+	sincosVec(active, sin, cos, x, 1, nil, 1)
 }
 
 // Sin sets dst[i] = math.Sin(x[i]) for every i, to within the error bound
@@ -106,7 +106,7 @@ func Sin(dst, x []float64) {
 		}
 		return
 	}
-	sincosVec(active, dst, nil, x)
+	sincosVec(active, dst, nil, x, 1, nil, 1)
 }
 
 // Cos sets dst[i] = math.Cos(x[i]) for every i, as Sin does.
@@ -118,7 +118,39 @@ func Cos(dst, x []float64) {
 		}
 		return
 	}
-	sincosVec(active, nil, dst, x)
+	sincosVec(active, nil, dst, x, 1, nil, 1)
+}
+
+// SinScaled sets dst[i] = math.Sin(a·x[i]) for every i (the product
+// rounded, then to within Sin's bound): SIREN's activation in one pass.
+// dst and x must have the same length (it panics otherwise); dst may be
+// x, but must not partially overlap it.
+func SinScaled(dst, x []float64, a float64) {
+	checkLen("SinScaled", len(dst), len(x))
+	if active == implGeneric {
+		for i, v := range x {
+			dst[i] = math.Sin(a * v)
+		}
+		return
+	}
+	sincosVec(active, dst, nil, x, a, nil, 1)
+}
+
+// SinScaledGrad sets dst[i] = math.Cos(a·x[i])·(dy[i]·a) for every i (the
+// cosine to within Cos's bound), the gradient through SinScaled of dy:
+// SIREN's activation's backward pass in one. The three slices must have
+// the same length (it panics otherwise), and dst must overlap neither x
+// nor dy.
+func SinScaledGrad(dst, dy, x []float64, a float64) {
+	checkLen("SinScaledGrad", len(dst), len(x))
+	checkLen("SinScaledGrad", len(dy), len(x))
+	if active == implGeneric {
+		for i, v := range x {
+			dst[i] = math.Cos(a*v) * (dy[i] * a)
+		}
+		return
+	}
+	sincosVec(active, nil, dst, x, a, dy, a)
 }
 
 // Exp sets dst[i] = math.Exp(x[i]) for every i, as Sin does; where

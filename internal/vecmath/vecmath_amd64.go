@@ -10,15 +10,16 @@ import (
 
 // The kernels of vecmath_amd64.s. Each processes n values, n a multiple
 // of its width (4 for AVX2, 8 for AVX-512); the wrappers below run the
-// tail through a padded buffer. sincos's s or c may be nil (not stored).
-// sincos returns non-zero when some lane had |x| ≥ 2²⁹, ±Inf or NaN: it
-// then stored x itself in that lane of s and c, for fixSincos.
+// tail through a padded buffer. sincos stores sin(a·x) in s and cos(a·x)
+// in c (either may be nil: not stored), each times m[i]·b when m is not
+// nil. It returns non-zero when some lane had |a·x| ≥ 2²⁹, ±Inf or NaN:
+// it then stored a·x itself in that lane of s and c, for fixSincos.
 
 //go:noescape
-func sincosAVX2(s, c, x *float64, n int) (bad int)
+func sincosAVX2(s, c, x *float64, n int, a float64, m *float64, b float64) (bad int)
 
 //go:noescape
-func sincosAVX512(s, c, x *float64, n int) (bad int)
+func sincosAVX512(s, c, x *float64, n int, a float64, m *float64, b float64) (bad int)
 
 //go:noescape
 func expAVX2(dst, x *float64, n int)
@@ -68,27 +69,33 @@ func ptr(s []float64) *float64 {
 	return &s[0]
 }
 
-// sincosVec is Sincos (s and c given), Sin (c nil) or Cos (s nil) on a
-// vector path.
-func sincosVec(k implKind, s, c, x []float64) {
+// sincosVec is Sincos (s and c given), Sin (c nil) or Cos (s nil) of a·x
+// on a vector path, each value times m[i]·b when m is not nil (then x
+// must not overlap s, c or m).
+func sincosVec(k implKind, s, c, x []float64, a float64, m []float64, b float64) {
 	// The kernels are called directly, not through a func value, so that
 	// their go:noescape keeps the tail's buffers on the stack (through a
 	// func value they escaped: 3 KB a training epoch).
-	kern := func(s, c, x *float64, n int) int {
+	kern := func(s, c, x *float64, n int, m *float64) int {
 		if k == implAVX512 {
-			return sincosAVX512(s, c, x, n)
+			return sincosAVX512(s, c, x, n, a, m, b)
 		}
-		return sincosAVX2(s, c, x, n)
+		return sincosAVX2(s, c, x, n, a, m, b)
 	}
 	n := len(x) &^ (width(k) - 1)
 	bad := 0
 	if n > 0 {
-		bad = kern(ptr(s), ptr(c), &x[0], n)
+		bad = kern(ptr(s), ptr(c), &x[0], n, ptr(m))
 	}
 	if n < len(x) {
-		var xb, sb, cb [8]float64
+		var xb, sb, cb, mb [8]float64
 		copy(xb[:], x[n:])
-		bad |= kern(&sb[0], &cb[0], &xb[0], width(k))
+		var mt *float64
+		if m != nil {
+			copy(mb[:], m[n:])
+			mt = &mb[0]
+		}
+		bad |= kern(&sb[0], &cb[0], &xb[0], width(k), mt)
 		if s != nil {
 			copy(s[n:], sb[:])
 		}
@@ -96,13 +103,34 @@ func sincosVec(k implKind, s, c, x []float64) {
 			copy(c[n:], cb[:])
 		}
 	}
-	if bad != 0 {
+	if bad == 0 {
+		return
+	}
+	if m == nil && b == 1 {
 		fixSincos(s, c)
+		return
+	}
+	// The products may exceed 1: the bad lanes are found from x.
+	for i, v := range x {
+		if v *= a; math.Abs(v) < 1<<29 {
+			continue
+		}
+		sn, cs := math.Sincos(v)
+		f := b
+		if m != nil {
+			f = m[i] * b
+		}
+		if s != nil {
+			s[i] = sn * f
+		}
+		if c != nil {
+			c[i] = cs * f
+		}
 	}
 }
 
 // fixSincos sets the lanes the kernel left to package math. The kernel
-// stored those lanes' x in s and c, and only there can a value exceed 1
+// stored those lanes' a·x in s and c, and only there can a value exceed 1
 // in magnitude (or be NaN).
 func fixSincos(s, c []float64) {
 	flag := s

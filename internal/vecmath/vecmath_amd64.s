@@ -106,26 +106,33 @@
 // Loop registers of every kernel: DI, SI (outputs), DX (x), CX (bytes),
 // BX (offset).
 
-// func sincosAVX2(s, c, x *float64, n int) (bad int)
+// func sincosAVX2(s, c, x *float64, n int, a float64, m *float64, b float64) (bad int)
 //
-// math.Sincos's algorithm (Cody–Waite reduction by π/4 in three parts,
-// not fused, so that the reduced argument is math's to the bit; Cephes
-// polynomials with FMA). Lanes with |x| ≥ 2²⁹, ±Inf or NaN get x in s
-// and c, and make bad non-zero. FMA-unit ops per vector: 4 mul + 3 mul +
-// 3 sub (reduction) + 1 mul + 6 FMA (sin) + 2 mul + 7 FMA (cos) = 26.
-TEXT ·sincosAVX2(SB), NOSPLIT, $0-40
-	MOVQ s+0(FP), DI
-	MOVQ c+8(FP), SI
-	MOVQ x+16(FP), DX
-	MOVQ n+24(FP), CX
-	SHLQ $3, CX
-	XORQ BX, BX
-	XORQ R8, R8
+// sin(a·x) into s and cos(a·x) into c (either may be nil), each times
+// m[i]·b when m is not nil, by math.Sincos's algorithm (Cody–Waite
+// reduction by π/4 in three parts, not fused, so that the reduced
+// argument is math's to the bit; Cephes polynomials with FMA). Lanes with
+// |a·x| ≥ 2²⁹, ±Inf or NaN get a·x in s and c, and make bad non-zero.
+// FMA-unit ops per vector: 1 mul (a·x) + 4 mul + 3 mul + 3 sub
+// (reduction) + 1 mul + 6 FMA (sin) + 2 mul + 7 FMA (cos) = 27, and 3 mul
+// with m.
+TEXT ·sincosAVX2(SB), NOSPLIT, $0-64
+	MOVQ         s+0(FP), DI
+	MOVQ         c+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD a+32(FP), Y14
+	MOVQ         m+40(FP), R9
+	VBROADCASTSD b+48(FP), Y15
+	SHLQ         $3, CX
+	XORQ         BX, BX
+	XORQ         R8, R8
 
 sincos2loop:
 	CMPQ BX, CX
 	JAE  sincos2done
 	VMOVUPD   (DX)(BX*1), Y0
+	VMULPD    Y14, Y0, Y0
 	VANDPD    ABS, Y0, Y1
 	VCMPPD    $5, LIMIT, Y1, Y2  // !(|x| < 2²⁹): big, Inf or NaN
 	VMOVMSKPD Y2, AX
@@ -181,6 +188,14 @@ sincos2loop:
 	VXORPD    Y13, Y11, Y11
 	VXORPD    Y10, Y9, Y9
 	VXORPD    Y9, Y12, Y12
+
+	TESTQ R9, R9
+	JZ    sincos2nomul
+	VMULPD (R9)(BX*1), Y15, Y13 // m·b
+	VMULPD Y13, Y11, Y11
+	VMULPD Y13, Y12, Y12
+
+sincos2nomul:
 	VBLENDVPD Y2, Y0, Y11, Y11
 	VBLENDVPD Y2, Y0, Y12, Y12
 
@@ -199,25 +214,29 @@ sincos2nocos:
 
 sincos2done:
 	VZEROUPPER
-	MOVQ R8, bad+32(FP)
+	MOVQ R8, bad+56(FP)
 	RET
 
-// func sincosAVX512(s, c, x *float64, n int) (bad int)
+// func sincosAVX512(s, c, x *float64, n int, a float64, m *float64, b float64) (bad int)
 //
 // sincosAVX2 in 8 lanes.
-TEXT ·sincosAVX512(SB), NOSPLIT, $0-40
-	MOVQ s+0(FP), DI
-	MOVQ c+8(FP), SI
-	MOVQ x+16(FP), DX
-	MOVQ n+24(FP), CX
-	SHLQ $3, CX
-	XORQ BX, BX
-	XORQ R8, R8
+TEXT ·sincosAVX512(SB), NOSPLIT, $0-64
+	MOVQ         s+0(FP), DI
+	MOVQ         c+8(FP), SI
+	MOVQ         x+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD a+32(FP), Z14
+	MOVQ         m+40(FP), R9
+	VBROADCASTSD b+48(FP), Z15
+	SHLQ         $3, CX
+	XORQ         BX, BX
+	XORQ         R8, R8
 
 sincos8loop:
 	CMPQ BX, CX
 	JAE  sincos8done
 	VMOVUPD (DX)(BX*1), Z0
+	VMULPD  Z14, Z0, Z0
 	VPANDQ  ABS, Z0, Z1
 	VCMPPD  $5, LIMIT, Z1, K1
 	KMOVW   K1, AX
@@ -269,6 +288,14 @@ sincos8loop:
 	VPXORQ    Z13, Z11, Z11
 	VPXORQ    Z10, Z9, Z9
 	VPXORQ    Z9, Z12, Z12
+
+	TESTQ R9, R9
+	JZ    sincos8nomul
+	VMULPD (R9)(BX*1), Z15, Z13 // m·b
+	VMULPD Z13, Z11, Z11
+	VMULPD Z13, Z12, Z12
+
+sincos8nomul:
 	VBLENDMPD Z0, Z11, K1, Z11
 	VBLENDMPD Z0, Z12, K1, Z12
 
@@ -287,7 +314,7 @@ sincos8nocos:
 
 sincos8done:
 	VZEROUPPER
-	MOVQ R8, bad+32(FP)
+	MOVQ R8, bad+56(FP)
 	RET
 
 // func expAVX2(dst, x *float64, n int)

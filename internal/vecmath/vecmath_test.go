@@ -315,16 +315,60 @@ func checkSlice(t *testing.T, f testFunc, n int, x []float64) {
 	}
 }
 
+// TestSinScaled checks SinScaled and SinScaledGrad against package math
+// on every path: at several scales (overflowing a·x included), over the
+// sine's inputs, with multipliers dy that put products far beyond ±1
+// (which must not pass for the lanes left to math), on every length up
+// to 33 at several offsets (the tails), and SinScaled in place.
+func TestSinScaled(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x := inputs("sin")
+	if !testing.Short() {
+		x = x[:1<<18]
+	}
+	dy := make([]float64, len(x))
+	for i := range dy {
+		dy[i] = randLog(r, 1, -20, 20)[0] * float64(1-2*(i%2))
+	}
+	dy[0], dy[1], dy[2] = 0, math.Inf(1), math.NaN()
+	forEachImpl(t, func(t *testing.T) {
+		for _, a := range []float64{1, 30, -2.5, 0, 1e-300, 1e300} {
+			for _, c := range []struct{ lo, n int }{{0, len(x)}, {0, 0}, {3, 1}, {5, 3}, {11, 7}, {17, 9}, {40, 15}, {99, 33}} {
+				xs, ds := x[c.lo:c.lo+c.n], dy[c.lo:c.lo+c.n]
+				s, g := make([]float64, c.n), make([]float64, c.n)
+				SinScaled(s, xs, a)
+				SinScaledGrad(g, ds, xs, a)
+				in := slices.Clone(xs)
+				SinScaled(in, in, a)
+				bad := 0
+				for i, v := range xs {
+					ws, wg := math.Sin(a*v), math.Cos(a*v)*(ds[i]*a)
+					// The gradient is a product with Cos's result: its
+					// bound, and one rounding.
+					if ulps(s[i], ws) > boundSinCos || ulps(g[i], wg) > boundSinCos+1 || ulps(in[i], s[i]) != 0 {
+						if bad++; bad <= 5 {
+							t.Errorf("a=%g x=%v dy=%v: SinScaled %v (in place %v), math %v; SinScaledGrad %v, math %v", a, v, ds[i], s[i], in[i], ws, g[i], wg)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestPanics(t *testing.T) {
 	x := make([]float64, 3)
 	for name, f := range map[string]func(){
-		"Sin":          func() { Sin(make([]float64, 2), x) },
-		"Cos":          func() { Cos(make([]float64, 4), x) },
-		"Exp":          func() { Exp(nil, x) },
-		"Tanh":         func() { Tanh(make([]float64, 2), x) },
-		"Sincos sin":   func() { Sincos(make([]float64, 2), make([]float64, 3), x) },
-		"Sincos cos":   func() { Sincos(make([]float64, 3), make([]float64, 2), x) },
-		"Sincos alias": func() { s := make([]float64, 3); Sincos(s, s, x) },
+		"Sin":               func() { Sin(make([]float64, 2), x) },
+		"Cos":               func() { Cos(make([]float64, 4), x) },
+		"Exp":               func() { Exp(nil, x) },
+		"Tanh":              func() { Tanh(make([]float64, 2), x) },
+		"Sincos sin":        func() { Sincos(make([]float64, 2), make([]float64, 3), x) },
+		"Sincos cos":        func() { Sincos(make([]float64, 3), make([]float64, 2), x) },
+		"Sincos alias":      func() { s := make([]float64, 3); Sincos(s, s, x) },
+		"SinScaled":         func() { SinScaled(make([]float64, 2), x, 2) },
+		"SinScaledGrad dst": func() { SinScaledGrad(make([]float64, 2), make([]float64, 3), x, 2) },
+		"SinScaledGrad dy":  func() { SinScaledGrad(make([]float64, 3), make([]float64, 4), x, 2) },
 	} {
 		func() {
 			defer func() {
