@@ -250,11 +250,11 @@ type job struct {
 func newJob(i int) job {
 	switch {
 	case i%20 == 0:
-		// Long enough (some 40 ms with the vector kernels) that the worker
+		// Long enough (some 45 ms at 0.75 ms an epoch) that the worker
 		// killed in phase 1 still holds one when SIGKILL lands: at 2 epochs
 		// the job was done by then in one CI run, and nothing was taken over.
-		return job{op: "benchmark", params: `{"model_type":"siren","config":{"epochs":40}}`,
-			want: map[string]any{"epochs": 40.0, "model_type": "siren"}}
+		return job{op: "benchmark", params: `{"model_type":"siren","config":{"epochs":60}}`,
+			want: map[string]any{"epochs": 60.0, "model_type": "siren"}}
 	case i%3 == 0:
 		n := 1 + i%8
 		return job{op: "string_spectrum", params: fmt.Sprintf(`{"max_modes":%d}`, n),
