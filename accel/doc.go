@@ -16,9 +16,9 @@
 // assembly for AVX-512 or AVX2, internal/vecmath) where the CPU has them
 // unless [CPUConfig.Portable] or DREDGE_CPU_SIMD=off asks for the portable
 // Go, and the wave kernels split points into chunks (their number set by
-// the problem's size alone) run on up to [CPUConfig.Workers] goroutines,
-// with per-chunk accumulators reduced in order: results are the same bit
-// for bit whatever the number of workers. The CUDA device lives in accel/cuda behind
+// the problem's size alone) run on up to [CPUConfig.Workers] goroutines
+// (one per some 100 µs of work), with per-chunk accumulators reduced in
+// order: results are the same bit for bit whatever the number of workers. The CUDA device lives in accel/cuda behind
 // the build tag cuda and registers itself with [RegisterCUDA].
 //
 // # Choosing a device
