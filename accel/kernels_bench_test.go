@@ -9,14 +9,15 @@ import (
 )
 
 // BenchmarkKernels runs the CPU device's kernels other than the wave
-// families' (BenchmarkWaveLossGrad) on one worker, on the vector path
+// families' gradient (BenchmarkWaveLossGrad) on one worker, on the vector path
 // (where the CPU has one) and the portable path, at the shapes of the
 // models that use them: the activations of SIREN's and the string-theory
-// MLP's hidden layers (1,000 points × 64), SIREN's hidden dense layer
+// MLP's hidden layers (1,000 points × 64), the 1D ensemble's forward pass
+// (16 waves on 1,000 points), SIREN's hidden dense layer
 // (1,000 × 64 × 64), the RFF features (1,000 points × 128) and the
 // interference basis (its defaults: 1 axis, 8 fields, 1 output, on 1,000
 // points). It reports points/s, in each kernel's unit (values, rows,
-// point-features or point-fields), and on the vector path the fraction of
+// point-waves, point-features or point-fields), and on the vector path the fraction of
 // the core's peak float64 FMA rate (vecmath.PeakFMARate) that the kernel's
 // arithmetic reaches, counting the float64 operations per point given
 // with each case (vecmath's kernels at its own counts: sincos 26, tanh 31).
@@ -41,8 +42,10 @@ func BenchmarkKernels(b *testing.B) {
 	is := Interference{Dim: 1, Fields: 8, Outputs: 1}
 	ip := vals(layoutInterference(is).npar, 0.5)
 	iin, iy := vals(2*rows, 1), vals(rows, 1)
+	wf := WaveFamily{Dim: 1, Waves: 16, Head: true}
+	wp, win, _ := waveProblem(wf, rows, 1)
 
-	type bufs struct{ x, dy, y, dx, w, b, dw, db, fb, fy, ip, iin, iy, ig Buffer }
+	type bufs struct{ x, dy, y, dx, w, b, dw, db, fb, fy, ip, iin, iy, ig, wp, win Buffer }
 	cases := []struct {
 		name   string
 		points float64 // per call, in the kernel's unit
@@ -56,6 +59,9 @@ func BenchmarkKernels(b *testing.B) {
 		{"activate/tanh", n, 31, func(d *CPU, u *bufs) error { return d.Activate(Tanh, 1, u.x, n, u.y) }},
 		// dy·(1 − y·y): 3.
 		{"activate-backward/tanh", n, 3, func(d *CPU, u *bufs) error { return d.ActivateBackward(Tanh, 1, u.x, u.y, u.dy, n, u.dx) }},
+		// Per point-wave: the arguments 5·dim+2, three sincos 78, one exp
+		// 22, the combine 6 (as wavePointOps counts the forward part).
+		{"wave-forward/1x16", rows * 16, 5 + 2 + 78 + 22 + 6, func(d *CPU, u *bufs) error { return d.WaveForward(wf, u.wp, u.win, rows, u.y) }},
 		// Per row: in·out FMAs.
 		{"linear/1000x64x64", rows, wide * wide, func(d *CPU, u *bufs) error { return d.Linear(u.x, rows, wide, u.w, u.b, wide, u.y) }},
 		// Per row: in·out FMAs for dW and for dX, out adds for db.
@@ -94,6 +100,7 @@ func BenchmarkKernels(b *testing.B) {
 					w: mustUpload(b, dev, w), b: mustUpload(b, dev, bias), dw: mustAlloc(b, dev, wide*wide), db: mustAlloc(b, dev, wide),
 					fb: mustUpload(b, dev, fb), fy: mustAlloc(b, dev, 2*rows*feat),
 					ip: mustUpload(b, dev, ip), iin: mustUpload(b, dev, iin), iy: mustUpload(b, dev, iy), ig: mustAlloc(b, dev, len(ip)),
+					wp: mustUpload(b, dev, wp), win: mustUpload(b, dev, win),
 				}
 				for b.Loop() {
 					if err := c.run(dev, u); err != nil {
