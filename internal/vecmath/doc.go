@@ -12,6 +12,12 @@
 // place), but slices must not otherwise overlap, and Sincos's sin and cos
 // must be distinct.
 //
+// [SinScaled] and [SinScaledGrad] are a SIREN layer's activation, sin(a·x),
+// and its gradient, cos(a·x)·(dy·a), each in one pass over the slices:
+// the scale and the product ride in the sincos kernel, so the values are
+// those of Sin and Cos applied to the rounded a·x. SinScaledGrad's output
+// must overlap neither input.
+//
 // # Paths
 //
 // The kernels are Go assembly (vecmath_amd64.s), nothing that a plain go
