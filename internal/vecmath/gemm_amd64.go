@@ -119,30 +119,9 @@ func packA(dst []float64, mr int, trans bool, a []float64, lda, ic, pc, mc, kc i
 // columns: dst[(p·kc + q)·nr + j] = op(B)[pc+q, jc+p·nr+j], zero
 // past column nc.
 func packB(dst []float64, nr int, trans bool, b []float64, ldb, pc, jc, kc, nc int) {
-	for p := 0; p*nr < nc; p++ {
-		cols := min(nr, nc-p*nr)
-		d := dst[p*kc*nr : (p+1)*kc*nr]
-		j0 := jc + p*nr
-		if !trans { // op(B)[q, j] = b[q·ldb + j]
-			for q := range kc {
-				t := d[q*nr : (q+1)*nr]
-				copy(t, b[(pc+q)*ldb+j0:(pc+q)*ldb+j0+cols])
-				clear(t[cols:])
-			}
-			continue
-		}
-		for j := range cols {
-			src := b[(j0+j)*ldb+pc : (j0+j)*ldb+pc+kc]
-			for q, v := range src {
-				d[q*nr+j] = v
-			}
-		}
-		if cols < nr {
-			for q := range kc {
-				clear(d[q*nr+cols : (q+1)*nr])
-			}
-		}
-	}
+	// op(B)'s columns are op(B)ᵀ's rows, and op(B)ᵀ is B read with the
+	// opposite transposition: packA of it.
+	packA(dst, nr, !trans, b, ldb, jc, pc, nc, kc)
 }
 
 // gemmMacro runs the micro-kernel over the mc×nc block of C at c from

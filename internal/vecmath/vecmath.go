@@ -98,16 +98,7 @@ func Sincos(sin, cos, x []float64) {
 // Sin sets dst[i] = math.Sin(x[i]) for every i, to within the error bound
 // of the package documentation. dst and x must have the same length (it
 // panics otherwise); dst may be x, but must not partially overlap it.
-func Sin(dst, x []float64) {
-	checkLen("Sin", len(dst), len(x))
-	if active == implGeneric {
-		for i, v := range x {
-			dst[i] = math.Sin(v)
-		}
-		return
-	}
-	sincosVec(active, dst, nil, x, 1, nil, 1)
-}
+func Sin(dst, x []float64) { sinScaled("Sin", dst, x, 1) }
 
 // Cos sets dst[i] = math.Cos(x[i]) for every i, as Sin does.
 func Cos(dst, x []float64) {
@@ -125,8 +116,12 @@ func Cos(dst, x []float64) {
 // rounded, then to within Sin's bound): SIREN's activation in one pass.
 // dst and x must have the same length (it panics otherwise); dst may be
 // x, but must not partially overlap it.
-func SinScaled(dst, x []float64, a float64) {
-	checkLen("SinScaled", len(dst), len(x))
+func SinScaled(dst, x []float64, a float64) { sinScaled("SinScaled", dst, x, a) }
+
+// sinScaled is SinScaled, its panics naming fn (with a = 1, Sin: a·x is x
+// exactly).
+func sinScaled(fn string, dst, x []float64, a float64) {
+	checkLen(fn, len(dst), len(x))
 	if active == implGeneric {
 		for i, v := range x {
 			dst[i] = math.Sin(a * v)
