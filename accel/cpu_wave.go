@@ -430,18 +430,27 @@ func waveLossGrad[V waveVec](c *CPU, f WaveFamily, p, in, y []float64, n int, g 
 	return sq
 }
 
+// blockResiduals sets r[q] = scale·(out[q] − y[q]) for a block's points
+// y (r is zero past them) and returns the sum of the squared residuals
+// and the sum of r.
+func blockResiduals(out *[waveBlock]float64, y []float64, scale float64, r *[waveBlock]float64) (sq, sum float64) {
+	*r = [waveBlock]float64{}
+	for q, yq := range y {
+		res := out[q] - yq
+		sq += res * res
+		r[q] = scale * res
+		sum += r[q]
+	}
+	return sq, sum
+}
+
 // waveBlockGrad runs the nb ≤ waveBlock points from b0 through the waves
 // st, accumulating their gradients in st. It returns the sum of squared
 // residuals and the sum of the residuals' gradient (the head bias's).
 func waveBlockGrad[V waveVec](simd bool, st []waveState[V], blk []waveBlockState[V], bias float64, xs *[5][]float64, t, y []float64, scale float64, b0, nb int) (sq, gb float64) {
 	var out, r [waveBlock]float64
 	waveBlockForward(simd, st, blk, bias, xs, t, b0, out[:nb])
-	for q, yq := range y[b0 : b0+nb] {
-		res := out[q] - yq
-		sq += res * res
-		r[q] = scale * res
-		gb += r[q]
-	}
+	sq, gb = blockResiduals(&out, y[b0:b0+nb], scale, &r)
 	var x [waveBlock]V
 	for a := range len(x[0]) {
 		for q, v := range xs[a][b0 : b0+nb] {

@@ -87,13 +87,7 @@ func wave1Forward(wide bool, st []waveState[[1]float64], f []float64, bias float
 // and returns the sum of squared residuals and of the residuals' gradient.
 func wave1Grad(wide bool, st []waveState[[1]float64], f []float64, bias float64, x, t, y []float64, scale float64, b0, nb int, blk *wave1Block) (sq, gb float64) {
 	wave1Forward(wide, st, f, bias, x, t, b0, nb, blk)
-	blk.r = [waveBlock]float64{}
-	for q, yq := range y[b0 : b0+nb] {
-		res := blk.out[q] - yq
-		sq += res * res
-		blk.r[q] = scale * res
-		gb += blk.r[q]
-	}
+	sq, gb = blockResiduals(&blk.out, y[b0:b0+nb], scale, &blk.r)
 	nw := len(st)
 	sums := f[wave1Fields*waveBlock*nw : wave1Len(nw)]
 	if wide {

@@ -61,13 +61,7 @@ func waveDForward[V waveVec](st []waveState[V], f []float64, bias float64, xs *[
 // waveDGrad is waveBlockGrad for 3 and 5 axes on AVX-512.
 func waveDGrad[V waveVec](st []waveState[V], f []float64, bias float64, xs *[5][]float64, t, y []float64, scale float64, b0, nb int, blk *waveDBlock) (sq, gb float64) {
 	waveDForward(st, f, bias, xs, t, b0, nb, blk)
-	blk.r = [waveBlock]float64{}
-	for q, yq := range y[b0 : b0+nb] {
-		res := blk.out[q] - yq
-		sq += res * res
-		blk.r[q] = scale * res
-		gb += blk.r[q]
-	}
+	sq, gb = blockResiduals(&blk.out, y[b0:b0+nb], scale, &blk.r)
 	d, nw := len(st[0].k), len(st)
 	ns := 5 + 3*d
 	sums := f[(7+d)*waveBlock*nw : waveDLen(d, nw)]
