@@ -221,7 +221,15 @@ func killAndResume(t *testing.T, bin string, sig syscall.Signal) {
 	var f *os.File
 	buf := make([]byte, 1<<20)
 	deadline := time.Now().Add(60 * time.Second)
-	for lines < n/2 {
+	// SIGKILL lands half-way. SIGTERM's clean stop lets 10,000–40,000 more
+	// results reach the output here (61–91% of the batch at the rerun when
+	// signalled half-way, and in 2 of 11 runs the batch finished first), so
+	// it is signalled a quarter of the way.
+	at := n / 2
+	if sig != syscall.SIGKILL {
+		at = n / 4
+	}
+	for lines < at {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			t.Fatalf("only %d lines after 60 s", lines)
@@ -276,7 +284,7 @@ func killAndResume(t *testing.T, bin string, sig syscall.Signal) {
 		t.Fatalf("summary %q: %v", stdout.Bytes(), err)
 	}
 	t.Logf("rerun: %d results resumed, %d tasks skipped, %d run", sum.Resumed, sum.Skipped, sum.TotalTasks)
-	if sum.Skipped < n/2 || sum.Skipped+sum.TotalTasks != n {
+	if sum.Skipped < int64(at) || sum.Skipped+sum.TotalTasks != n {
 		t.Errorf("rerun skipped %d and ran %d of %d", sum.Skipped, sum.TotalTasks, n)
 	}
 	checkOnce(t, out, n)
