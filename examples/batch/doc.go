@@ -39,6 +39,9 @@
 //
 // The Engine is configured from the environment (DEVICE, CACHE_*,
 // METRICS_ENABLED, … see dredge.FromEnv); -no-cache turns the result
-// cache off. SIGINT or SIGTERM stops a batch cleanly: the results so far
+// cache off. A file batch keeps at most 24 MiB of results in a memory
+// cache unless CACHE_MAX_BYTES says otherwise, and sets Go's soft memory
+// limit to that plus 40 MiB unless GOMEMLIMIT is set: a batch of any
+// length stays under 100 MB resident. SIGINT or SIGTERM stops a batch cleanly: the results so far
 // are written and synced, and a rerun resumes.
 package main
