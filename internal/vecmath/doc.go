@@ -106,14 +106,16 @@
 //
 // On the vector paths it is the GotoBLAS/BLIS scheme: op(B) is packed, a
 // block of 256 of its rows (k) by up to 1024 columns at a time, into
-// panels of nr columns (k×nr, contiguous); op(A), about 128 rows by the
-// same 256 k at a time, into panels of mr rows (k×mr); zero-padded at the
-// edges, from any of the four transpositions, so that one micro-kernel
-// serves them all. The micro-kernels (gemm_amd64.s) hold an mr×nr tile of
-// C in registers: on avx512 8×16 in 16 ZMM, on avx2 6×8 in 12 YMM; for
-// each k they load the nr values of the B panel, broadcast the mr values
-// of the A panel and issue 2·mr FMAs, then store alpha·tile + beta·C, C
-// read only when beta ≠ 0. Full tiles are written in place, the edge
+// panels of nr columns (k×nr, contiguous, zero-padded at the edge), from
+// either transposition. op(A) is not packed: the micro-kernel broadcasts
+// its mr rows' values from A where it lies, stepping along a row of A, or
+// down a column of A when transposed (packing A took a third of the time
+// of SIREN's 1000×64×64 products); only the last rows, fewer than mr, are
+// packed into a zero-padded panel. The micro-kernels (gemm_amd64.s) hold
+// an mr×nr tile of C in registers: on avx512 8×16 in 16 ZMM, on avx2 6×8
+// in 12 YMM; for each k they load the nr values of the B panel, broadcast
+// the mr values of A and issue 2·mr FMAs, then store alpha·tile + beta·C,
+// C read only when beta ≠ 0. Full tiles are written in place, the edge
 // tiles through a buffer on the stack. The packing buffers come from a
 // sync.Pool: no allocation per call in steady state. n = 1 (matrix times
 // vector), where the tile would be mostly padding, goes to gonum. The
@@ -129,16 +131,15 @@
 // brackets, and gonum measured in the same benchmark:
 //
 //	product (m×n×k)    avx2 (×gonum)        avx512 (×gonum)      gonum
-//	NT 1000×64×64      47 (0.38)  4.4×      75 (0.60)   7.1×     10.5
-//	TN 64×64×1000      37 (0.30)  4.0×      70 (0.56)   7.1×      9.5
-//	NN 1000×64×64      46 (0.37)  5.0×      75 (0.61)   8.1×      9.3
-//	NT 1000×64×1       11 (0.09)   19×      19 (0.16)    31×      0.6
-//	NT 1000×1×64       gonum's               gonum's                5.9
-//	NN 256×256×256     52 (0.42)  5.9×      93 (0.75)    11×      8.8
+//	NT 1000×64×64      60 (0.46)  5.5×     118 (0.91)    10×     11.0
+//	TN 64×64×1000      48 (0.37)  4.9×      91 (0.70)   9.3×      9.8
+//	NN 1000×64×64      62 (0.47)  6.1×     118 (0.91)    12×     10.1
+//	NT 1000×64×1       14 (0.11)   22×      27 (0.21)    43×      0.6
+//	NT 1000×1×64       gonum's               gonum's               22.9
+//	NN 256×256×256     57 (0.43)  5.9×     112 (0.86)    12×      9.6
 //
-// In a quieter run avx512 reached 95 on NN 1000×64×64 and 109 on 256³
-// (0.84 of peak). With -cpu 2 gonum uses both cores and reaches 18
-// GFLOP/s on NT and NN 1000×64×64 and 15 on 256³, still 5–7 times slower
-// than Gemm on avx512 and one core. The VM is shared and noisy: figures
+// With -cpu 2 gonum uses both cores and reaches about 18 GFLOP/s on NT
+// and NN 1000×64×64 and 15 on 256³, still 5–7 times slower than Gemm on
+// avx512 and one core. The VM is shared and noisy: figures
 // move by 10–40 % between runs.
 package vecmath

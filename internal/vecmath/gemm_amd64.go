@@ -5,18 +5,20 @@ package vecmath
 import "sync"
 
 // gemmKernel8x16 is the AVX-512 micro-kernel of gemm_amd64.s: over k
-// steps, it accumulates the 8×16 tile Σ a[8p+i]·b[16p+j] (a and b packed
-// panels) in 16 ZMM registers, then stores alpha·tile + beta·C into the
-// 8×16 tile at c (stride ldc), reading C only if load is non-zero.
+// steps, it accumulates the 8×16 tile Σ a[i·lda + p·step]·b[16p+j] (b a
+// packed panel; a a packed panel with lda = 1 and step = 8, or 8 rows of
+// A in place with step = 1) in 16 ZMM registers, then stores
+// alpha·tile + beta·C into the 8×16 tile at c (stride ldc), reading C
+// only if load is non-zero.
 //
 //go:noescape
-func gemmKernel8x16(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)
+func gemmKernel8x16(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
 
 // gemmKernel6x8 is the AVX2 micro-kernel, gemmKernel8x16's for a 6×8
 // tile in 12 YMM registers.
 //
 //go:noescape
-func gemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)
+func gemmKernel6x8(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
 
 // gemmTile returns the micro-tile, mr×nr, of path k.
 func gemmTile(k implKind) (mr, nr int) {
@@ -28,9 +30,9 @@ func gemmTile(k implKind) (mr, nr int) {
 
 // The blocking of gemmVec: micro-tiles of mr×nr (gemmTile), the k
 // dimension in blocks of gemmKC (a packed B panel, gemmKC×nr, 32 KiB on
-// AVX-512, stays in L1 while the packed A block, gemmMC×gemmKC, 256 KiB,
-// streams from L2), m in blocks of gemmMC rounded down to a multiple of
-// mr, n in blocks of gemmNC. gemmMR×gemmNR is the largest tile.
+// AVX-512, stays in L1 while A streams past it), m in blocks of gemmMC
+// rounded down to a multiple of mr, n in blocks of gemmNC. gemmMR×gemmNR
+// is the largest tile.
 const (
 	gemmMR = 8
 	gemmNR = 16
@@ -77,8 +79,23 @@ func gemmVec(impl implKind, transA, transB bool, m, n, k int, alpha float64, a [
 			packB(bufs.b, nr, transB, b, ldb, pc, jc, kc, nc)
 			for ic := 0; ic < m; ic += mcMax {
 				mc := min(mcMax, m-ic)
-				packA(bufs.a, mr, transA, a, lda, ic, pc, mc, kc)
-				gemmMacro(impl, kc, mc, nc, alpha, bufs.a, bufs.b, bt, c[ic*ldc+jc:], ldc)
+				// The kernel reads whole tiles of op(A) where A lies;
+				// only the last rows, fewer than mr, are packed.
+				full := mc / mr * mr
+				if full > 0 {
+					var blk aBlock
+					if transA {
+						blk = aBlock{a[pc*lda+ic:], mr, 1, lda}
+					} else {
+						blk = aBlock{a[ic*lda+pc:], mr * lda, lda, 1}
+					}
+					gemmMacro(impl, kc, full, nc, alpha, blk, bufs.b, bt, c[ic*ldc+jc:], ldc)
+				}
+				if full == mc {
+					continue
+				}
+				packA(bufs.a, mr, transA, a, lda, ic+full, pc, mc-full, kc)
+				gemmMacro(impl, kc, mc-full, nc, alpha, aBlock{bufs.a, kc * mr, 1, mr}, bufs.b, bt, c[(ic+full)*ldc+jc:], ldc)
 			}
 		}
 	}
@@ -124,10 +141,24 @@ func packB(dst []float64, nr int, trans bool, b []float64, ldb, pc, jc, kc, nc i
 	packA(dst, nr, !trans, b, ldb, jc, pc, nc, kc)
 }
 
+// aBlock is where the micro-kernel reads an mc×kc block of op(A): row i
+// of the block's tile t (rows t·mr…) starts at a[t·tile + i·lda], and
+// its values step by step. A packed block (packA) has tile = kc·mr,
+// lda = 1 and step = mr; A as stored has tile = mr·lda, A's lda and
+// step = 1, or transposed tile = mr, lda = 1 and step = A's lda.
+// Reading A in place rather than packing it took SIREN's products on
+// avx512 from 105–115 µs to 68–74 µs (1000×64×64, NN and NT; avx2 from
+// 176–180 to 136–140 µs), same run.
+type aBlock struct {
+	a               []float64
+	tile, lda, step int
+}
+
 // gemmMacro runs the micro-kernel over the mc×nc block of C at c from
-// the packed blocks pa and pb: full tiles in place, the edge tiles
-// through a buffer on the stack.
-func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, pa, pb []float64, beta float64, c []float64, ldc int) {
+// the block of A ab and the packed block pb: full tiles in place, the
+// edge tiles through a buffer on the stack. Only a packed ab may have an
+// edge row tile (fewer than mr rows).
+func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, ab aBlock, pb []float64, beta float64, c []float64, ldc int) {
 	mr, nr := gemmTile(impl)
 	load := 0
 	if beta != 0 {
@@ -138,22 +169,22 @@ func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, pa, pb []float64, b
 		bp := &pb[jr*kc]
 		for ir := 0; ir < mc; ir += mr {
 			rows := min(mr, mc-ir)
-			ap := &pa[ir*kc]
+			ap := &ab.a[ir/mr*ab.tile]
 			if rows == mr && cols == nr {
 				// direct calls (not through a func value), as the other
 				// kernels', so that t below stays on the stack
 				if impl == implAVX512 {
-					gemmKernel8x16(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
+					gemmKernel8x16(kc, ap, ab.lda, ab.step, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
 				} else {
-					gemmKernel6x8(kc, ap, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
+					gemmKernel6x8(kc, ap, ab.lda, ab.step, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
 				}
 				continue
 			}
 			var t [gemmMR * gemmNR]float64
 			if impl == implAVX512 {
-				gemmKernel8x16(kc, ap, bp, &t[0], nr, alpha, 0, 0)
+				gemmKernel8x16(kc, ap, ab.lda, ab.step, bp, &t[0], nr, alpha, 0, 0)
 			} else {
-				gemmKernel6x8(kc, ap, bp, &t[0], nr, alpha, 0, 0)
+				gemmKernel6x8(kc, ap, ab.lda, ab.step, bp, &t[0], nr, alpha, 0, 0)
 			}
 			for i := range rows {
 				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]

@@ -2,16 +2,24 @@
 
 #include "textflag.h"
 
-// func gemmKernel8x16(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)
+// func gemmKernel8x16(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
 //
 // Z0-Z15 accumulate the 8×16 tile (row i in Z(2i), Z(2i+1)); each step
-// loads 16 values of the B panel and broadcasts 8 of the A panel.
-TEXT ·gemmKernel8x16(SB), NOSPLIT, $0-64
+// loads 16 values of the B panel and broadcasts 8 of A, row i's from
+// AX + i·lda (R9 = lda, R10 = 3·lda, R11 = 5·lda, R12 = 7·lda, in bytes).
+TEXT ·gemmKernel8x16(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
-	MOVQ b+16(FP), BX
-	MOVQ c+24(FP), DI
-	MOVQ ldc+32(FP), R8
+	MOVQ lda+16(FP), R9
+	SHLQ $3, R9
+	MOVQ step+24(FP), R13
+	SHLQ $3, R13
+	LEAQ (R9)(R9*2), R10
+	LEAQ (R9)(R9*4), R11
+	LEAQ (R10)(R9*4), R12
+	MOVQ b+32(FP), BX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R8
 	SHLQ $3, R8
 	VPXORQ Z0, Z0, Z0
 	VPXORQ Z1, Z1, Z1
@@ -35,38 +43,38 @@ TEXT ·gemmKernel8x16(SB), NOSPLIT, $0-64
 gemm8loop:
 	VMOVUPD (BX), Z16
 	VMOVUPD 64(BX), Z17
-	VBROADCASTSD 0(AX), Z18
+	VBROADCASTSD (AX), Z18
 	VFMADD231PD  Z16, Z18, Z0
 	VFMADD231PD  Z17, Z18, Z1
-	VBROADCASTSD 8(AX), Z19
+	VBROADCASTSD (AX)(R9*1), Z19
 	VFMADD231PD  Z16, Z19, Z2
 	VFMADD231PD  Z17, Z19, Z3
-	VBROADCASTSD 16(AX), Z20
+	VBROADCASTSD (AX)(R9*2), Z20
 	VFMADD231PD  Z16, Z20, Z4
 	VFMADD231PD  Z17, Z20, Z5
-	VBROADCASTSD 24(AX), Z21
+	VBROADCASTSD (AX)(R10*1), Z21
 	VFMADD231PD  Z16, Z21, Z6
 	VFMADD231PD  Z17, Z21, Z7
-	VBROADCASTSD 32(AX), Z18
+	VBROADCASTSD (AX)(R9*4), Z18
 	VFMADD231PD  Z16, Z18, Z8
 	VFMADD231PD  Z17, Z18, Z9
-	VBROADCASTSD 40(AX), Z19
+	VBROADCASTSD (AX)(R11*1), Z19
 	VFMADD231PD  Z16, Z19, Z10
 	VFMADD231PD  Z17, Z19, Z11
-	VBROADCASTSD 48(AX), Z20
+	VBROADCASTSD (AX)(R10*2), Z20
 	VFMADD231PD  Z16, Z20, Z12
 	VFMADD231PD  Z17, Z20, Z13
-	VBROADCASTSD 56(AX), Z21
+	VBROADCASTSD (AX)(R12*1), Z21
 	VFMADD231PD  Z16, Z21, Z14
 	VFMADD231PD  Z17, Z21, Z15
-	ADDQ $64, AX
+	ADDQ R13, AX
 	ADDQ $128, BX
 	DECQ CX
 	JNZ  gemm8loop
 
 gemm8store:
-	VBROADCASTSD alpha+40(FP), Z30
-	VBROADCASTSD beta+48(FP), Z31
+	VBROADCASTSD alpha+56(FP), Z30
+	VBROADCASTSD beta+64(FP), Z31
 	VMULPD Z30, Z0, Z0
 	VMULPD Z30, Z1, Z1
 	VMULPD Z30, Z2, Z2
@@ -83,7 +91,7 @@ gemm8store:
 	VMULPD Z30, Z13, Z13
 	VMULPD Z30, Z14, Z14
 	VMULPD Z30, Z15, Z15
-	MOVQ load+56(FP), DX
+	MOVQ load+72(FP), DX
 	TESTQ DX, DX
 	JZ    gemm8noload
 	VFMADD231PD (DI), Z31, Z0
@@ -155,17 +163,23 @@ gemm8noload:
 	VZEROUPPER
 	RET
 
-// func gemmKernel6x8(k int, a, b, c *float64, ldc int, alpha, beta float64, load int)
+// func gemmKernel6x8(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
 //
 // The AVX2 micro-kernel: Y0-Y11 accumulate the 6×8 tile (row i in
 // Y(2i), Y(2i+1)); each step loads 8 values of the B panel and
-// broadcasts 6 of the A panel.
-TEXT ·gemmKernel6x8(SB), NOSPLIT, $0-64
+// broadcasts 6 of A, as gemmKernel8x16 does.
+TEXT ·gemmKernel6x8(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
-	MOVQ b+16(FP), BX
-	MOVQ c+24(FP), DI
-	MOVQ ldc+32(FP), R8
+	MOVQ lda+16(FP), R9
+	SHLQ $3, R9
+	MOVQ step+24(FP), R13
+	SHLQ $3, R13
+	LEAQ (R9)(R9*2), R10
+	LEAQ (R9)(R9*4), R11
+	MOVQ b+32(FP), BX
+	MOVQ c+40(FP), DI
+	MOVQ ldc+48(FP), R8
 	SHLQ $3, R8
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
@@ -185,32 +199,32 @@ TEXT ·gemmKernel6x8(SB), NOSPLIT, $0-64
 gemm6loop:
 	VMOVUPD (BX), Y12
 	VMOVUPD 32(BX), Y13
-	VBROADCASTSD 0(AX), Y14
+	VBROADCASTSD (AX), Y14
 	VFMADD231PD  Y12, Y14, Y0
 	VFMADD231PD  Y13, Y14, Y1
-	VBROADCASTSD 8(AX), Y15
+	VBROADCASTSD (AX)(R9*1), Y15
 	VFMADD231PD  Y12, Y15, Y2
 	VFMADD231PD  Y13, Y15, Y3
-	VBROADCASTSD 16(AX), Y14
+	VBROADCASTSD (AX)(R9*2), Y14
 	VFMADD231PD  Y12, Y14, Y4
 	VFMADD231PD  Y13, Y14, Y5
-	VBROADCASTSD 24(AX), Y15
+	VBROADCASTSD (AX)(R10*1), Y15
 	VFMADD231PD  Y12, Y15, Y6
 	VFMADD231PD  Y13, Y15, Y7
-	VBROADCASTSD 32(AX), Y14
+	VBROADCASTSD (AX)(R9*4), Y14
 	VFMADD231PD  Y12, Y14, Y8
 	VFMADD231PD  Y13, Y14, Y9
-	VBROADCASTSD 40(AX), Y15
+	VBROADCASTSD (AX)(R11*1), Y15
 	VFMADD231PD  Y12, Y15, Y10
 	VFMADD231PD  Y13, Y15, Y11
-	ADDQ $48, AX
+	ADDQ R13, AX
 	ADDQ $64, BX
 	DECQ CX
 	JNZ  gemm6loop
 
 gemm6store:
-	VBROADCASTSD alpha+40(FP), Y12
-	VBROADCASTSD beta+48(FP), Y13
+	VBROADCASTSD alpha+56(FP), Y12
+	VBROADCASTSD beta+64(FP), Y13
 	VMULPD Y12, Y0, Y0
 	VMULPD Y12, Y1, Y1
 	VMULPD Y12, Y2, Y2
@@ -223,7 +237,7 @@ gemm6store:
 	VMULPD Y12, Y9, Y9
 	VMULPD Y12, Y10, Y10
 	VMULPD Y12, Y11, Y11
-	MOVQ load+56(FP), DX
+	MOVQ load+72(FP), DX
 	TESTQ DX, DX
 	JZ    gemm6noload
 	VFMADD231PD (DI), Y13, Y0
