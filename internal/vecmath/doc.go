@@ -104,17 +104,19 @@
 // the rows of C between them (gonum's Dgemm, by contrast, starts
 // goroutines of its own for large products).
 //
-// On the vector paths it is the GotoBLAS/BLIS scheme: op(B) is packed, a
-// block of 256 of its rows (k) by up to 1024 columns at a time, into
-// panels of nr columns (k×nr, contiguous, zero-padded at the edge), from
-// either transposition. op(A) is not packed: the micro-kernel broadcasts
-// its mr rows' values from A where it lies, stepping along a row of A, or
-// down a column of A when transposed (packing A took a third of the time
-// of SIREN's 1000×64×64 products); only the last rows, fewer than mr, are
-// packed into a zero-padded panel. The micro-kernels (gemm_amd64.s) hold
-// an mr×nr tile of C in registers: on avx512 8×16 in 16 ZMM, on avx2 6×8
-// in 12 YMM; for each k they load the nr values of the B panel, broadcast
-// the mr values of A and issue 2·mr FMAs, then store alpha·tile + beta·C,
+// On the vector paths it is the GotoBLAS/BLIS scheme, but packing only
+// what must be: op(B), a block of 256 of its rows (k) by up to 1024
+// columns at a time, is read in panels of nr columns, in place when B is
+// not transposed, else packed (k×nr, contiguous, zero-padded at the edge).
+// op(A) is not packed: the micro-kernel broadcasts its mr rows' values
+// from A where it lies, stepping along a row of A, or down a column of A
+// when transposed (packing A took a third of the time of SIREN's
+// 1000×64×64 products, packing B a fifth of its weight gradient's); only
+// op(A)'s last rows, fewer than mr, and op(B)'s last columns, fewer than
+// nr, are packed into zero-padded panels. The micro-kernels
+// (gemm_amd64.s) hold an mr×nr tile of C in registers: on avx512 8×16 in
+// 16 ZMM, on avx2 6×8 in 12 YMM; for each k they load nr values of B,
+// broadcast mr values of A and issue 2·mr FMAs, then store alpha·tile + beta·C,
 // C read only when beta ≠ 0. Full tiles are written in place, the edge
 // tiles through a buffer on the stack. The packing buffers come from a
 // sync.Pool: no allocation per call in steady state. n = 1 (matrix times
@@ -131,12 +133,12 @@
 // brackets, and gonum measured in the same benchmark:
 //
 //	product (m×n×k)    avx2 (×gonum)        avx512 (×gonum)      gonum
-//	NT 1000×64×64      60 (0.46)  5.5×     118 (0.91)    10×     11.0
-//	TN 64×64×1000      48 (0.37)  4.9×      91 (0.70)   9.3×      9.8
-//	NN 1000×64×64      62 (0.47)  6.1×     118 (0.91)    12×     10.1
-//	NT 1000×64×1       14 (0.11)   22×      27 (0.21)    43×      0.6
-//	NT 1000×1×64       gonum's               gonum's               22.9
-//	NN 256×256×256     57 (0.43)  5.9×     112 (0.86)    12×      9.6
+//	NT 1000×64×64      59 (0.46)  5.4×     118 (0.91)    10×     11.3
+//	TN 64×64×1000      57 (0.44)  5.6×     122 (0.93)    12×     10.2
+//	NN 1000×64×64      62 (0.48)  6.2×     124 (0.95)    12×     10.2
+//	NT 1000×64×1       15 (0.11)   23×      28 (0.21)    46×      0.6
+//	NT 1000×1×64       gonum's               gonum's               23.6
+//	NN 256×256×256     61 (0.47)  6.2×     126 (0.97)    13×      9.9
 //
 // With -cpu 2 gonum uses both cores and reaches about 18 GFLOP/s on NT
 // and NN 1000×64×64 and 15 on 256³, still 5–7 times slower than Gemm on

@@ -5,20 +5,18 @@ package vecmath
 import "sync"
 
 // gemmKernel8x16 is the AVX-512 micro-kernel of gemm_amd64.s: over k
-// steps, it accumulates the 8×16 tile Σ a[i·lda + p·step]·b[16p+j] (b a
-// packed panel; a a packed panel with lda = 1 and step = 8, or 8 rows of
-// A in place with step = 1) in 16 ZMM registers, then stores
-// alpha·tile + beta·C into the 8×16 tile at c (stride ldc), reading C
-// only if load is non-zero.
+// steps, it accumulates the 8×16 tile Σ a[i·lda + p·step]·b[p·bstep + j]
+// (see block) in 16 ZMM registers, then stores alpha·tile + beta·C into
+// the 8×16 tile at c (stride ldc), reading C only if load is non-zero.
 //
 //go:noescape
-func gemmKernel8x16(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
+func gemmKernel8x16(k int, a *float64, lda, step int, b *float64, bstep int, c *float64, ldc int, alpha, beta float64, load int)
 
 // gemmKernel6x8 is the AVX2 micro-kernel, gemmKernel8x16's for a 6×8
 // tile in 12 YMM registers.
 //
 //go:noescape
-func gemmKernel6x8(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
+func gemmKernel6x8(k int, a *float64, lda, step int, b *float64, bstep int, c *float64, ldc int, alpha, beta float64, load int)
 
 // gemmTile returns the micro-tile, mr×nr, of path k.
 func gemmTile(k implKind) (mr, nr int) {
@@ -76,26 +74,43 @@ func gemmVec(impl implKind, transA, transB bool, m, n, k int, alpha float64, a [
 			if pc > 0 {
 				bt = 1
 			}
-			packB(bufs.b, nr, transB, b, ldb, pc, jc, kc, nc)
+			// The kernel reads whole panels of op(B) and whole tiles of
+			// op(A) where B and A lie, when it can; the rest, the last
+			// rows of op(A) (fewer than mr), op(B)'s last columns (fewer
+			// than nr) and all of a transposed B, is packed.
+			nFull := 0
+			var bIn block
+			if !transB {
+				nFull = nc / nr * nr
+				bIn = block{b[pc*ldb+jc:], nr, 1, ldb}
+			}
+			if nFull < nc {
+				packB(bufs.b, nr, transB, b, ldb, pc, jc+nFull, kc, nc-nFull)
+			}
+			bPacked := block{bufs.b, kc * nr, 1, nr}
+			macro := func(ab block, i0, rows int) {
+				ci := c[i0*ldc+jc:]
+				if nFull > 0 {
+					gemmMacro(impl, kc, rows, nFull, alpha, ab, bIn, bt, ci, ldc)
+				}
+				if nFull < nc {
+					gemmMacro(impl, kc, rows, nc-nFull, alpha, ab, bPacked, bt, ci[nFull:], ldc)
+				}
+			}
 			for ic := 0; ic < m; ic += mcMax {
 				mc := min(mcMax, m-ic)
-				// The kernel reads whole tiles of op(A) where A lies;
-				// only the last rows, fewer than mr, are packed.
 				full := mc / mr * mr
 				if full > 0 {
-					var blk aBlock
 					if transA {
-						blk = aBlock{a[pc*lda+ic:], mr, 1, lda}
+						macro(block{a[pc*lda+ic:], mr, 1, lda}, ic, full)
 					} else {
-						blk = aBlock{a[ic*lda+pc:], mr * lda, lda, 1}
+						macro(block{a[ic*lda+pc:], mr * lda, lda, 1}, ic, full)
 					}
-					gemmMacro(impl, kc, full, nc, alpha, blk, bufs.b, bt, c[ic*ldc+jc:], ldc)
 				}
-				if full == mc {
-					continue
+				if full < mc {
+					packA(bufs.a, mr, transA, a, lda, ic+full, pc, mc-full, kc)
+					macro(block{bufs.a, kc * mr, 1, mr}, ic+full, mc-full)
 				}
-				packA(bufs.a, mr, transA, a, lda, ic+full, pc, mc-full, kc)
-				gemmMacro(impl, kc, mc-full, nc, alpha, aBlock{bufs.a, kc * mr, 1, mr}, bufs.b, bt, c[(ic+full)*ldc+jc:], ldc)
 			}
 		}
 	}
@@ -141,24 +156,29 @@ func packB(dst []float64, nr int, trans bool, b []float64, ldb, pc, jc, kc, nc i
 	packA(dst, nr, !trans, b, ldb, jc, pc, nc, kc)
 }
 
-// aBlock is where the micro-kernel reads an mc×kc block of op(A): row i
-// of the block's tile t (rows t·mr…) starts at a[t·tile + i·lda], and
-// its values step by step. A packed block (packA) has tile = kc·mr,
-// lda = 1 and step = mr; A as stored has tile = mr·lda, A's lda and
-// step = 1, or transposed tile = mr, lda = 1 and step = A's lda.
+// block is where the micro-kernel reads a block of op(A) or op(B). For
+// op(A), mc×kc, row i of the block's tile t (rows t·mr…) starts at
+// a[t·tile + i·lda], and its values step by step: a packed block (packA)
+// has tile = kc·mr, lda = 1 and step = mr; A as stored, tile = mr·lda,
+// A's lda and step = 1; A transposed, tile = mr, lda = 1 and step = A's
+// lda. For op(B), kc×nc, panel p (columns p·nr…) starts at a[p·tile] and
+// its rows step by step (lda is 1): packed (packB), tile = kc·nr and
+// step = nr; B as stored, not transposed, tile = nr and step = B's ldb.
 // Reading A in place rather than packing it took SIREN's products on
 // avx512 from 105–115 µs to 68–74 µs (1000×64×64, NN and NT; avx2 from
-// 176–180 to 136–140 µs), same run.
-type aBlock struct {
+// 176–180 to 136–140 µs), same run; reading B in place too took the
+// weight gradient's TN 64×64×1000 from 90–92 to 69–73 µs on avx512 (avx2
+// 180–183 to 147–160).
+type block struct {
 	a               []float64
 	tile, lda, step int
 }
 
 // gemmMacro runs the micro-kernel over the mc×nc block of C at c from
-// the block of A ab and the packed block pb: full tiles in place, the
-// edge tiles through a buffer on the stack. Only a packed ab may have an
-// edge row tile (fewer than mr rows).
-func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, ab aBlock, pb []float64, beta float64, c []float64, ldc int) {
+// the blocks of op(A) ab and op(B) bb: full tiles in place, the edge
+// tiles through a buffer on the stack. Only packed blocks may have an
+// edge tile (fewer than mr rows, or nr columns).
+func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, ab, bb block, beta float64, c []float64, ldc int) {
 	mr, nr := gemmTile(impl)
 	load := 0
 	if beta != 0 {
@@ -166,7 +186,7 @@ func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, ab aBlock, pb []flo
 	}
 	for jr := 0; jr < nc; jr += nr {
 		cols := min(nr, nc-jr)
-		bp := &pb[jr*kc]
+		bp := &bb.a[jr/nr*bb.tile]
 		for ir := 0; ir < mc; ir += mr {
 			rows := min(mr, mc-ir)
 			ap := &ab.a[ir/mr*ab.tile]
@@ -174,17 +194,17 @@ func gemmMacro(impl implKind, kc, mc, nc int, alpha float64, ab aBlock, pb []flo
 				// direct calls (not through a func value), as the other
 				// kernels', so that t below stays on the stack
 				if impl == implAVX512 {
-					gemmKernel8x16(kc, ap, ab.lda, ab.step, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
+					gemmKernel8x16(kc, ap, ab.lda, ab.step, bp, bb.step, &c[ir*ldc+jr], ldc, alpha, beta, load)
 				} else {
-					gemmKernel6x8(kc, ap, ab.lda, ab.step, bp, &c[ir*ldc+jr], ldc, alpha, beta, load)
+					gemmKernel6x8(kc, ap, ab.lda, ab.step, bp, bb.step, &c[ir*ldc+jr], ldc, alpha, beta, load)
 				}
 				continue
 			}
 			var t [gemmMR * gemmNR]float64
 			if impl == implAVX512 {
-				gemmKernel8x16(kc, ap, ab.lda, ab.step, bp, &t[0], nr, alpha, 0, 0)
+				gemmKernel8x16(kc, ap, ab.lda, ab.step, bp, bb.step, &t[0], nr, alpha, 0, 0)
 			} else {
-				gemmKernel6x8(kc, ap, ab.lda, ab.step, bp, &t[0], nr, alpha, 0, 0)
+				gemmKernel6x8(kc, ap, ab.lda, ab.step, bp, bb.step, &t[0], nr, alpha, 0, 0)
 			}
 			for i := range rows {
 				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+cols]

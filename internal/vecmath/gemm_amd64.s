@@ -2,12 +2,12 @@
 
 #include "textflag.h"
 
-// func gemmKernel8x16(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
+// func gemmKernel8x16(k int, a *float64, lda, step int, b *float64, bstep int, c *float64, ldc int, alpha, beta float64, load int)
 //
 // Z0-Z15 accumulate the 8×16 tile (row i in Z(2i), Z(2i+1)); each step
-// loads 16 values of the B panel and broadcasts 8 of A, row i's from
-// AX + i·lda (R9 = lda, R10 = 3·lda, R11 = 5·lda, R12 = 7·lda, in bytes).
-TEXT ·gemmKernel8x16(SB), NOSPLIT, $0-80
+// loads 16 values of B and broadcasts 8 of A, row i's from AX + i·lda
+// (R9 = lda, R10 = 3·lda, R11 = 5·lda, R12 = 7·lda, in bytes).
+TEXT ·gemmKernel8x16(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ lda+16(FP), R9
@@ -18,8 +18,10 @@ TEXT ·gemmKernel8x16(SB), NOSPLIT, $0-80
 	LEAQ (R9)(R9*4), R11
 	LEAQ (R10)(R9*4), R12
 	MOVQ b+32(FP), BX
-	MOVQ c+40(FP), DI
-	MOVQ ldc+48(FP), R8
+	MOVQ bstep+40(FP), SI
+	SHLQ $3, SI
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), R8
 	SHLQ $3, R8
 	VPXORQ Z0, Z0, Z0
 	VPXORQ Z1, Z1, Z1
@@ -68,13 +70,13 @@ gemm8loop:
 	VFMADD231PD  Z16, Z21, Z14
 	VFMADD231PD  Z17, Z21, Z15
 	ADDQ R13, AX
-	ADDQ $128, BX
+	ADDQ SI, BX
 	DECQ CX
 	JNZ  gemm8loop
 
 gemm8store:
-	VBROADCASTSD alpha+56(FP), Z30
-	VBROADCASTSD beta+64(FP), Z31
+	VBROADCASTSD alpha+64(FP), Z30
+	VBROADCASTSD beta+72(FP), Z31
 	VMULPD Z30, Z0, Z0
 	VMULPD Z30, Z1, Z1
 	VMULPD Z30, Z2, Z2
@@ -91,7 +93,7 @@ gemm8store:
 	VMULPD Z30, Z13, Z13
 	VMULPD Z30, Z14, Z14
 	VMULPD Z30, Z15, Z15
-	MOVQ load+72(FP), DX
+	MOVQ load+80(FP), DX
 	TESTQ DX, DX
 	JZ    gemm8noload
 	VFMADD231PD (DI), Z31, Z0
@@ -163,12 +165,12 @@ gemm8noload:
 	VZEROUPPER
 	RET
 
-// func gemmKernel6x8(k int, a *float64, lda, step int, b, c *float64, ldc int, alpha, beta float64, load int)
+// func gemmKernel6x8(k int, a *float64, lda, step int, b *float64, bstep int, c *float64, ldc int, alpha, beta float64, load int)
 //
 // The AVX2 micro-kernel: Y0-Y11 accumulate the 6×8 tile (row i in
 // Y(2i), Y(2i+1)); each step loads 8 values of the B panel and
 // broadcasts 6 of A, as gemmKernel8x16 does.
-TEXT ·gemmKernel6x8(SB), NOSPLIT, $0-80
+TEXT ·gemmKernel6x8(SB), NOSPLIT, $0-88
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ lda+16(FP), R9
@@ -178,8 +180,10 @@ TEXT ·gemmKernel6x8(SB), NOSPLIT, $0-80
 	LEAQ (R9)(R9*2), R10
 	LEAQ (R9)(R9*4), R11
 	MOVQ b+32(FP), BX
-	MOVQ c+40(FP), DI
-	MOVQ ldc+48(FP), R8
+	MOVQ bstep+40(FP), SI
+	SHLQ $3, SI
+	MOVQ c+48(FP), DI
+	MOVQ ldc+56(FP), R8
 	SHLQ $3, R8
 	VXORPD Y0, Y0, Y0
 	VXORPD Y1, Y1, Y1
@@ -218,13 +222,13 @@ gemm6loop:
 	VFMADD231PD  Y12, Y15, Y10
 	VFMADD231PD  Y13, Y15, Y11
 	ADDQ R13, AX
-	ADDQ $64, BX
+	ADDQ SI, BX
 	DECQ CX
 	JNZ  gemm6loop
 
 gemm6store:
-	VBROADCASTSD alpha+56(FP), Y12
-	VBROADCASTSD beta+64(FP), Y13
+	VBROADCASTSD alpha+64(FP), Y12
+	VBROADCASTSD beta+72(FP), Y13
 	VMULPD Y12, Y0, Y0
 	VMULPD Y12, Y1, Y1
 	VMULPD Y12, Y2, Y2
@@ -237,7 +241,7 @@ gemm6store:
 	VMULPD Y12, Y9, Y9
 	VMULPD Y12, Y10, Y10
 	VMULPD Y12, Y11, Y11
-	MOVQ load+72(FP), DX
+	MOVQ load+80(FP), DX
 	TESTQ DX, DX
 	JZ    gemm6noload
 	VFMADD231PD (DI), Y13, Y0
