@@ -698,6 +698,84 @@ func (c *CPU) ActivateBackward(act Activation, scale float64, x, y, dy Buffer, n
 	return nil
 }
 
+// ActivateSave implements [ActivateSaver]: for Sine it saves the cosine,
+// evaluated with the sine in one pass (on the vector paths, one kernel
+// call computes both), for Tanh 1 − y², for Identity nothing.
+func (c *CPU) ActivateSave(act Activation, scale float64, x Buffer, n int, y, saved Buffer) error {
+	if act != Sine && act != Tanh {
+		if err := CheckActivation(act); err != nil {
+			return err
+		}
+		return c.Activate(act, scale, x, n, y) // Identity: nothing to save
+	}
+	if err := CheckPoints(n); err != nil {
+		return err
+	}
+	ck := c.check()
+	xs := ck.buf(x, n, "activation input")
+	ys := ck.buf(y, n, "activation output")
+	ds := ck.buf(saved, n, "activation saved values")
+	if ck.Err != nil {
+		return ck.Err
+	}
+	if n > 0 && &ys[0] == &ds[0] {
+		return fmt.Errorf("%w: activation saved values: the output's buffer, not one of their own", ErrShape)
+	}
+	if act == Tanh {
+		if err := c.Activate(Tanh, scale, x, n, y); err != nil {
+			return err
+		}
+		for i, v := range ys[:n] {
+			ds[i] = 1 - v*v
+		}
+		return nil
+	}
+	c.forChunks(n, c.vecChunkCount(n, 1), func(_, lo, hi int) {
+		if c.simd != "" {
+			vecmath.SincosScaled(ys[lo:hi], ds[lo:hi], xs[lo:hi], scale)
+			return
+		}
+		for i := lo; i < hi; i++ {
+			ys[i], ds[i] = sincos(scale * xs[i])
+		}
+	})
+	return nil
+}
+
+// ActivateBackwardSaved implements [ActivateSaver]. Its results are
+// ActivateBackward's, to the bit: Sine's is the same product, cos·(dy·scale).
+func (c *CPU) ActivateBackwardSaved(act Activation, scale float64, saved, dy Buffer, n int, dx Buffer) error {
+	if err := CheckPoints(n); err != nil {
+		return err
+	}
+	if err := CheckActivation(act); err != nil {
+		return err
+	}
+	ck := c.check()
+	dys := ck.buf(dy, n, "activation output gradient")
+	dxs := ck.buf(dx, n, "activation input gradient")
+	var ds []float64
+	if act != Identity {
+		ds = ck.buf(saved, n, "activation saved values")
+	}
+	if ck.Err != nil {
+		return ck.Err
+	}
+	switch act {
+	case Identity:
+		copy(dxs[:n], dys[:n])
+	case Tanh:
+		for i, d := range ds[:n] {
+			dxs[i] = dys[i] * d
+		}
+	case Sine:
+		for i, d := range ds[:n] {
+			dxs[i] = d * (dys[i] * scale)
+		}
+	}
+	return nil
+}
+
 // BatchNorm implements [Device].
 func (c *CPU) BatchNorm(x Buffer, rows, cols int, gamma, beta, runMean, runVar Buffer, eps, momentum float64, train bool, y, saveMean, saveInvStd Buffer) error {
 	if err := CheckBatchNorm(rows, cols, train); err != nil {

@@ -408,6 +408,7 @@ func (s *session) networkSession(m *Network, data Dataset) {
 	out := &layers[len(layers)-1]
 	width := out.Out
 	dev := s.dev
+	saver, _ := dev.(accel.ActivateSaver)
 	// With more than one block, each block's gradient is downloaded and
 	// added on the host, weighted by its share of the points, so that the
 	// sum is the whole batch's mean-squared-error gradient.
@@ -445,7 +446,15 @@ func (s *session) networkSession(m *Network, data Dataset) {
 					return 0, err
 				}
 			}
-			if l.Act != accel.Identity {
+			switch {
+			case l.Act == accel.Identity:
+			case grad && saver != nil:
+				// pre is not needed again: what the backward pass
+				// needs is saved into it.
+				if err := saver.ActivateSave(l.Act, l.Scale, l.pre, rows*l.Out, l.a, l.pre); err != nil {
+					return 0, err
+				}
+			default:
 				if err := dev.Activate(l.Act, l.Scale, l.pre, rows*l.Out, l.a); err != nil {
 					return 0, err
 				}
@@ -464,7 +473,13 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		}
 		for i := len(layers) - 1; i >= 0; i-- {
 			l := &layers[i]
-			if l.Act != accel.Identity {
+			switch {
+			case l.Act == accel.Identity:
+			case saver != nil:
+				if err := saver.ActivateBackwardSaved(l.Act, l.Scale, l.pre, l.da, rows*l.Out, l.dpre); err != nil {
+					return 0, err
+				}
+			default:
 				if err := dev.ActivateBackward(l.Act, l.Scale, l.pre, l.a, l.da, rows*l.Out, l.dpre); err != nil {
 					return 0, err
 				}

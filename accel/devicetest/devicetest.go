@@ -37,6 +37,7 @@ func Run(t *testing.T, newDevice func(t *testing.T) accel.Device) {
 		{"LinearBackward", testLinearBackward},
 		{"Activate", testActivate},
 		{"ActivateBackward", testActivateBackward},
+		{"ActivateSaved", testActivateSaved},
 		{"BatchNorm", testBatchNorm},
 		{"BatchNormBackward", testBatchNormBackward},
 		{"Fourier", testFourier},

@@ -36,9 +36,11 @@
 // the wave families of dimension 1, 3 and 5 with and without a head, the
 // interference basis (including a width below the clamp at 10⁻³), dense
 // layers and their backward pass with every combination of wanted
-// gradients, the activations (in place too), batch normalisation in
-// training and inference modes with PyTorch's running statistics, random
-// Fourier features, the MSE loss and several steps of PyTorch's Adam. Point
+// gradients, the activations (in place too) and, on a device that is an
+// [accel.ActivateSaver], the same saved for their backward pass (into a
+// buffer of its own and into x), batch normalisation in training and
+// inference modes with PyTorch's running statistics, random Fourier
+// features, the MSE loss and several steps of PyTorch's Adam. Point
 // counts include 1, odd sizes and a few thousand, so that the parallel
 // paths of an implementation run. Gradients of the fused losses and of
 // batch normalisation are checked against finite differences of the

@@ -205,7 +205,11 @@ func (h *harness) bufferOn(dev accel.Device, n int) accel.Buffer {
 // buffer one value too short, by nil and by buffers the device did not make.
 func testBufferErrors(h *harness) {
 	other := h.newDevice(h.t)
-	for _, spec := range kernelSpecs() {
+	specs := kernelSpecs()
+	if _, ok := h.dev.(accel.ActivateSaver); ok {
+		specs = append(specs, saverSpecs()...)
+	}
+	for _, spec := range specs {
 		h.run(spec.name, func(h *harness) {
 			valid := h.specBuffers(h.dev, spec)
 			if err := call(func() error { return spec.call(h.dev, valid) }); err != nil {
@@ -231,6 +235,33 @@ func testBufferErrors(h *harness) {
 			}
 		})
 	}
+}
+
+// saverSpecs are the kernels of an [accel.ActivateSaver], for devices
+// that are one.
+func saverSpecs() []kernelSpec {
+	const n = 6
+	var specs []kernelSpec
+	for _, act := range []accel.Activation{accel.Identity, accel.Tanh, accel.Sine} {
+		saved := required
+		if act == accel.Identity {
+			saved = ignored
+		}
+		specs = append(specs, kernelSpec{
+			name: "ActivateSave/" + act.String(),
+			args: []argSpec{{"x", n, required}, {"y", n, required}, {"saved", n, saved}},
+			call: func(d accel.Device, b []accel.Buffer) error {
+				return d.(accel.ActivateSaver).ActivateSave(act, 2, b[0], n, b[1], b[2])
+			},
+		}, kernelSpec{
+			name: "ActivateBackwardSaved/" + act.String(),
+			args: []argSpec{{"saved", n, saved}, {"dy", n, required}, {"dx", n, required}},
+			call: func(d accel.Device, b []accel.Buffer) error {
+				return d.(accel.ActivateSaver).ActivateBackwardSaved(act, 2, b[0], b[1], n, b[2])
+			},
+		})
+	}
+	return specs
 }
 
 // testInvalidSizes calls each kernel with sizes that no buffer can fit:

@@ -380,6 +380,54 @@ func testActivateBackward(h *harness) {
 	}
 }
 
+// testActivateSaved checks, on a device that is an [accel.ActivateSaver],
+// that ActivateSave gives Activate's outputs and that
+// ActivateBackwardSaved from what it saved gives ActivateBackward's
+// gradient: saving into a buffer of its own and into x (as trainers do),
+// and the gradient in place of dy.
+func testActivateSaved(h *harness) {
+	saver, ok := h.dev.(accel.ActivateSaver)
+	if !ok {
+		h.t.Skip("the device is not an accel.ActivateSaver")
+	}
+	for ai, a := range activationCases {
+		for _, n := range activationSizes {
+			for _, into := range []string{"own", "x", "x and y"} {
+				h.run(fmt.Sprintf("%v/scale=%g/n=%d/saved=%s", a.act, a.scale, n, into), func(h *harness) {
+					r := newRand(1700 + uint64(ai))
+					x := uniform(r, n, -2, 2)
+					dy := uniform(r, n, -1, 1)
+					wantY := refActivate(a.act, a.scale, x)
+					wantDX := refActivateBackward(a.act, a.scale, x, dy)
+					xb := h.upload(x)
+					y, saved := h.out(n), h.out(n)
+					switch into {
+					case "x":
+						saved = xb
+					case "x and y":
+						// y in place of x: saved must then be its own
+						y = xb
+					}
+					if !h.check("ActivateSave", saver.ActivateSave(a.act, a.scale, xb, n, y, saved)) {
+						return
+					}
+					h.compare("ActivateSave", h.result("ActivateSave", y, n), wantY, nil)
+					dyb := h.upload(dy)
+					if h.check("ActivateBackwardSaved", saver.ActivateBackwardSaved(a.act, a.scale, saved, dyb, n, dyb)) {
+						h.compare("ActivateBackwardSaved", h.download(dyb), wantDX, nil)
+					}
+				})
+			}
+		}
+	}
+	h.run("saved is y", func(h *harness) {
+		x := h.upload([]float64{0.5, 1})
+		for _, act := range []accel.Activation{accel.Tanh, accel.Sine} {
+			h.wantErr(act.String(), call(func() error { return saver.ActivateSave(act, 2, x, 2, x, x) }), accel.ErrShape)
+		}
+	})
+}
+
 type batchNormCase struct {
 	rows, cols    int
 	eps, momentum float64

@@ -319,7 +319,10 @@ func checkSlice(t *testing.T, f testFunc, n int, x []float64) {
 // on every path: at several scales (overflowing a·x included), over the
 // sine's inputs, with multipliers dy that put products far beyond ±1
 // (which must not pass for the lanes left to math), on every length up
-// to 33 at several offsets (the tails), and SinScaled in place.
+// to 33 at several offsets (the tails), and SinScaled in place; and that
+// SincosScaled gives SinScaled's sines, to the bit, and cosines that
+// times dy·a are SinScaledGrad's, to the bit (the CPU device's training
+// relies on it: saving the cosine must not change a trajectory).
 func TestSinScaled(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	x := inputs("sin")
@@ -340,14 +343,18 @@ func TestSinScaled(t *testing.T) {
 				SinScaledGrad(g, ds, xs, a)
 				in := slices.Clone(xs)
 				SinScaled(in, in, a)
+				ss, cc := make([]float64, c.n), slices.Clone(xs)
+				SincosScaled(ss, cc, cc, a) // cos in place of x
 				bad := 0
 				for i, v := range xs {
 					ws, wg := math.Sin(a*v), math.Cos(a*v)*(ds[i]*a)
 					// The gradient is a product with Cos's result: its
 					// bound, and one rounding.
-					if ulps(s[i], ws) > boundSinCos || ulps(g[i], wg) > boundSinCos+1 || ulps(in[i], s[i]) != 0 {
+					if ulps(s[i], ws) > boundSinCos || ulps(g[i], wg) > boundSinCos+1 || ulps(in[i], s[i]) != 0 ||
+						ulps(ss[i], s[i]) != 0 || ulps(cc[i]*(ds[i]*a), g[i]) != 0 {
 						if bad++; bad <= 5 {
-							t.Errorf("a=%g x=%v dy=%v: SinScaled %v (in place %v), math %v; SinScaledGrad %v, math %v", a, v, ds[i], s[i], in[i], ws, g[i], wg)
+							t.Errorf("a=%g x=%v dy=%v: SinScaled %v (in place %v, SincosScaled %v), math %v; SinScaledGrad %v (from SincosScaled %v), math %v",
+								a, v, ds[i], s[i], in[i], ss[i], ws, g[i], cc[i]*(ds[i]*a), wg)
 						}
 					}
 				}
@@ -359,16 +366,18 @@ func TestSinScaled(t *testing.T) {
 func TestPanics(t *testing.T) {
 	x := make([]float64, 3)
 	for name, f := range map[string]func(){
-		"Sin":               func() { Sin(make([]float64, 2), x) },
-		"Cos":               func() { Cos(make([]float64, 4), x) },
-		"Exp":               func() { Exp(nil, x) },
-		"Tanh":              func() { Tanh(make([]float64, 2), x) },
-		"Sincos sin":        func() { Sincos(make([]float64, 2), make([]float64, 3), x) },
-		"Sincos cos":        func() { Sincos(make([]float64, 3), make([]float64, 2), x) },
-		"Sincos alias":      func() { s := make([]float64, 3); Sincos(s, s, x) },
-		"SinScaled":         func() { SinScaled(make([]float64, 2), x, 2) },
-		"SinScaledGrad dst": func() { SinScaledGrad(make([]float64, 2), make([]float64, 3), x, 2) },
-		"SinScaledGrad dy":  func() { SinScaledGrad(make([]float64, 3), make([]float64, 4), x, 2) },
+		"Sin":                func() { Sin(make([]float64, 2), x) },
+		"Cos":                func() { Cos(make([]float64, 4), x) },
+		"Exp":                func() { Exp(nil, x) },
+		"Tanh":               func() { Tanh(make([]float64, 2), x) },
+		"Sincos sin":         func() { Sincos(make([]float64, 2), make([]float64, 3), x) },
+		"Sincos cos":         func() { Sincos(make([]float64, 3), make([]float64, 2), x) },
+		"Sincos alias":       func() { s := make([]float64, 3); Sincos(s, s, x) },
+		"SincosScaled cos":   func() { SincosScaled(make([]float64, 3), make([]float64, 4), x, 2) },
+		"SincosScaled alias": func() { s := make([]float64, 3); SincosScaled(s, s, x, 2) },
+		"SinScaled":          func() { SinScaled(make([]float64, 2), x, 2) },
+		"SinScaledGrad dst":  func() { SinScaledGrad(make([]float64, 2), make([]float64, 3), x, 2) },
+		"SinScaledGrad dy":   func() { SinScaledGrad(make([]float64, 3), make([]float64, 4), x, 2) },
 	} {
 		func() {
 			defer func() {
