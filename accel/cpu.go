@@ -598,11 +598,18 @@ func (c *CPU) LinearBackward(x Buffer, rows, in int, w Buffer, out int, dy, dx, 
 		}
 	}
 	if dbs != nil {
-		clear(dbs[:out])
-		for r := 0; r < rows; r++ {
-			for o, v := range dys[r*out : (r+1)*out] {
-				dbs[o] += v
+		if rows == 0 {
+			clear(dbs[:out])
+		} else {
+			// db = dyᵀ·1: gonum's Dgemv adds the rows in order, as a
+			// loop would, with its vector kernel.
+			p := c.getScratch(rows)
+			ones := (*p)[:rows]
+			for i := range ones {
+				ones[i] = 1
 			}
+			blas64.Implementation().Dgemv(blas.Trans, rows, out, 1, dys, out, ones, 1, 0, dbs, 1)
+			c.putScratch(p)
 		}
 	}
 	if dxs != nil && rows > 0 {
