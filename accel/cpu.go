@@ -776,6 +776,10 @@ func (c *CPU) ActivateBackwardSaved(act Activation, scale float64, saved, dy Buf
 			dxs[i] = dys[i] * d
 		}
 	case Sine:
+		if c.simd != "" {
+			vecmath.MulScaled(dxs[:n], ds[:n], dys[:n], scale)
+			return nil
+		}
 		for i, d := range ds[:n] {
 			dxs[i] = d * (dys[i] * scale)
 		}

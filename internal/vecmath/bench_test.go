@@ -13,7 +13,7 @@ const benchN = 4096
 // opsPerValue is the floating-point add, sub, mul, min, max and FMA
 // instructions per vector of each kernel, so per value (counted in
 // vecmath_amd64.s). tanh also divides once.
-var opsPerValue = map[string]float64{"sincos": 26, "sin": 26, "cos": 26, "exp": 22, "tanh": 31}
+var opsPerValue = map[string]float64{"sincos": 26, "sin": 26, "cos": 26, "exp": 22, "tanh": 31, "mulscaled": 2}
 
 func benchInput(lo, hi float64) []float64 {
 	r := rand.New(rand.NewPCG(4, 5))
@@ -106,6 +106,18 @@ func BenchmarkTanh(b *testing.B) {
 	benchPaths(b, "tanh", func() { Tanh(d, x) }, func() {
 		for i, v := range x {
 			d[i] = math.Tanh(v)
+		}
+	})
+}
+
+// BenchmarkMulScaled: SIREN's activation's backward pass from a saved
+// cosine; the scalar loop is the Go expression.
+func BenchmarkMulScaled(b *testing.B) {
+	x, y := benchInput(-1, 1), benchInput(-1, 1)
+	d := make([]float64, benchN)
+	benchPaths(b, "mulscaled", func() { MulScaled(d, x, y, 30) }, func() {
+		for i, v := range x {
+			d[i] = v * (y[i] * 30)
 		}
 	})
 }

@@ -16,7 +16,10 @@
 // and its gradient, cos(a·x)·(dy·a), each in one pass over the slices:
 // the scale and the product ride in the sincos kernel, so the values are
 // those of Sin and Cos applied to the rounded a·x. SinScaledGrad's output
-// must overlap neither input.
+// must overlap neither input. A trainer that keeps the cosine instead
+// takes both from [SincosScaled] in the forward pass and the gradient
+// from [MulScaled], x·(y·a), in the backward pass: the same values, to
+// the bit, without a second cosine.
 //
 // # Paths
 //
@@ -93,7 +96,10 @@
 //	tanh          122          685 (5.6)    1436 (11.8)     0.33 / 0.69
 //
 // Sin and Cos cost what Sincos does: both polynomials are needed for the
-// octant's swap.
+// octant's swap. MulScaled, two multiplications a value, ran at 6,800
+// million values per second on both vector paths, 3.5 times the Go loop,
+// in the same run (its slices in L1; from memory, as a trainer's are, it
+// gains less: a SIREN epoch 4 %).
 //
 // # Matrix product
 //

@@ -157,6 +157,23 @@ func SinScaledGrad(dst, dy, x []float64, a float64) {
 	sincosVec(active, nil, dst, x, a, dy, a)
 }
 
+// MulScaled sets dst[i] = x[i]·(y[i]·a) for every i, rounded as that Go
+// expression is (no FMA): the results are the loop's, to the bit. It is
+// SIREN's activation's backward pass from a saved cosine x. The three
+// slices must have the same length (it panics otherwise); dst may be x or
+// y, but must not partially overlap either.
+func MulScaled(dst, x, y []float64, a float64) {
+	checkLen("MulScaled", len(dst), len(x))
+	checkLen("MulScaled", len(y), len(x))
+	if active == implGeneric {
+		for i, v := range x {
+			dst[i] = v * (y[i] * a)
+		}
+		return
+	}
+	mulScaledVec(active, dst, x, y, a)
+}
+
 // Exp sets dst[i] = math.Exp(x[i]) for every i, as Sin does; where
 // math.Exp on amd64 returns +Inf although exp(x) is finite (709.436 ≤ x ≤
 // 709.78), Exp returns the finite value, on every path (see exp).

@@ -33,6 +33,15 @@ func tanhAVX2(dst, x *float64, n int)
 //go:noescape
 func tanhAVX512(dst, x *float64, n int)
 
+// mulScaledAVX2 and mulScaledAVX512 set dst[i] = x[i]·(y[i]·a), n a
+// multiple of their width.
+//
+//go:noescape
+func mulScaledAVX2(dst, x, y *float64, n int, a float64)
+
+//go:noescape
+func mulScaledAVX512(dst, x, y *float64, n int, a float64)
+
 // fmaPeakAVX2 and fmaPeakAVX512 run n iterations of 12 independent
 // VFMADD231PD (YMM, ZMM): the benchmarks' measure of the core's peak.
 func fmaPeakAVX2(n int)
@@ -149,6 +158,22 @@ func fixSincos(s, c []float64) {
 		default:
 			s[i], c[i] = math.Sincos(v)
 		}
+	}
+}
+
+// mulScaledVec is MulScaled on a vector path, the tail in Go (the same
+// two roundings).
+func mulScaledVec(k implKind, dst, x, y []float64, a float64) {
+	n := len(x) &^ (width(k) - 1)
+	if n > 0 {
+		if k == implAVX512 {
+			mulScaledAVX512(&dst[0], &x[0], &y[0], n, a)
+		} else {
+			mulScaledAVX2(&dst[0], &x[0], &y[0], n, a)
+		}
+	}
+	for i := n; i < len(x); i++ {
+		dst[i] = x[i] * (y[i] * a)
 	}
 }
 

@@ -541,3 +541,51 @@ peak8loop:
 	JNZ         peak8loop
 	VZEROUPPER
 	RET
+
+// func mulScaledAVX2(dst, x, y *float64, n int, a float64)
+//
+// dst = x·(y·a), two roundings as in Go, 4 lanes at a time.
+TEXT ·mulScaledAVX2(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD a+32(FP), Y15
+	SHLQ         $3, CX
+	XORQ         BX, BX
+
+mul2loop:
+	CMPQ    BX, CX
+	JAE     mul2done
+	VMULPD  (DX)(BX*1), Y15, Y0
+	VMULPD  (SI)(BX*1), Y0, Y0
+	VMOVUPD Y0, (DI)(BX*1)
+	ADDQ    $32, BX
+	JMP     mul2loop
+
+mul2done:
+	VZEROUPPER
+	RET
+
+// func mulScaledAVX512(dst, x, y *float64, n int, a float64)
+TEXT ·mulScaledAVX512(SB), NOSPLIT, $0-40
+	MOVQ         dst+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         y+16(FP), DX
+	MOVQ         n+24(FP), CX
+	VBROADCASTSD a+32(FP), Z15
+	SHLQ         $3, CX
+	XORQ         BX, BX
+
+mul8loop:
+	CMPQ    BX, CX
+	JAE     mul8done
+	VMULPD  (DX)(BX*1), Z15, Z0
+	VMULPD  (SI)(BX*1), Z0, Z0
+	VMOVUPD Z0, (DI)(BX*1)
+	ADDQ    $64, BX
+	JMP     mul8loop
+
+mul8done:
+	VZEROUPPER
+	RET

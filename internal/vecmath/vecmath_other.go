@@ -11,5 +11,8 @@ func bestImpl() implKind { return implGeneric }
 func sincosVec(implKind, []float64, []float64, []float64, float64, []float64, float64) {
 	panic("vecmath: no vector path")
 }
+func mulScaledVec(implKind, []float64, []float64, []float64, float64) {
+	panic("vecmath: no vector path")
+}
 func expVec(implKind, []float64, []float64)  { panic("vecmath: no vector path") }
 func tanhVec(implKind, []float64, []float64) { panic("vecmath: no vector path") }
