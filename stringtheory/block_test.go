@@ -46,6 +46,24 @@ func withBlockValues(t testing.TB, v int, fn func()) {
 	fn()
 }
 
+// firstRows returns the first n rows of data.
+func firstRows(data Dataset, n int) Dataset {
+	out := Dataset{Name: data.Name, N: n, Inputs: map[string][]float64{}}
+	for k, v := range data.Inputs {
+		out.Inputs[k] = v[:n*len(v)/data.N]
+	}
+	out.Target = data.Target[:n*len(data.Target)/data.N]
+	return out
+}
+
+// withSplitMACs runs fn with splitMACs set to v.
+func withSplitMACs(t testing.TB, v int, fn func()) {
+	old := splitMACs
+	splitMACs = v
+	defer func() { splitMACs = old }()
+	fn()
+}
+
 func TestForwardBlocksBitIdentical(t *testing.T) {
 	dev := accel.NewCPU(accel.CPUConfig{})
 	ctx := context.Background()
@@ -152,9 +170,10 @@ func BenchmarkForwardBlocks(b *testing.B) {
 	}
 }
 
-// Network training in blocks follows the whole-batch trajectory within
-// the trajectory tests' tolerance (golden.TrainingRel): the blocks'
-// gradients are summed weighted by their points; only rounding differs.
+// Network training in blocks, and in two halves at once, follows the
+// whole-batch trajectory within the trajectory tests' tolerance
+// (golden.TrainingRel): the blocks' gradients are summed weighted by
+// their points; only rounding differs.
 func TestTrainBlocksMatchWholeBatch(t *testing.T) {
 	dev := accel.NewCPU(accel.CPUConfig{})
 	for _, c := range []struct {
@@ -175,6 +194,7 @@ func TestTrainBlocksMatchWholeBatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			data = firstRows(data, data.N-1+data.N%2) // odd: halves of unequal rows
 			var res TrainResult
 			withBlockValues(t, bv, func() {
 				res, err = Train(context.Background(), dev, m, data, TrainConfig{Epochs: 25, LearningRate: 1e-2})
@@ -184,18 +204,29 @@ func TestTrainBlocksMatchWholeBatch(t *testing.T) {
 			}
 			return res, m.Values()
 		}
-		whole, wp := train(math.MaxInt)
-		blocked, bp := train(997) // blocks of a few rows, the last one short
-		for i := range whole.Losses {
-			if !golden.Close(blocked.Losses[i], whole.Losses[i], golden.TrainingRel, 0) {
-				t.Errorf("%s: loss %d blocked %v, whole %v", c.typ, i, blocked.Losses[i], whole.Losses[i])
-				break
+		var whole, blocked, split TrainResult
+		var wp, bp, sp []float64
+		withSplitMACs(t, math.MaxInt, func() {
+			whole, wp = train(math.MaxInt)
+			blocked, bp = train(997) // blocks of a few rows, the last one short
+		})
+		withSplitMACs(t, 1, func() { split, sp = train(math.MaxInt) }) // two halves at once
+		for _, o := range []struct {
+			name   string
+			res    TrainResult
+			values []float64
+		}{{"blocked", blocked, bp}, {"split", split, sp}} {
+			for i := range whole.Losses {
+				if !golden.Close(o.res.Losses[i], whole.Losses[i], golden.TrainingRel, 0) {
+					t.Errorf("%s: loss %d %s %v, whole %v", c.typ, i, o.name, o.res.Losses[i], whole.Losses[i])
+					break
+				}
 			}
-		}
-		for i := range wp {
-			if !golden.Close(bp[i], wp[i], golden.TrainingRel, golden.ForwardAbs) {
-				t.Errorf("%s: parameter %d blocked %v, whole %v", c.typ, i, bp[i], wp[i])
-				break
+			for i := range wp {
+				if !golden.Close(o.values[i], wp[i], golden.TrainingRel, golden.ForwardAbs) {
+					t.Errorf("%s: parameter %d %s %v, whole %v", c.typ, i, o.name, o.values[i], wp[i])
+					break
+				}
 			}
 		}
 	}
@@ -211,9 +242,17 @@ func TestTrainingBytes(t *testing.T) {
 	data := 8 * int64(n*2) // inputs x and target
 	var whole int64
 	withBlockValues(t, math.MaxInt, func() { whole = TrainingBytes(m, n) })
-	// 1000 rows × (1 + 4 × 3 × 256 + 4) values in one block.
-	if want := 4*params + 8*int64(n*3077) + data; whole != want {
+	// 1000 rows × (1 + 4 × 3 × 256 + 4) values in one block, in two
+	// halves on the CPU: a second gradient on the device, and the two
+	// halves' sum and one of them on the host.
+	if want := 4*params + 8*int64(n*3077) + data + 3*params; whole != want {
 		t.Errorf("TrainingBytes in one block = %d, want about %d", whole, want)
+	}
+	withSplitMACs(t, math.MaxInt, func() {
+		withBlockValues(t, math.MaxInt, func() { whole = TrainingBytes(m, n) })
+	})
+	if want := 4*params + 8*int64(n*3077) + data; whole != want {
+		t.Errorf("TrainingBytes in one block, not split = %d, want about %d", whole, want)
 	}
 	blocked := TrainingBytes(m, n)
 	// A block of about BlockValues values, plus two host gradients.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/dredge-cli/dredge/accel"
@@ -181,9 +182,17 @@ type session struct {
 	// grad is true, writes its gradient into grad (training mode: batch
 	// normalisation updates its running statistics only when grad is true).
 	lossGrad func(grad bool) (float64, error)
+	// helper runs the second half of a split batch (see trainLanes); nil
+	// when the batch is not split or GOMAXPROCS is 1.
+	helper *spinner
 }
 
-func (s *session) free() { s.r.free() }
+func (s *session) free() {
+	if s.helper != nil {
+		s.helper.stop()
+	}
+	s.r.free()
+}
 
 func (s *session) adam(step int, lr float64) error {
 	for i, v := range s.adamViews {
@@ -224,7 +233,7 @@ func newSession(dev accel.Device, m Model, data Dataset) (*session, error) {
 		return nil, fieldErr("model_type", "model type %q cannot be trained", m.Type())
 	}
 	if s.r.err != nil {
-		s.r.free()
+		s.free()
 		return nil, s.r.err
 	}
 	return s, nil
@@ -336,7 +345,9 @@ func (m *Network) trainBlockRows(n int) int {
 // allocates while it runs: its copy of the parameters with their gradient
 // and Adam's moments, the data set, and the intermediate rows of one block
 // (network training works through its rows in blocks of about
-// [BlockValues] values unless the network has batch normalisation).
+// [BlockValues] values unless the network has batch normalisation; on the
+// CPU a batch that fits one block may run as two halves at once, each
+// with a gradient of its own, counted here whatever the device).
 func TrainingBytes(m Model, n int) int64 {
 	v := 4 * int64(len(m.Values()))
 	width := 0
@@ -347,7 +358,10 @@ func TrainingBytes(m Model, n int) int64 {
 	if nn, ok := m.(*Network); ok {
 		block := nn.trainBlockRows(n)
 		v += int64(block) * int64(nn.trainRowValues())
-		if block < n {
+		switch {
+		case nn.splits(n): // on the CPU, two halves of n: rows rounded up, a second gradient
+			v += int64(n%2)*int64(nn.trainRowValues()) + 3*int64(len(m.Values()))
+		case block < n:
 			v += 2 * int64(len(m.Values())) // a block's gradient and the sum, on the host
 		}
 	} else {
@@ -356,57 +370,123 @@ func TrainingBytes(m Model, n int) int64 {
 	return 8 * v
 }
 
+// splitMACs is the least work, in multiply-adds of one forward pass
+// (rows × the layers' in·out), for which network training on the CPU
+// splits its batch in two halves that run at once (see trainLanes).
+// Changed by tests only.
+var splitMACs = 1 << 17
+
+// trainLanes returns how many halves of the batch network training runs
+// at once on dev, and the rows of each: 2 on the CPU device when one block
+// holds every row, there is no batch normalisation (whose statistics are
+// the whole batch's) and the pass is large enough (splitMACs), else 1.
+// Each half has buffers of its own and gives its own gradient, summed on
+// the host weighted by its points, as blocks are, so that the two cores
+// of a CPU each work through one half end to end: splitting each kernel
+// between them instead gained nothing here (SIREN 2×64 on 1,000 points:
+// the halves, handed to the other core kernel by kernel, moved between
+// the cores' caches). It depends on the model, n and the device's kind
+// only, never on its number of workers, so that results do not either.
+func (m *Network) trainLanes(n int, dev accel.Device) (lanes, block int) {
+	if dev.Info().Kind != "cpu" || !m.splits(n) {
+		return 1, m.trainBlockRows(n)
+	}
+	return 2, (n + 1) / 2
+}
+
+// splits says whether training on n rows splits the batch in two halves
+// on the CPU (trainLanes).
+func (m *Network) splits(n int) bool {
+	if n < 2 || m.hasBatchNorm() || m.trainBlockRows(n) < n {
+		return false
+	}
+	macs := 0
+	for _, l := range m.layers {
+		macs += l.In * l.Out
+	}
+	return n*macs >= splitMACs
+}
+
+// netLane is one set of a network's training buffers: layers sized for a
+// block of rows, the Fourier features of a block, and the gradient the
+// layers write.
+type netLane struct {
+	layers []netLayer
+	feats  accel.Buffer
+	grad   accel.Buffer
+}
+
 func (s *session) networkSession(m *Network, data Dataset) {
 	r := &s.r
 	n := data.N
-	block := m.trainBlockRows(n)
+	lanes, block := m.trainLanes(n, s.dev)
 	if n < 2 && m.hasBatchNorm() {
 		r.do(fieldErr("data.n", "batch normalisation in training mode needs at least 2 rows, got %d", n))
 	}
 	x := r.upload(data.Inputs["x"][:n*m.in])
 	y := r.upload(data.Target)
-	var fb, feats accel.Buffer
+	var fb accel.Buffer
 	if m.fourier != nil {
 		fb = r.view(s.params, m.fourier.Offset, m.fourier.Size())
-		feats = r.alloc(block * 2 * m.features)
-		if block >= n && r.err == nil {
-			// B is fixed: in one block the features are computed once.
-			r.do(s.dev.Fourier(x, n, m.in, fb, m.features, feats))
-		}
 	}
 	view := func(b accel.Buffer, t Tensor) accel.Buffer { return r.view(b, t.Offset, t.Size()) }
-	layers := make([]netLayer, len(m.layers))
-	var prev, prevDA accel.Buffer = feats, nil
-	for i, l := range m.layers {
-		nl := &layers[i]
-		nl.Layer = l
-		nl.in = prev // the first layer's input is set per block unless it is feats
-		nl.din = prevDA
-		nl.w, nl.b = view(s.params, l.Weight), view(s.params, l.Bias)
-		nl.dw, nl.db = view(s.grad, l.Weight), view(s.grad, l.Bias)
-		nl.z = r.alloc(block * l.Out)
-		nl.dz = r.alloc(block * l.Out)
-		nl.pre = nl.z
-		if l.BatchNorm {
-			nl.g, nl.be = view(s.params, l.Gamma), view(s.params, l.Beta)
-			nl.dg, nl.dbe = view(s.grad, l.Gamma), view(s.grad, l.Beta)
-			nl.rm, nl.rv = view(s.params, l.RunMean), view(s.params, l.RunVar)
-			nl.bn = r.alloc(block * l.Out)
-			nl.sm, nl.si = r.alloc(l.Out), r.alloc(l.Out)
-			nl.dpre = r.alloc(block * l.Out)
-			nl.pre = nl.bn
-		} else {
-			nl.dpre = nl.dz
+	// newLane allocates a lane's buffers, its gradient into grad.
+	newLane := func(grad accel.Buffer) *netLane {
+		ln := &netLane{grad: grad, layers: make([]netLayer, len(m.layers))}
+		if m.fourier != nil {
+			ln.feats = r.alloc(block * 2 * m.features)
 		}
-		if l.Act == accel.Identity {
-			nl.a, nl.da = nl.pre, nl.dpre
-		} else {
-			nl.a, nl.da = r.alloc(block*l.Out), r.alloc(block*l.Out)
+		var prev, prevDA accel.Buffer = ln.feats, nil
+		for i, l := range m.layers {
+			nl := &ln.layers[i]
+			nl.Layer = l
+			nl.in = prev // the first layer's input is set per block unless it is feats
+			nl.din = prevDA
+			nl.w, nl.b = view(s.params, l.Weight), view(s.params, l.Bias)
+			nl.dw, nl.db = view(grad, l.Weight), view(grad, l.Bias)
+			nl.z = r.alloc(block * l.Out)
+			nl.dz = r.alloc(block * l.Out)
+			nl.pre = nl.z
+			if l.BatchNorm {
+				nl.g, nl.be = view(s.params, l.Gamma), view(s.params, l.Beta)
+				nl.dg, nl.dbe = view(grad, l.Gamma), view(grad, l.Beta)
+				nl.rm, nl.rv = view(s.params, l.RunMean), view(s.params, l.RunVar)
+				nl.bn = r.alloc(block * l.Out)
+				nl.sm, nl.si = r.alloc(l.Out), r.alloc(l.Out)
+				nl.dpre = r.alloc(block * l.Out)
+				nl.pre = nl.bn
+			} else {
+				nl.dpre = nl.dz
+			}
+			if l.Act == accel.Identity {
+				nl.a, nl.da = nl.pre, nl.dpre
+			} else {
+				nl.a, nl.da = r.alloc(block*l.Out), r.alloc(block*l.Out)
+			}
+			prev, prevDA = nl.a, nl.da
 		}
-		prev, prevDA = nl.a, nl.da
+		return ln
 	}
-	out := &layers[len(layers)-1]
-	width := out.Out
+	ls := []*netLane{newLane(s.grad)}
+	if lanes == 2 {
+		ls = append(ls, newLane(r.alloc(s.np)))
+		if runtime.GOMAXPROCS(0) > 1 {
+			s.helper = newSpinner()
+		}
+	}
+	// A lane whose block is all its rows computes its features once: B
+	// is fixed.
+	featsOnce := m.fourier != nil && block*lanes >= n
+	if featsOnce {
+		for i, ln := range ls {
+			lo, hi := i*block, min(n, (i+1)*block)
+			xin := r.view(x, lo*m.in, (hi-lo)*m.in)
+			if r.err == nil {
+				r.do(s.dev.Fourier(xin, hi-lo, m.in, fb, m.features, ln.feats))
+			}
+		}
+	}
+	width := m.layers[len(m.layers)-1].Out
 	dev := s.dev
 	saver, _ := dev.(accel.ActivateSaver)
 	// With more than one block, each block's gradient is downloaded and
@@ -417,8 +497,11 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		blockGrad, sumGrad = make([]float64, s.np), make([]float64, s.np)
 	}
 	// step runs the forward pass and, when grad is true, the backward pass
-	// over rows [lo, hi), writing the parameters' gradient into s.grad.
-	step := func(lo, hi int, grad bool) (float64, error) {
+	// over rows [lo, hi) on lane ln, writing the parameters' gradient into
+	// ln.grad.
+	step := func(ln *netLane, lo, hi int, grad bool) (float64, error) {
+		layers := ln.layers
+		out := &layers[len(layers)-1]
 		rows := hi - lo
 		mom := BatchNormMomentum
 		if !grad {
@@ -431,8 +514,8 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		switch {
 		case m.fourier == nil:
 			layers[0].in = xin
-		case block < n:
-			if err := dev.Fourier(xin, rows, m.in, fb, m.features, feats); err != nil {
+		case !featsOnce:
+			if err := dev.Fourier(xin, rows, m.in, fb, m.features, ln.feats); err != nil {
 				return 0, err
 			}
 		}
@@ -495,28 +578,62 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		}
 		return loss, nil
 	}
+	// add adds lane ln's gradient, weighted by share, into sumGrad.
+	add := func(ln *netLane, share float64) error {
+		if err := dev.Download(blockGrad, ln.grad); err != nil {
+			return err
+		}
+		for i, g := range blockGrad {
+			sumGrad[i] += share * g
+		}
+		return nil
+	}
 	s.lossGrad = func(grad bool) (float64, error) {
 		if block >= n {
-			return step(0, n, grad)
+			return step(ls[0], 0, n, grad)
 		}
 		if grad {
 			clear(sumGrad)
 		}
 		total := 0.0
-		for lo := 0; lo < n; lo += block {
-			hi := min(n, lo+block)
-			share := float64(hi-lo) / float64(n)
-			loss, err := step(lo, hi, grad)
-			if err != nil {
+		if lanes == 2 {
+			// One block a lane, the second on a goroutine of its own.
+			var loss1 float64
+			var err1 error
+			second := func() { loss1, err1 = step(ls[1], block, n, grad) }
+			if s.helper != nil {
+				s.helper.start(second)
+			}
+			loss0, err0 := step(ls[0], 0, block, grad)
+			if s.helper != nil {
+				s.helper.wait()
+			} else {
+				second()
+			}
+			if err := errors.Join(err0, err1); err != nil {
 				return 0, err
 			}
-			total += share * loss
+			share0 := float64(block) / float64(n)
+			share1 := float64(n-block) / float64(n)
+			total = share0*loss0 + share1*loss1
 			if grad {
-				if err := dev.Download(blockGrad, s.grad); err != nil {
+				if err := errors.Join(add(ls[0], share0), add(ls[1], share1)); err != nil {
 					return 0, err
 				}
-				for i, g := range blockGrad {
-					sumGrad[i] += share * g
+			}
+		} else {
+			for lo := 0; lo < n; lo += block {
+				hi := min(n, lo+block)
+				share := float64(hi-lo) / float64(n)
+				loss, err := step(ls[0], lo, hi, grad)
+				if err != nil {
+					return 0, err
+				}
+				total += share * loss
+				if grad {
+					if err := add(ls[0], share); err != nil {
+						return 0, err
+					}
 				}
 			}
 		}

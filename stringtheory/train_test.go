@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/dredge-cli/dredge/accel"
 	"github.com/dredge-cli/dredge/stringtheory"
@@ -240,6 +241,56 @@ func TestTrainDeterministic(t *testing.T) {
 		} else if !slices.Equal(got, ref) {
 			t.Errorf("workers=%d: results differ from workers=1", workers)
 		}
+	}
+}
+
+// TestTrainSplitDeterministic checks that network training whose batch
+// runs as two halves at once (SIREN on the chirp's 1,000 points) gives
+// the same results to the bit whatever the CPU device's workers and
+// whether the second half runs on a goroutine of its own (GOMAXPROCS > 1)
+// or after the first.
+func TestTrainSplitDeterministic(t *testing.T) {
+	data := stringtheory.GlitchyChirp()
+	var ref []float64
+	for _, procs := range []int{2, 1} {
+		for _, workers := range []int{1, 2, 3} {
+			old := runtime.GOMAXPROCS(procs)
+			m := newModel(t, stringtheory.TypeSIREN, stringtheory.Config{})
+			res, err := stringtheory.Train(context.Background(), accel.NewCPU(accel.CPUConfig{Workers: workers}), m, data, stringtheory.TrainConfig{Epochs: 5})
+			runtime.GOMAXPROCS(old)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := append(res.Losses, m.Values()...)
+			if ref == nil {
+				ref = got
+			} else if !slices.Equal(got, ref) {
+				t.Errorf("GOMAXPROCS=%d workers=%d: results differ from GOMAXPROCS=2 workers=1", procs, workers)
+			}
+		}
+	}
+}
+
+// TestTrainEndsItsHelper: the goroutine that runs a split batch's second
+// half ends with the training, also when the training fails.
+func TestTrainEndsItsHelper(t *testing.T) {
+	before := runtime.NumGoroutine()
+	data := stringtheory.GlitchyChirp()
+	m := newModel(t, stringtheory.TypeSIREN, stringtheory.Config{})
+	if _, err := stringtheory.Train(context.Background(), accel.NewCPU(accel.CPUConfig{}), m, data, stringtheory.TrainConfig{Epochs: 3}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := stringtheory.Train(ctx, accel.NewCPU(accel.CPUConfig{}), m, data, stringtheory.TrainConfig{Epochs: 3}); err == nil {
+		t.Fatal("a cancelled training succeeded")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after training, %d before", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
