@@ -35,6 +35,14 @@
 // back per epoch. [DatasetFor] gives each model type its default training
 // set; [TrainConfig]'s zero value is 100 epochs at learning rate 1e-3.
 //
+// A network's batch works through blocks of rows when it is too large for
+// one (see [BlockValues]); on the CPU device one that fits runs as two
+// halves at once, one per core, their gradients summed weighted by their
+// rows (SIREN 2×64 on 1,000 points: 0.27 ms an epoch, against 0.45 in one
+// piece). Which of these applies depends on the model, the points and the
+// device's kind only, so that results do not depend on the number of
+// workers or cores; they differ from one whole batch's by rounding only.
+//
 // # Errors and limits
 //
 // Bad input yields a [*FieldError] naming the field and wrapping

@@ -94,7 +94,9 @@ func (c TrainConfig) withDefaults() (TrainConfig, error) {
 //
 // The data set is uploaded once; every epoch runs on device buffers with
 // exact gradients from the device's fused kernels, and only the loss comes
-// back per epoch. On success the trained parameters replace m's (and
+// back per epoch. On the CPU device a network's batch may run as two
+// halves at once, on the calling goroutine and one that Train starts and
+// ends (see the package documentation). On success the trained parameters replace m's (and
 // batch-normalisation running statistics are updated as PyTorch's training
 // mode does, once per step). Non-trainable tensors (the RFF matrix B) do not
 // change. On any error m is left as it was.
