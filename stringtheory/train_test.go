@@ -225,47 +225,36 @@ func TestTrainFixedTensors(t *testing.T) {
 }
 
 // TestTrainDeterministic checks that results do not depend on the number
-// of workers of the CPU device.
+// of workers of the CPU device, nor, for a network whose batch runs as two
+// halves at once (SIREN on the chirp's 1,000 points), on whether the
+// second half runs on a goroutine of its own (GOMAXPROCS > 1) or after the
+// first.
 func TestTrainDeterministic(t *testing.T) {
-	data := stringtheory.Grid4D(10) // 1,000 points: several chunks
-	var ref []float64
-	for _, workers := range []int{1, 2, 3} {
-		m := newModel(t, stringtheory.TypeEnsemble4D, stringtheory.Config{NWaves: 3})
-		res, err := stringtheory.Train(context.Background(), accel.NewCPU(accel.CPUConfig{Workers: workers}), m, data, stringtheory.TrainConfig{Epochs: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := append(res.Losses, m.Values()...)
-		if ref == nil {
-			ref = got
-		} else if !slices.Equal(got, ref) {
-			t.Errorf("workers=%d: results differ from workers=1", workers)
-		}
-	}
-}
-
-// TestTrainSplitDeterministic checks that network training whose batch
-// runs as two halves at once (SIREN on the chirp's 1,000 points) gives
-// the same results to the bit whatever the CPU device's workers and
-// whether the second half runs on a goroutine of its own (GOMAXPROCS > 1)
-// or after the first.
-func TestTrainSplitDeterministic(t *testing.T) {
-	data := stringtheory.GlitchyChirp()
-	var ref []float64
-	for _, procs := range []int{2, 1} {
-		for _, workers := range []int{1, 2, 3} {
-			old := runtime.GOMAXPROCS(procs)
-			m := newModel(t, stringtheory.TypeSIREN, stringtheory.Config{})
-			res, err := stringtheory.Train(context.Background(), accel.NewCPU(accel.CPUConfig{Workers: workers}), m, data, stringtheory.TrainConfig{Epochs: 5})
-			runtime.GOMAXPROCS(old)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := append(res.Losses, m.Values()...)
-			if ref == nil {
-				ref = got
-			} else if !slices.Equal(got, ref) {
-				t.Errorf("GOMAXPROCS=%d workers=%d: results differ from GOMAXPROCS=2 workers=1", procs, workers)
+	for _, c := range []struct {
+		typ    string
+		cfg    stringtheory.Config
+		data   stringtheory.Dataset
+		epochs int
+	}{
+		{stringtheory.TypeEnsemble4D, stringtheory.Config{NWaves: 3}, stringtheory.Grid4D(10), 3}, // 1,000 points: several chunks
+		{stringtheory.TypeSIREN, stringtheory.Config{}, stringtheory.GlitchyChirp(), 5},
+	} {
+		var ref []float64
+		for _, procs := range []int{2, 1} {
+			for _, workers := range []int{1, 2, 3} {
+				old := runtime.GOMAXPROCS(procs)
+				m := newModel(t, c.typ, c.cfg)
+				res, err := stringtheory.Train(context.Background(), accel.NewCPU(accel.CPUConfig{Workers: workers}), m, c.data, stringtheory.TrainConfig{Epochs: c.epochs})
+				runtime.GOMAXPROCS(old)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := append(res.Losses, m.Values()...)
+				if ref == nil {
+					ref = got
+				} else if !slices.Equal(got, ref) {
+					t.Errorf("%s, GOMAXPROCS=%d workers=%d: results differ from GOMAXPROCS=2 workers=1", c.typ, procs, workers)
+				}
 			}
 		}
 	}
