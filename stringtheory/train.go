@@ -96,10 +96,10 @@ func (c TrainConfig) withDefaults() (TrainConfig, error) {
 // exact gradients from the device's fused kernels, and only the loss comes
 // back per epoch. On the CPU device a network's batch may run as two
 // halves at once, on the calling goroutine and one that Train starts and
-// ends (see the package documentation). On success the trained parameters replace m's (and
-// batch-normalisation running statistics are updated as PyTorch's training
-// mode does, once per step). Non-trainable tensors (the RFF matrix B) do not
-// change. On any error m is left as it was.
+// ends (see the package documentation). On success the trained parameters
+// replace m's (and batch-normalisation running statistics are updated as
+// PyTorch's training mode does, once per step). Non-trainable tensors (the
+// RFF matrix B) do not change. On any error m is left as it was.
 //
 // Cancelling ctx stops training between epochs with ctx.Err(). A loss that
 // stops being finite stops training with an error wrapping [ErrDiverged].
@@ -385,10 +385,11 @@ var splitMACs = 1 << 17
 // Each half has buffers of its own and gives its own gradient, summed on
 // the host weighted by its points, as blocks are, so that the two cores
 // of a CPU each work through one half end to end: splitting each kernel
-// between them instead gained nothing here (SIREN 2×64 on 1,000 points:
-// the halves, handed to the other core kernel by kernel, moved between
-// the cores' caches). It depends on the model, n and the device's kind
-// only, never on its number of workers, so that results do not either.
+// between them instead made single kernels 1.5–1.7× faster but SIREN's
+// epoch (2×64, 1,000 points) no faster, the rows likely moving between
+// the cores' caches from kernel to kernel. It depends on the model, n and
+// the device's kind only, never on its number of workers, so that results
+// do not either.
 func (m *Network) trainLanes(n int, dev accel.Device) (lanes, block int) {
 	if dev.Info().Kind != "cpu" || !m.splits(n) {
 		return 1, m.trainBlockRows(n)
@@ -598,42 +599,37 @@ func (s *session) networkSession(m *Network, data Dataset) {
 			clear(sumGrad)
 		}
 		total := 0.0
-		if lanes == 2 {
-			// One block a lane, the second on a goroutine of its own.
-			var loss1 float64
-			var err1 error
-			second := func() { loss1, err1 = step(ls[1], block, n, grad) }
-			if s.helper != nil {
-				s.helper.start(second)
+		var losses [2]float64
+		var errs [2]error
+		// Blocks in turn, as many at once as there are lanes: the second
+		// lane's on the helper (or after the first's, without one). The
+		// gradients are added in block order whatever ran when.
+		for lo := 0; lo < n; lo += lanes * block {
+			run := func(i int) {
+				from := min(n, lo+i*block)
+				losses[i], errs[i] = step(ls[i], from, min(n, from+block), grad)
 			}
-			loss0, err0 := step(ls[0], 0, block, grad)
-			if s.helper != nil {
-				s.helper.wait()
-			} else {
-				second()
+			if lanes == 2 && s.helper != nil {
+				s.helper.start(func() { run(1) })
 			}
-			if err := errors.Join(err0, err1); err != nil {
-				return 0, err
-			}
-			share0 := float64(block) / float64(n)
-			share1 := float64(n-block) / float64(n)
-			total = share0*loss0 + share1*loss1
-			if grad {
-				if err := errors.Join(add(ls[0], share0), add(ls[1], share1)); err != nil {
-					return 0, err
+			run(0)
+			if lanes == 2 {
+				if s.helper != nil {
+					s.helper.wait()
+				} else {
+					run(1)
 				}
 			}
-		} else {
-			for lo := 0; lo < n; lo += block {
-				hi := min(n, lo+block)
-				share := float64(hi-lo) / float64(n)
-				loss, err := step(ls[0], lo, hi, grad)
-				if err != nil {
-					return 0, err
+			for i := range lanes {
+				from := min(n, lo+i*block)
+				rows := min(n, from+block) - from
+				if errs[i] != nil {
+					return 0, errs[i]
 				}
-				total += share * loss
+				share := float64(rows) / float64(n)
+				total += share * losses[i]
 				if grad {
-					if err := add(ls[0], share); err != nil {
+					if err := add(ls[i], share); err != nil {
 						return 0, err
 					}
 				}
