@@ -9,18 +9,20 @@ import (
 )
 
 // BenchmarkKernels runs the CPU device's kernels other than the wave
-// families' gradient (BenchmarkWaveLossGrad) on one worker, on the vector path
-// (where the CPU has one) and the portable path, at the shapes of the
+// families' gradient (BenchmarkWaveLossGrad) on one worker, on the vector
+// path (where the CPU has one) and the portable path, at the shapes of the
 // models that use them: the activations of SIREN's and the string-theory
-// MLP's hidden layers (1,000 points × 64), the 1D ensemble's forward pass
-// (16 waves on 1,000 points), SIREN's hidden dense layer
+// MLP's hidden layers (1,000 points × 64; SIREN's sine also as a training
+// step runs it, the cosine saved for the backward pass), the 1D ensemble's
+// forward pass (16 waves on 1,000 points), SIREN's hidden dense layer
 // (1,000 × 64 × 64), the RFF features (1,000 points × 128) and the
 // interference basis (its defaults: 1 axis, 8 fields, 1 output, on 1,000
 // points). It reports points/s, in each kernel's unit (values, rows,
-// point-waves, point-features or point-fields), and on the vector path the fraction of
-// the core's peak float64 FMA rate (vecmath.PeakFMARate) that the kernel's
-// arithmetic reaches, counting the float64 operations per point given
-// with each case (vecmath's kernels at its own counts: sincos 26, tanh 31).
+// point-waves, point-features or point-fields), and on the vector path
+// the fraction of the core's peak float64 FMA rate (vecmath.PeakFMARate)
+// that the kernel's arithmetic reaches, counting the float64 operations
+// per point given with each case (vecmath's kernels at its own counts:
+// sincos 26, tanh 31).
 func BenchmarkKernels(b *testing.B) {
 	const (
 		n    = 64_000 // activation values: 1,000 points × 64
@@ -56,6 +58,12 @@ func BenchmarkKernels(b *testing.B) {
 		{"activate/sine", n, 27, func(d *CPU, u *bufs) error { return d.Activate(Sine, 30, u.x, n, u.y) }},
 		// scale·x, cos, then dy·scale·cos: 1 + 26 + 2.
 		{"activate-backward/sine", n, 29, func(d *CPU, u *bufs) error { return d.ActivateBackward(Sine, 30, u.x, u.y, u.dy, n, u.dx) }},
+		// The same, keeping the cosine (ActivateSaver): one sincos.
+		{"activate-save/sine", n, 27, func(d *CPU, u *bufs) error { return d.ActivateSave(Sine, 30, u.x, n, u.y, u.dx) }},
+		// cos·(dy·scale) from the saved cosine: 2.
+		{"activate-backward-saved/sine", n, 2, func(d *CPU, u *bufs) error {
+			return d.ActivateBackwardSaved(Sine, 30, u.x, u.dy, n, u.dx)
+		}},
 		{"activate/tanh", n, 31, func(d *CPU, u *bufs) error { return d.Activate(Tanh, 1, u.x, n, u.y) }},
 		// dy·(1 − y·y): 3.
 		{"activate-backward/tanh", n, 3, func(d *CPU, u *bufs) error { return d.ActivateBackward(Tanh, 1, u.x, u.y, u.dy, n, u.dx) }},
