@@ -48,7 +48,10 @@ type CPU struct {
 	waves   waveScratch
 }
 
-var _ Device = (*CPU)(nil)
+var (
+	_ Device        = (*CPU)(nil)
+	_ ActivateSaver = (*CPU)(nil)
+)
 
 // NewCPU returns a CPU device.
 func NewCPU(cfg CPUConfig) *CPU {

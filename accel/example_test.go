@@ -72,3 +72,46 @@ func ExampleOpen() {
 	// cpu true
 	// DEVICE=cpu
 }
+
+// A SIREN activation, y = sin(30·x), in a training step: on a device that
+// is an ActivateSaver the forward pass keeps what the backward pass needs
+// (here in x's buffer, not needed again), and the backward pass gives
+// dx = dy·30·cos(30·x) from it.
+func ExampleActivateSaver() {
+	var dev accel.Device = accel.NewCPU(accel.CPUConfig{})
+	saver, ok := dev.(accel.ActivateSaver)
+	if !ok {
+		log.Fatal("not an ActivateSaver") // use Activate and ActivateBackward
+	}
+	upload := func(v []float64) accel.Buffer {
+		b, err := dev.Alloc(len(v))
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := dev.Upload(b, v); err != nil {
+			log.Fatal(err)
+		}
+		return b
+	}
+	x := upload([]float64{0, 0.01, 0.05})
+	y := upload(make([]float64, 3))
+	dy := upload([]float64{1, 1, 1})
+	if err := saver.ActivateSave(accel.Sine, 30, x, 3, y, x); err != nil {
+		log.Fatal(err)
+	}
+	if err := saver.ActivateBackwardSaved(accel.Sine, 30, x, dy, 3, dy); err != nil {
+		log.Fatal(err)
+	}
+	out := make([]float64, 3)
+	if err := dev.Download(out, y); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("y  %.4f\n", out)
+	if err := dev.Download(out, dy); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("dx %.4f\n", out)
+	// Output:
+	// y  [0.0000 0.2955 0.9975]
+	// dx [30.0000 28.6601 2.1221]
+}
