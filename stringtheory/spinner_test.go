@@ -1,8 +1,12 @@
 package stringtheory
 
 import (
+	"context"
+	"runtime"
 	"testing"
 	"time"
+
+	"github.com/dredge-cli/dredge/accel"
 )
 
 // TestSpinner: every function handed over runs once, in order, and has
@@ -47,5 +51,52 @@ func TestSpinner(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("stop (parked: %v) did not end the goroutine", parkFirst)
 		}
+	}
+}
+
+// TestTakeSpinner: trainings hold at most GOMAXPROCS − 1 spinners, and a
+// training gives its spinner back when it ends.
+func TestTakeSpinner(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(3))
+	if n := spinners.Load(); n != 0 {
+		t.Fatalf("%d spinners held before the test", n)
+	}
+	a, b := takeSpinner(), takeSpinner()
+	if a == nil || b == nil {
+		t.Fatal("GOMAXPROCS 3: no spinner for the first two")
+	}
+	if c := takeSpinner(); c != nil {
+		t.Fatal("GOMAXPROCS 3: a third spinner")
+	}
+	a.stop()
+	spinners.Add(-1)
+	c := takeSpinner()
+	if c == nil {
+		t.Fatal("no spinner after one was given back")
+	}
+	b.stop()
+	c.stop()
+	spinners.Add(-2)
+	runtime.GOMAXPROCS(1)
+	if d := takeSpinner(); d != nil {
+		t.Fatal("GOMAXPROCS 1: a spinner")
+	}
+	runtime.GOMAXPROCS(2)
+	m, err := New(TypeSIREN, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := DatasetFor(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.(*Network).splits(data.N) {
+		t.Fatal("SIREN on its data set does not split: the test tests nothing")
+	}
+	if _, err := Train(context.Background(), accel.NewCPU(accel.CPUConfig{}), m, data, TrainConfig{Epochs: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if n := spinners.Load(); n != 0 {
+		t.Fatalf("%d spinners held after the training", n)
 	}
 }

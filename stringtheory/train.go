@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime"
 	"time"
 
 	"github.com/dredge-cli/dredge/accel"
@@ -185,13 +184,14 @@ type session struct {
 	// normalisation updates its running statistics only when grad is true).
 	lossGrad func(grad bool) (float64, error)
 	// helper runs the second half of a split batch (see trainLanes); nil
-	// when the batch is not split or GOMAXPROCS is 1.
+	// when the batch is not split or no core is free for it (takeSpinner).
 	helper *spinner
 }
 
 func (s *session) free() {
 	if s.helper != nil {
 		s.helper.stop()
+		spinners.Add(-1)
 	}
 	s.r.free()
 }
@@ -473,9 +473,7 @@ func (s *session) networkSession(m *Network, data Dataset) {
 	ls := []*netLane{newLane(s.grad)}
 	if lanes == 2 {
 		ls = append(ls, newLane(r.alloc(s.np)))
-		if runtime.GOMAXPROCS(0) > 1 {
-			s.helper = newSpinner()
-		}
+		s.helper = takeSpinner()
 	}
 	// A lane whose block is all its rows computes its features once: B
 	// is fixed.
