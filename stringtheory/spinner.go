@@ -49,18 +49,13 @@ const (
 // when one did (298–304 ms unsplit).
 var spinners atomic.Int64
 
-// takeSpinner returns a new spinner, counted in spinners, or nil when
-// GOMAXPROCS − 1 are held already (none when GOMAXPROCS is 1). The
-// caller stops it and decrements spinners.
+// takeSpinner returns a new spinner, counted in spinners until its stop,
+// or nil when GOMAXPROCS − 1 are held already (none when GOMAXPROCS is 1).
 func takeSpinner() *spinner {
 	if spinners.Add(1) > int64(runtime.GOMAXPROCS(0)-1) {
 		spinners.Add(-1)
 		return nil
 	}
-	return newSpinner()
-}
-
-func newSpinner() *spinner {
 	sp := &spinner{wake: make(chan struct{}, 1), finished: make(chan struct{}, 1), exited: make(chan struct{})}
 	go sp.loop()
 	return sp
@@ -133,9 +128,13 @@ func (sp *spinner) wait() {
 	}
 }
 
-// stop ends the spinner's goroutine once it is idle.
+// stop ends the spinner's goroutine once it is idle, and gives its
+// place in spinners back.
 func (sp *spinner) stop() {
-	sp.halt.Store(true)
+	if sp.halt.Swap(true) {
+		return // stopped already
+	}
+	spinners.Add(-1)
 	if sp.parked.CompareAndSwap(true, false) {
 		sp.wake <- struct{}{}
 	}

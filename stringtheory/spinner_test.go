@@ -13,8 +13,9 @@ import (
 // returned when wait does; the spinner parks when idle and wakes for the
 // next call; stop ends its goroutine whether it spins or is parked.
 func TestSpinner(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	for _, parkFirst := range []bool{false, true} {
-		sp := newSpinner()
+		sp := takeSpinner()
 		var got []int
 		for i := range 1000 {
 			sp.start(func() { got = append(got, i) })
@@ -69,14 +70,12 @@ func TestTakeSpinner(t *testing.T) {
 		t.Fatal("GOMAXPROCS 3: a third spinner")
 	}
 	a.stop()
-	spinners.Add(-1)
 	c := takeSpinner()
 	if c == nil {
 		t.Fatal("no spinner after one was given back")
 	}
 	b.stop()
 	c.stop()
-	spinners.Add(-2)
 	runtime.GOMAXPROCS(1)
 	if d := takeSpinner(); d != nil {
 		t.Fatal("GOMAXPROCS 1: a spinner")

@@ -191,7 +191,6 @@ type session struct {
 func (s *session) free() {
 	if s.helper != nil {
 		s.helper.stop()
-		spinners.Add(-1)
 	}
 	s.r.free()
 }
@@ -603,28 +602,26 @@ func (s *session) networkSession(m *Network, data Dataset) {
 		// lane's on the helper (or after the first's, without one). The
 		// gradients are added in block order whatever ran when.
 		for lo := 0; lo < n; lo += lanes * block {
-			run := func(i int) {
-				from := min(n, lo+i*block)
-				losses[i], errs[i] = step(ls[i], from, min(n, from+block), grad)
-			}
-			if lanes == 2 && s.helper != nil {
+			// lane i's rows [from(i), from(i)+rows(i))
+			from := func(i int) int { return min(n, lo+i*block) }
+			rows := func(i int) int { return min(n, from(i)+block) - from(i) }
+			run := func(i int) { losses[i], errs[i] = step(ls[i], from(i), from(i)+rows(i), grad) }
+			switch {
+			case lanes == 1:
+				run(0)
+			case s.helper != nil:
 				s.helper.start(func() { run(1) })
-			}
-			run(0)
-			if lanes == 2 {
-				if s.helper != nil {
-					s.helper.wait()
-				} else {
-					run(1)
-				}
+				run(0)
+				s.helper.wait()
+			default:
+				run(0)
+				run(1)
 			}
 			for i := range lanes {
-				from := min(n, lo+i*block)
-				rows := min(n, from+block) - from
 				if errs[i] != nil {
 					return 0, errs[i]
 				}
-				share := float64(rows) / float64(n)
+				share := float64(rows(i)) / float64(n)
 				total += share * losses[i]
 				if grad {
 					if err := add(ls[i], share); err != nil {
